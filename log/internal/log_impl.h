@@ -1,0 +1,133 @@
+// LogImpl: the state behind tink::log::Log. Internal to log/.
+//
+// Threads: any number of appenders and readers; one writer thread owns the active segment's
+// WritableFile, the chain state and the encode buffer. Readers see a segment's records up to its
+// published `end` (release/acquire), which the writer advances only after a group is written
+// and, in kAlways, synced.
+#pragma once
+
+#include <xxhash.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "log/internal/segment.h"
+#include "log/log.h"
+
+namespace tink::log::internal {
+
+// One segment file as readers see it.
+struct Segment {
+  std::string name;
+  std::string path;
+  Lsn first_lsn = 0;
+  uint64_t prev_checksum = 0;  // chain value before its first record
+  std::shared_ptr<RandomAccessFile> file;
+  std::atomic<uint64_t> end{kSegmentHeaderSize};  // end of published records
+  std::atomic<Lsn> last_lsn{0};                   // first_lsn - 1 while empty
+  std::atomic<bool> sealed{false};
+  std::atomic<int64_t> first_time{0};
+  std::atomic<int64_t> last_time{0};
+  uint64_t last_checksum = 0;  // chain value after its last record; set when sealed or loaded
+
+  mutable std::mutex index_mu;
+  std::vector<IndexEntry> index;  // guarded by index_mu; sparse LSN -> offset, time -> LSN
+};
+
+class LogImpl {
+ public:
+  LogImpl(std::string dir, LogOptions options);
+  ~LogImpl();
+
+  // recovery.cc
+  Status Open(RecoveryReport* report);
+
+  // writer.cc
+  Result<AppendResult> Append(std::span<const std::string_view> payloads);
+  Status Sync();
+  Status Close();
+
+  // reader.cc
+  std::unique_ptr<LogIterator> NewIterator(Lsn from);
+  Lsn LsnAtTime(int64_t time_ns);
+
+  Lsn LastLsn() const { return visible_lsn_.load(std::memory_order_acquire); }
+  bool WaitFor(Lsn lsn, std::chrono::milliseconds timeout);
+  LogStats Stats() const;
+  Status status() const;
+  const std::string& store_id_hex() const { return store_id_hex_; }
+
+  // Snapshot of the segment list (shared ownership keeps files open for readers).
+  std::vector<std::shared_ptr<Segment>> Segments() const;
+  const LogOptions& options() const { return options_; }
+  FileSystem* fs() const { return fs_; }
+
+ private:
+  struct Request {
+    std::span<const std::string_view> payloads;
+    Result<AppendResult> result{Status::Ok()};
+    bool sync_only = false;  // Sync(): no records, force an fdatasync
+    bool done = false;
+  };
+
+  // recovery.cc
+  Status LoadSealed(const std::shared_ptr<Segment>& seg, const SegmentHeader& h,
+                    uint64_t file_size);
+  Status RecoverActive(const std::shared_ptr<Segment>& seg, const SegmentHeader& h,
+                       int64_t min_time, RecoveryReport* report);
+  Status CheckHeader(const std::string& name, const SegmentHeader& h, Lsn expected_first,
+                     uint64_t expected_prev, bool first_segment);
+
+  // writer.cc (writer thread only)
+  void WriterLoop();
+  Status CommitGroup(std::vector<Request*>& group);
+  Status WriteBuffer();
+  Status SealActive();
+  Status CreateSegment(Lsn first_lsn);
+  void Publish();
+  void Fail(const Status& s);
+
+  const std::string dir_;
+  const LogOptions options_;
+  FileSystem* const fs_;
+  uint8_t store_id_[16] = {};
+  std::string store_id_hex_;
+
+  mutable std::mutex mu_;
+  std::condition_variable writer_cv_;  // work for the writer
+  std::condition_variable done_cv_;    // a group finished
+  std::deque<Request*> queue_;         // guarded by mu_
+  Status error_;                       // guarded by mu_; sticky
+  bool stop_ = false;                  // guarded by mu_
+  bool closed_ = false;                // guarded by mu_
+  std::vector<std::shared_ptr<Segment>> segments_;  // guarded by mu_
+  std::atomic<Lsn> visible_lsn_{0};
+  std::thread writer_;
+
+  // Writer-thread state.
+  std::unique_ptr<WritableFile> active_file_;
+  std::shared_ptr<Segment> active_;
+  uint64_t write_off_ = kSegmentHeaderSize;  // where the next record goes
+  uint64_t chain_ = 0;                        // checksum of the last record
+  Lsn next_lsn_ = 1;
+  int64_t last_time_ = 0;
+  uint64_t last_index_off_ = 0;
+  uint64_t segment_records_ = 0;
+  XXH3_state_t* data_hash_ = nullptr;  // over the active segment's bytes [0, write_off_)
+  std::string buf_;                    // encoded records not yet written
+  uint64_t buf_off_ = 0;               // file offset of buf_[0]
+  std::vector<IndexEntry> pending_index_;
+  bool dirty_ = false;  // written but not synced
+  std::chrono::steady_clock::time_point last_sync_;
+};
+
+std::string HexId(const uint8_t id[16]);
+int64_t NowNs();
+
+}  // namespace tink::log::internal

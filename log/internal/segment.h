@@ -1,0 +1,77 @@
+// Segment files: names, header, footer, and the scan that recovery, verify and truncation share.
+// Internal to log/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "log/format.h"
+#include "schema/status.h"
+
+namespace tink::log::internal {
+
+// "00000000000000000001.seg": the first LSN, 20 digits.
+std::string SegmentFileName(Lsn first_lsn);
+bool ParseSegmentFileName(std::string_view name, Lsn* first_lsn);
+
+void EncodeSegmentHeader(const SegmentHeader& h, char out[kSegmentHeaderSize]);
+// Corruption on bad magic, version, size or checksum.
+Status DecodeSegmentHeader(std::string_view bytes, SegmentHeader* h);
+
+struct IndexEntry {
+  Lsn lsn = 0;
+  uint64_t offset = 0;
+  int64_t time_ns = 0;
+};
+
+struct Footer {
+  Lsn first_lsn = 0;
+  Lsn last_lsn = 0;
+  uint64_t record_count = 0;
+  int64_t first_time_ns = 0;
+  int64_t last_time_ns = 0;
+  uint64_t data_checksum = 0;
+  std::vector<IndexEntry> index;
+};
+
+std::string EncodeFooter(const Footer& f);
+Status DecodeFooter(std::string_view payload, Footer* f);
+
+// Scans records in one segment's bytes, checking framing, checksums, the hash chain, LSN
+// continuity, batch framing and time order. Stops at the clean end, a torn tail, corruption or
+// the footer.
+struct SegmentScan {
+  // Inputs.
+  std::string_view data;  // the whole segment file
+  uint64_t start = kSegmentHeaderSize;
+  Lsn next_lsn = 1;        // LSN expected at `start`
+  uint64_t prev = 0;       // chain value expected at `start`
+  int64_t min_time = 0;
+  uint32_t max_payload = kDefaultMaxRecordSize;
+
+  enum class Stop { kCleanEnd, kTorn, kCorrupt, kFooter };
+  // Outputs. `end`, `last_lsn`, `last_checksum`, `last_time`, `count` describe the last complete
+  // batch: what a reader may serve.
+  Stop stop = Stop::kCleanEnd;
+  uint64_t end = kSegmentHeaderSize;
+  Lsn last_lsn = 0;
+  uint64_t last_checksum = 0;
+  int64_t first_time = 0;
+  int64_t last_time = 0;
+  uint64_t count = 0;
+  std::vector<IndexEntry> index;  // sparse, one per kIndexIntervalBytes
+  uint64_t nonzero_end = 0;       // kTorn: the end of the garbage to clear
+  uint64_t bad_offset = 0;        // kTorn / kCorrupt: where the bad record starts
+  std::string what;               // kCorrupt / kTorn: what was wrong
+  Footer footer;                  // kFooter
+  uint64_t footer_offset = 0;     // kFooter
+  uint64_t footer_end = 0;        // kFooter: end of footer record + trailer
+};
+void ScanSegment(SegmentScan* s);
+
+// Segment-level description for messages: "segment 00000000000000000001.seg offset 4096".
+std::string Where(std::string_view segment, uint64_t offset);
+
+}  // namespace tink::log::internal

@@ -1,0 +1,259 @@
+#include "log/internal/segment.h"
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "log/internal/record.h"
+
+namespace tink::log::internal {
+
+std::string SegmentFileName(Lsn first_lsn) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%020llu.seg", static_cast<unsigned long long>(first_lsn));
+  return buf;
+}
+
+bool ParseSegmentFileName(std::string_view name, Lsn* first_lsn) {
+  if (name.size() != 24 || name.substr(20) != ".seg") return false;
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(name.data(), name.data() + 20, v);
+  if (ec != std::errc() || ptr != name.data() + 20 || v == 0) return false;
+  *first_lsn = v;
+  return true;
+}
+
+void EncodeSegmentHeader(const SegmentHeader& h, char out[kSegmentHeaderSize]) {
+  std::memset(out, 0, kSegmentHeaderSize);
+  std::memcpy(out, kSegmentMagic, 8);
+  PutU32(out + 8, kFormatVersion);
+  PutU32(out + 12, kSegmentHeaderSize);
+  std::memcpy(out + 16, h.store_id, 16);
+  PutU64(out + 32, h.first_lsn);
+  PutU64(out + 40, h.prev_checksum);
+  PutU64(out + 48, static_cast<uint64_t>(h.created_ns));
+  PutU64(out + 56, Checksum(out, 56));
+}
+
+Status DecodeSegmentHeader(std::string_view b, SegmentHeader* h) {
+  if (b.size() < kSegmentHeaderSize) return Status::Corruption("segment header is truncated");
+  if (std::memcmp(b.data(), kSegmentMagic, 8) != 0) {
+    return Status::Corruption("bad segment magic (not a Tinkerbell log segment)");
+  }
+  if (Checksum(b.data(), 56) != GetU64(b.data() + 56)) {
+    return Status::Corruption("segment header checksum mismatch");
+  }
+  const uint32_t version = GetU32(b.data() + 8);
+  if (version != kFormatVersion) {
+    return Status::Corruption("unsupported segment format version " + std::to_string(version));
+  }
+  if (GetU32(b.data() + 12) != kSegmentHeaderSize) {
+    return Status::Corruption("unexpected segment header size");
+  }
+  std::memcpy(h->store_id, b.data() + 16, 16);
+  h->first_lsn = GetU64(b.data() + 32);
+  h->prev_checksum = GetU64(b.data() + 40);
+  h->created_ns = static_cast<int64_t>(GetU64(b.data() + 48));
+  return Status::Ok();
+}
+
+std::string EncodeFooter(const Footer& f) {
+  std::string out(kFooterFixedSize + f.index.size() * kIndexEntrySize, '\0');
+  char* p = out.data();
+  PutU32(p, kFooterVersion);
+  PutU64(p + 8, f.first_lsn);
+  PutU64(p + 16, f.last_lsn);
+  PutU64(p + 24, f.record_count);
+  PutU64(p + 32, static_cast<uint64_t>(f.first_time_ns));
+  PutU64(p + 40, static_cast<uint64_t>(f.last_time_ns));
+  PutU64(p + 48, f.data_checksum);
+  PutU32(p + 56, static_cast<uint32_t>(f.index.size()));
+  p += kFooterFixedSize;
+  for (const IndexEntry& e : f.index) {
+    PutU64(p, e.lsn);
+    PutU64(p + 8, e.offset);
+    PutU64(p + 16, static_cast<uint64_t>(e.time_ns));
+    p += kIndexEntrySize;
+  }
+  return out;
+}
+
+Status DecodeFooter(std::string_view b, Footer* f) {
+  if (b.size() < kFooterFixedSize) return Status::Corruption("segment footer is truncated");
+  const char* p = b.data();
+  if (GetU32(p) != kFooterVersion) return Status::Corruption("unsupported footer version");
+  f->first_lsn = GetU64(p + 8);
+  f->last_lsn = GetU64(p + 16);
+  f->record_count = GetU64(p + 24);
+  f->first_time_ns = static_cast<int64_t>(GetU64(p + 32));
+  f->last_time_ns = static_cast<int64_t>(GetU64(p + 40));
+  f->data_checksum = GetU64(p + 48);
+  const uint64_t n = GetU32(p + 56);
+  if (b.size() != kFooterFixedSize + n * kIndexEntrySize) {
+    return Status::Corruption("segment footer index size mismatch");
+  }
+  f->index.resize(n);
+  p += kFooterFixedSize;
+  for (IndexEntry& e : f->index) {
+    e.lsn = GetU64(p);
+    e.offset = GetU64(p + 8);
+    e.time_ns = static_cast<int64_t>(GetU64(p + 16));
+    p += kIndexEntrySize;
+  }
+  return Status::Ok();
+}
+
+std::string Where(std::string_view segment, uint64_t offset) {
+  return "segment " + std::string(segment) + " offset " + std::to_string(offset);
+}
+
+namespace {
+
+// Is there a self-consistent record anywhere at or after `from` (8-aligned) whose LSN could come
+// after `last_lsn`? That is what separates a torn tail (garbage only) from corruption (a bad
+// record with good ones after it). Lengths are never trusted for skipping: every aligned
+// position is tried.
+bool ValidRecordAfter(std::string_view data, uint64_t from, Lsn last_lsn, uint32_t max_payload) {
+  const uint64_t size = data.size();
+  for (uint64_t y = AlignUp(from); y + kRecordHeaderSize <= size; y += kAlignment) {
+    if (GetU64(data.data() + y) == 0) continue;  // a checksum is never 0 in practice: skip fast
+    RecordHeader h;
+    if (CheckRecord(data.data() + y, size - y, max_payload, &h) != RecordCheck::kOk) continue;
+    if (h.lsn > last_lsn && h.lsn - last_lsn < (1ULL << 32)) return true;
+  }
+  return false;
+}
+
+// End of the last non-zero byte at or after `from` (for clearing a torn tail).
+uint64_t NonZeroEnd(std::string_view data, uint64_t from) {
+  uint64_t end = data.size();
+  while (end > from && data[end - 1] == 0) --end;
+  return end;
+}
+
+}  // namespace
+
+void ScanSegment(SegmentScan* s) {
+  const std::string_view data = s->data;
+  const uint64_t size = data.size();
+  uint64_t off = s->start;
+  Lsn next = s->next_lsn;
+  uint64_t prev = s->prev;
+  int64_t last_time = s->min_time;
+  bool in_batch = false;
+  uint64_t batch_start = off;
+  uint64_t last_index_off = 0;
+  bool first_record = true;
+  std::vector<IndexEntry> pending_index;  // entries of the open batch, kept only if it completes
+
+  s->end = off;
+  s->last_lsn = next - 1;
+  s->last_checksum = prev;
+  s->last_time = last_time;
+  s->count = 0;
+  s->index.clear();
+
+  auto corrupt = [&](uint64_t at, std::string what) {
+    s->stop = SegmentScan::Stop::kCorrupt;
+    s->bad_offset = at;
+    s->what = std::move(what);
+  };
+
+  while (true) {
+    if (off >= size) {  // the data ends exactly (or inside a record's zero padding)
+      if (in_batch) {
+        s->stop = SegmentScan::Stop::kTorn;
+        s->bad_offset = batch_start;
+        s->nonzero_end = size;
+        s->what = "incomplete batch at the end of the log";
+      } else {
+        s->stop = SegmentScan::Stop::kCleanEnd;
+      }
+      return;
+    }
+    RecordHeader h;
+    const RecordCheck c = CheckRecord(data.data() + off, size - off, s->max_payload, &h);
+    if (c == RecordCheck::kZero || (c == RecordCheck::kShort && off + kRecordHeaderSize > size)) {
+      if (IsAllZero(data.data() + off, size - off)) {
+        // Clean end of data; an unfinished batch before it is a torn write.
+        if (in_batch) {
+          s->stop = SegmentScan::Stop::kTorn;
+          s->bad_offset = batch_start;
+          s->nonzero_end = off;
+          s->what = "incomplete batch at the end of the log";
+        } else {
+          s->stop = SegmentScan::Stop::kCleanEnd;
+        }
+        return;
+      }
+    }
+    if (c != RecordCheck::kOk) {
+      if (ValidRecordAfter(data, off + kAlignment, s->last_lsn, s->max_payload)) {
+        corrupt(off, std::string(RecordCheckName(c)) + ", and valid records follow it");
+        return;
+      }
+      s->stop = SegmentScan::Stop::kTorn;
+      s->bad_offset = in_batch ? batch_start : off;
+      s->nonzero_end = NonZeroEnd(data, off);
+      s->what = RecordCheckName(c);
+      return;
+    }
+    const uint64_t span = RecordSpan(h.length);
+    const auto type = static_cast<RecordType>(h.type);
+    if (type == RecordType::kFooter) {
+      if (in_batch) return corrupt(off, "footer inside an unfinished batch");
+      if (h.lsn != s->last_lsn || h.prev != s->last_checksum) {
+        return corrupt(off, "footer does not match the records before it");
+      }
+      Status st = DecodeFooter(data.substr(off + kRecordHeaderSize, h.length), &s->footer);
+      if (!st.ok()) return corrupt(off, st.message());
+      s->stop = SegmentScan::Stop::kFooter;
+      s->footer_offset = off;
+      s->footer_end = off + span + kTrailerSize;
+      return;
+    }
+    if (!IsKnownRecordType(h.type)) {  // safe-to-ignore type from a newer writer
+      off += span;
+      continue;
+    }
+    // From here the record is intact in itself; any mismatch with its neighbours is corruption
+    // (a reordered, deleted or foreign record), never a torn write.
+    if (h.lsn != next) {
+      return corrupt(off, "LSN " + std::to_string(h.lsn) + " where " + std::to_string(next) +
+                              " was expected");
+    }
+    if (h.prev != prev) return corrupt(off, "hash chain broken (record deleted or reordered?)");
+    if (h.time_ns < last_time) return corrupt(off, "recorded time goes backwards");
+    const bool starts = type == RecordType::kFull || type == RecordType::kFirst;
+    if (starts == in_batch) return corrupt(off, "batch framing broken");
+    if (starts) {
+      batch_start = off;
+      pending_index.clear();
+    }
+    if (first_record || off >= last_index_off + kIndexIntervalBytes) {
+      pending_index.push_back({h.lsn, off, h.time_ns});
+      last_index_off = off;
+      first_record = false;
+    }
+    in_batch = type == RecordType::kFirst || type == RecordType::kMiddle;
+    prev = h.checksum;
+    last_time = h.time_ns;
+    ++next;
+    off += span;
+    if (!in_batch) {
+      // A batch completed: it is now part of what readers may see.
+      if (s->count == 0) {
+        s->first_time = static_cast<int64_t>(GetU64(data.data() + batch_start + 24));
+      }
+      s->count += next - 1 - s->last_lsn;
+      s->end = off;
+      s->last_lsn = next - 1;
+      s->last_checksum = prev;
+      s->last_time = last_time;
+      s->index.insert(s->index.end(), pending_index.begin(), pending_index.end());
+      pending_index.clear();
+    }
+  }
+}
+
+}  // namespace tink::log::internal

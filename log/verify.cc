@@ -1,0 +1,243 @@
+// Offline checks and repair: VerifyLog reads every byte; TruncateLogAt cuts the log at an LSN.
+#include <algorithm>
+#include <cstring>
+
+#include "log/internal/log_impl.h"
+#include "log/internal/record.h"
+
+namespace tink::log {
+
+using internal::Footer;
+using internal::SegmentScan;
+
+namespace {
+
+struct Seg {
+  Lsn first_lsn;
+  std::string name;
+};
+
+Result<std::vector<Seg>> List(FileSystem* fs, const std::string& dir) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
+  std::vector<Seg> out;
+  for (const std::string& n : names) {
+    Lsn first = 0;
+    if (internal::ParseSegmentFileName(n, &first)) out.push_back({first, n});
+  }
+  std::sort(out.begin(), out.end(), [](const Seg& a, const Seg& b) { return a.first_lsn < b.first_lsn; });
+  return out;
+}
+
+Result<std::string> ReadAll(FileSystem* fs, const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f, fs->OpenReadable(path));
+  ASSIGN_OR_RETURN(uint64_t size, f->Size());
+  std::string data(size, '\0');
+  ASSIGN_OR_RETURN(std::string_view got, f->Read(0, size, data.data()));
+  data.resize(got.size());
+  return data;
+}
+
+// Checks a sealed segment's footer against the scan of its records.
+void CheckFooter(const std::string& name, const std::string& data, const SegmentScan& s,
+                 VerifyReport* r) {
+  auto problem = [&](uint64_t off, std::string what) {
+    r->problems.push_back({name, off, s.last_lsn, std::move(what)});
+  };
+  const Footer& f = s.footer;
+  if (s.footer_end != data.size()) {
+    problem(s.footer_offset, "sealed segment does not end at its trailer");
+  } else if (GetU64(data.data() + data.size() - 8) != kTrailerMagic ||
+             GetU64(data.data() + data.size() - 16) != s.footer_offset) {
+    problem(data.size() - kTrailerSize, "bad segment trailer");
+  }
+  if (f.last_lsn != s.last_lsn || f.record_count != s.count ||
+      (s.count > 0 && (f.first_time_ns != s.first_time || f.last_time_ns != s.last_time))) {
+    problem(s.footer_offset, "footer summary does not match the records");
+  }
+  if (internal::Checksum(data.data(), s.footer_offset) != f.data_checksum) {
+    problem(s.footer_offset, "segment checksum mismatch");
+  }
+  for (const internal::IndexEntry& e : f.index) {
+    internal::RecordHeader h;
+    const bool ok = e.offset + kRecordHeaderSize <= s.footer_offset &&
+                    internal::CheckRecord(data.data() + e.offset, s.footer_offset - e.offset,
+                                          UINT32_MAX, &h) == internal::RecordCheck::kOk &&
+                    h.lsn == e.lsn && h.time_ns == e.time_ns;
+    if (!ok) {
+      problem(s.footer_offset, "footer index entry for LSN " + std::to_string(e.lsn) +
+                                   " does not point at that record");
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+Result<VerifyReport> VerifyLog(const std::string& dir, FileSystem* fs,
+                               const std::function<void(uint64_t, uint64_t)>& progress) {
+  if (fs == nullptr) fs = FileSystem::Default();
+  if (!fs->Exists(dir)) return Status::NotFound("no log at " + dir);
+  ASSIGN_OR_RETURN(std::vector<Seg> segs, List(fs, dir));
+  VerifyReport r;
+  uint64_t total = 0, done = 0;
+  if (progress) {
+    for (const Seg& s : segs) {
+      ASSIGN_OR_RETURN(auto f, fs->OpenReadable(JoinPath(dir, s.name)));
+      ASSIGN_OR_RETURN(uint64_t n, f->Size());
+      total += n;
+    }
+  }
+  uint8_t store_id[16] = {};
+  Lsn next = 1;
+  uint64_t prev = 0;
+  int64_t last_time = 0;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const std::string& name = segs[i].name;
+    const bool last = i + 1 == segs.size();
+    ASSIGN_OR_RETURN(std::string data, ReadAll(fs, JoinPath(dir, name)));
+    r.segments++;
+    auto problem = [&](uint64_t off, std::string what) {
+      r.problems.push_back({name, off, next, std::move(what)});
+    };
+    SegmentHeader h;
+    if (last && i > 0 && internal::IsAllZero(data.data(), std::min<size_t>(data.size(), 64))) {
+      r.torn_tail = true;
+      r.tail.torn_tail = true;
+      r.tail.segment = name;
+      break;  // a segment whose creation never completed; the next writer removes it
+    }
+    Status st = internal::DecodeSegmentHeader(data, &h);
+    if (!st.ok()) {
+      problem(0, st.message());
+      break;
+    }
+    if (i == 0) std::memcpy(store_id, h.store_id, 16);
+    if (std::memcmp(store_id, h.store_id, 16) != 0) problem(0, "segment belongs to another store");
+    if (h.first_lsn != segs[i].first_lsn) problem(0, "header first LSN does not match file name");
+    if (h.first_lsn != next && i > 0) problem(0, "records missing between segments");
+    if (h.prev_checksum != prev && i > 0) problem(0, "hash chain broken between segments");
+    if (!r.problems.empty()) break;
+
+    SegmentScan s;
+    s.data = data;
+    s.next_lsn = h.first_lsn;
+    s.prev = h.prev_checksum;
+    s.min_time = last_time;
+    s.max_payload = UINT32_MAX;  // verify must not call a record corrupt for a smaller limit
+    internal::ScanSegment(&s);
+    r.records += s.count;
+    r.bytes += s.stop == SegmentScan::Stop::kFooter ? data.size() : s.end;
+    if (s.count > 0 && r.first_lsn == 0) r.first_lsn = h.first_lsn;
+    if (s.count > 0) r.last_lsn = s.last_lsn;
+    switch (s.stop) {
+      case SegmentScan::Stop::kCorrupt:
+        r.problems.push_back({name, s.bad_offset, s.last_lsn + 1, s.what});
+        break;
+      case SegmentScan::Stop::kTorn:
+        if (last) {
+          r.torn_tail = true;
+          r.tail.torn_tail = true;
+          r.tail.segment = name;
+          r.tail.offset = s.bad_offset;
+          r.tail.bytes_dropped = s.nonzero_end - s.bad_offset;
+          r.tail.last_lsn = s.last_lsn;
+        } else {
+          r.problems.push_back({name, s.bad_offset, s.last_lsn + 1,
+                                std::string(s.what) + " in a segment that is not the last"});
+        }
+        break;
+      case SegmentScan::Stop::kCleanEnd:
+        if (!last) problem(s.end, "segment is not sealed but is not the last one");
+        break;
+      case SegmentScan::Stop::kFooter:
+        CheckFooter(name, data, s, &r);
+        break;
+    }
+    if (!r.problems.empty()) break;
+    next = s.last_lsn + 1;
+    prev = s.last_checksum;
+    if (s.count > 0) last_time = s.last_time;
+    done += data.size();
+    if (progress) progress(done, total);
+  }
+  return r;
+}
+
+Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
+  if (fs == nullptr) fs = FileSystem::Default();
+  if (lsn == 0) return Status::InvalidArgument("LSNs start at 1");
+  ASSIGN_OR_RETURN(std::vector<Seg> segs, List(fs, dir));
+  if (segs.empty()) return Status::NotFound("no log segments in " + dir);
+  size_t idx = 0;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    if (segs[i].first_lsn <= lsn) idx = i;
+  }
+  const Seg& target = segs[idx];
+  const std::string path = JoinPath(dir, target.name);
+  ASSIGN_OR_RETURN(std::string data, ReadAll(fs, path));
+  SegmentHeader h;
+  Status hs = internal::DecodeSegmentHeader(data, &h);
+  if (!hs.ok()) {
+    return Status::Corruption(internal::Where(target.name, 0) + ": " + hs.message() +
+                              "; truncate at LSN " + std::to_string(target.first_lsn) +
+                              " or lower to drop this segment");
+  }
+  SegmentScan s;
+  s.data = data;
+  s.next_lsn = h.first_lsn;
+  s.prev = h.prev_checksum;
+  s.max_payload = UINT32_MAX;
+  internal::ScanSegment(&s);
+  // Find where lsn's batch starts: the last batch boundary at or before it.
+  uint64_t cut = 0;
+  Lsn new_last = 0;
+  if (lsn <= h.first_lsn) {
+    cut = kSegmentHeaderSize;
+    new_last = h.first_lsn - 1;
+  } else {
+    // Walk the complete batches the scan accepted.
+    uint64_t off = kSegmentHeaderSize;
+    Lsn batch_first = h.first_lsn;
+    uint64_t batch_off = off;
+    while (off < s.end) {
+      internal::RecordHeader rh;
+      if (internal::CheckRecord(data.data() + off, s.end - off, UINT32_MAX, &rh) !=
+          internal::RecordCheck::kOk) {
+        break;
+      }
+      const auto t = static_cast<RecordType>(rh.type);
+      if (t == RecordType::kFull || t == RecordType::kFirst) {
+        batch_first = rh.lsn;
+        batch_off = off;
+      }
+      if (rh.lsn == lsn) break;
+      off += RecordSpan(rh.length);
+    }
+    if (off >= s.end) {
+      if (lsn > s.last_lsn + 1) {
+        return Status::InvalidArgument(
+            "LSN " + std::to_string(lsn) + " is past the readable end of the log (last LSN " +
+            std::to_string(s.last_lsn) + "); truncate at " + std::to_string(s.last_lsn + 1) +
+            " or lower");
+      }
+      cut = s.end;  // lsn == last+1: drop only what follows (damage, torn bytes)
+      new_last = s.last_lsn;
+    } else {
+      cut = batch_off;
+      new_last = batch_first - 1;
+    }
+  }
+  // Later segments go first (newest first), so a crash midway leaves a shorter valid log.
+  for (size_t i = segs.size(); i-- > idx + 1;) {
+    RETURN_IF_ERROR(fs->Remove(JoinPath(dir, segs[i].name)));
+  }
+  RETURN_IF_ERROR(fs->SyncDir(dir));
+  ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> wf, fs->OpenWritable(path, OpenMode::kExisting));
+  RETURN_IF_ERROR(wf->Truncate(cut));
+  RETURN_IF_ERROR(wf->Allocate(std::max<uint64_t>(data.size(), kDefaultSegmentSize)));
+  RETURN_IF_ERROR(wf->Sync());
+  RETURN_IF_ERROR(wf->Close());
+  return new_last;
+}
+
+}  // namespace tink::log

@@ -1,0 +1,265 @@
+// The writer thread: group commit, segment rollover and sealing, sticky failure.
+//
+// Appenders queue a Request and wait; the writer takes everything queued, encodes it into one
+// buffer, writes it with one pwrite and (kAlways) one fdatasync, then publishes and wakes them.
+// While it syncs, new requests queue up and form the next group: no artificial delay.
+#include <algorithm>
+
+#include "log/internal/log_impl.h"
+#include "log/internal/record.h"
+
+namespace tink::log::internal {
+
+Result<AppendResult> LogImpl::Append(std::span<const std::string_view> payloads) {
+  if (options_.read_only) return Status::NotSupported("log is open read-only");
+  if (payloads.empty()) return Status::InvalidArgument("empty batch");
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    if (payloads[i].size() > options_.max_record_size) {
+      return Status::InvalidArgument("record " + std::to_string(i) + " is " +
+                                     std::to_string(payloads[i].size()) +
+                                     " bytes; the limit is " +
+                                     std::to_string(options_.max_record_size));
+    }
+  }
+  Request req;
+  req.payloads = payloads;
+  std::unique_lock<std::mutex> lk(mu_);
+  if (!error_.ok()) return error_;
+  if (stop_) return Status::Failed("log is closed");
+  queue_.push_back(&req);
+  writer_cv_.notify_one();
+  done_cv_.wait(lk, [&] { return req.done; });
+  return std::move(req.result);
+}
+
+Status LogImpl::Sync() {
+  if (options_.read_only) return Status::Ok();
+  Request req;
+  req.sync_only = true;
+  std::unique_lock<std::mutex> lk(mu_);
+  if (!error_.ok()) return error_;
+  if (stop_) return Status::Failed("log is closed");
+  queue_.push_back(&req);
+  writer_cv_.notify_one();
+  done_cv_.wait(lk, [&] { return req.done; });
+  return req.result.status();
+}
+
+Status LogImpl::Close() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (closed_) return error_;
+    closed_ = true;
+    stop_ = true;
+  }
+  writer_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  Status s;
+  if (active_file_) {
+    s = active_file_->Close();
+    active_file_.reset();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  return error_.ok() ? s : error_;
+}
+
+void LogImpl::Fail(const Status& s) {
+  // Caller holds mu_. The first error wins; it is never cleared while the log is open.
+  if (error_.ok()) {
+    error_ = Status::Failed("the log is read-only after an I/O error (" + s.ToString() +
+                            "); reopen the store to recover");
+  }
+}
+
+void LogImpl::WriterLoop() {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (true) {
+    if (queue_.empty()) {
+      const bool interval = options_.durability.mode == Durability::Mode::kInterval;
+      if (stop_) break;
+      if (interval && dirty_) {
+        const auto deadline = last_sync_ + options_.durability.interval;
+        writer_cv_.wait_until(lk, deadline, [&] { return !queue_.empty() || stop_; });
+        if (queue_.empty() && !stop_ && error_.ok() && dirty_) {
+          lk.unlock();
+          Status s = active_file_->Sync();
+          lk.lock();
+          dirty_ = false;
+          last_sync_ = std::chrono::steady_clock::now();
+          if (!s.ok()) Fail(s);
+        }
+        continue;
+      }
+      writer_cv_.wait(lk, [&] { return !queue_.empty() || stop_; });
+      continue;
+    }
+    std::vector<Request*> group(queue_.begin(), queue_.end());
+    queue_.clear();
+    const bool failed = !error_.ok();
+    lk.unlock();
+    Status s = failed ? Status::Ok() : CommitGroup(group);
+    lk.lock();
+    if (failed || !s.ok()) {
+      if (!s.ok()) Fail(s);
+      for (Request* r : group) r->result = failed ? error_ : s;
+    }
+    for (Request* r : group) r->done = true;
+    done_cv_.notify_all();
+  }
+  // Clean shutdown: whatever was acknowledged in interval/none mode becomes durable now.
+  if (error_.ok() && dirty_ && active_file_) {
+    lk.unlock();
+    Status s = active_file_->Sync();
+    lk.lock();
+    if (!s.ok()) Fail(s);
+    dirty_ = false;
+  }
+}
+
+Status LogImpl::CommitGroup(std::vector<Request*>& group) {
+  buf_.clear();
+  buf_off_ = write_off_;
+  const int64_t now = std::max(NowNs(), last_time_);
+  bool sync_requested = false;
+  for (Request* r : group) {
+    if (r->sync_only) {
+      sync_requested = true;
+      continue;
+    }
+    uint64_t bytes = 0;
+    for (std::string_view p : r->payloads) bytes += RecordSpan(p.size());
+    if (segment_records_ > 0 && buf_off_ + buf_.size() + bytes > options_.segment_size) {
+      RETURN_IF_ERROR(WriteBuffer());
+      RETURN_IF_ERROR(SealActive());
+      Publish();
+      RETURN_IF_ERROR(CreateSegment(next_lsn_));
+      buf_off_ = write_off_;
+    }
+    const Lsn first = next_lsn_;
+    const size_t n = r->payloads.size();
+    for (size_t i = 0; i < n; ++i) {
+      const RecordType type = n == 1             ? RecordType::kFull
+                              : i == 0           ? RecordType::kFirst
+                              : i + 1 == n       ? RecordType::kLast
+                                                 : RecordType::kMiddle;
+      const uint64_t off = buf_off_ + buf_.size();
+      if (segment_records_ == 0 || off >= last_index_off_ + kIndexIntervalBytes) {
+        pending_index_.push_back({next_lsn_, off, now});
+        last_index_off_ = off;
+      }
+      chain_ = AppendRecord(&buf_, type, next_lsn_, now, chain_, r->payloads[i]);
+      ++next_lsn_;
+      ++segment_records_;
+    }
+    last_time_ = now;
+    r->result = AppendResult{first, next_lsn_ - 1, now};
+  }
+  RETURN_IF_ERROR(WriteBuffer());
+  if (options_.durability.mode == Durability::Mode::kAlways || sync_requested) {
+    if (dirty_ || options_.durability.mode == Durability::Mode::kAlways) {
+      RETURN_IF_ERROR(active_file_->Sync());
+    }
+    dirty_ = false;
+    last_sync_ = std::chrono::steady_clock::now();
+  }
+  Publish();
+  return Status::Ok();
+}
+
+Status LogImpl::WriteBuffer() {
+  if (buf_.empty()) return Status::Ok();
+  RETURN_IF_ERROR(active_file_->Write(buf_off_, buf_));
+  XXH3_64bits_update(data_hash_, buf_.data(), buf_.size());
+  write_off_ = buf_off_ + buf_.size();
+  buf_off_ = write_off_;
+  buf_.clear();
+  dirty_ = true;
+  return Status::Ok();
+}
+
+void LogImpl::Publish() {
+  Segment& seg = *active_;
+  if (!pending_index_.empty()) {
+    std::lock_guard<std::mutex> l(seg.index_mu);
+    seg.index.insert(seg.index.end(), pending_index_.begin(), pending_index_.end());
+    pending_index_.clear();
+  }
+  if (segment_records_ > 0 && seg.first_time.load(std::memory_order_relaxed) == 0) {
+    std::lock_guard<std::mutex> l(seg.index_mu);
+    seg.first_time.store(seg.index.empty() ? last_time_ : seg.index.front().time_ns);
+  }
+  seg.last_time.store(last_time_, std::memory_order_relaxed);
+  seg.last_checksum = chain_;
+  seg.last_lsn.store(next_lsn_ - 1, std::memory_order_release);
+  seg.end.store(write_off_, std::memory_order_release);
+  visible_lsn_.store(next_lsn_ - 1, std::memory_order_release);
+}
+
+Status LogImpl::SealActive() {
+  Footer f;
+  f.first_lsn = active_->first_lsn;
+  f.last_lsn = next_lsn_ - 1;
+  f.record_count = segment_records_;
+  f.last_time_ns = last_time_;
+  f.data_checksum = XXH3_64bits_digest(data_hash_);
+  {
+    std::lock_guard<std::mutex> l(active_->index_mu);
+    f.index = active_->index;
+  }
+  f.index.insert(f.index.end(), pending_index_.begin(), pending_index_.end());
+  f.first_time_ns = f.index.empty() ? 0 : f.index.front().time_ns;
+  std::string rec;
+  AppendRecord(&rec, RecordType::kFooter, f.last_lsn, last_time_, chain_, EncodeFooter(f));
+  char trailer[kTrailerSize];
+  PutU64(trailer, write_off_);
+  PutU64(trailer + 8, kTrailerMagic);
+  rec.append(trailer, kTrailerSize);
+  // Footer and trailer first, then trim the preallocated space, then make it all durable: only
+  // then may the next segment exist (so only the last segment can ever have a torn tail).
+  RETURN_IF_ERROR(active_file_->Write(write_off_, rec));
+  RETURN_IF_ERROR(active_file_->Truncate(write_off_ + rec.size()));
+  RETURN_IF_ERROR(active_file_->Sync());
+  RETURN_IF_ERROR(active_file_->Close());
+  dirty_ = false;
+  active_->sealed.store(true, std::memory_order_release);
+  return Status::Ok();
+}
+
+Status LogImpl::CreateSegment(Lsn first_lsn) {
+  auto seg = std::make_shared<Segment>();
+  seg->name = SegmentFileName(first_lsn);
+  seg->path = JoinPath(dir_, seg->name);
+  seg->first_lsn = first_lsn;
+  seg->prev_checksum = chain_;
+  seg->last_lsn.store(first_lsn - 1);
+  seg->last_checksum = chain_;
+  ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> wf,
+                   fs_->OpenWritable(seg->path, OpenMode::kCreateNew));
+  RETURN_IF_ERROR(wf->Allocate(options_.segment_size));
+  SegmentHeader h;
+  std::memcpy(h.store_id, store_id_, 16);
+  h.first_lsn = first_lsn;
+  h.prev_checksum = chain_;
+  h.created_ns = NowNs();
+  char hb[kSegmentHeaderSize];
+  EncodeSegmentHeader(h, hb);
+  RETURN_IF_ERROR(wf->Write(0, std::string_view(hb, kSegmentHeaderSize)));
+  RETURN_IF_ERROR(wf->Sync());
+  RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  ASSIGN_OR_RETURN(seg->file, fs_->OpenReadable(seg->path));
+
+  XXH3_64bits_reset(data_hash_);
+  XXH3_64bits_update(data_hash_, hb, kSegmentHeaderSize);
+  active_file_ = std::move(wf);
+  active_ = seg;
+  write_off_ = kSegmentHeaderSize;
+  buf_off_ = write_off_;
+  segment_records_ = 0;
+  last_index_off_ = 0;
+  dirty_ = false;
+  std::lock_guard<std::mutex> l(mu_);
+  segments_.push_back(std::move(seg));
+  return Status::Ok();
+}
+
+}  // namespace tink::log::internal

@@ -1,0 +1,119 @@
+// tink append: one event from flags, or JSONL envelopes on stdin (validated in full first, then
+// appended as one atomic batch: a bad line means nothing from that input is written).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "engine/engine.h"
+#include "schema/schema.h"
+#include "shell/cli/commands.h"
+#include "shell/cli/common.h"
+
+namespace tink::cli {
+namespace {
+
+struct AppendFlags {
+  std::string stream, type, data, id, run, occurred, sync = "always";
+  uint64_t causation = 0;
+  bool json = false;
+};
+
+Result<std::vector<schema::EventInput>> ReadJsonl(std::istream& in) {
+  std::vector<schema::EventInput> events;
+  std::string line;
+  for (size_t lineno = 1; std::getline(in, line); ++lineno) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    Result<schema::EventInput> e = schema::ParseEnvelopeJson(line);
+    if (e.ok()) {
+      // Type and data are checked here too, so a bad line fails before anything is appended.
+      Result<std::string> enc = schema::EncodeEvent(*e);
+      if (!enc.ok()) e = enc.status();
+    }
+    if (!e.ok()) return e.status().WithContext("stdin line " + std::to_string(lineno));
+    events.push_back(std::move(e).value());
+  }
+  if (in.bad()) return Status::IOError("reading stdin failed");
+  return events;
+}
+
+int Run(const GlobalOptions& global, const AppendFlags& f) {
+  auto durability = log::Durability::Parse(f.sync);
+  if (!durability.ok()) return Fail("append", durability.status());
+
+  std::vector<schema::EventInput> events;
+  if (!f.stream.empty() || !f.type.empty()) {
+    if (f.stream.empty() || f.type.empty()) {
+      return Fail("append", Status::InvalidArgument("--stream and --type go together"));
+    }
+    schema::EventInput e;
+    e.stream = f.stream;
+    e.type = f.type;
+    e.id = f.id;
+    e.run = f.run;
+    e.causation = f.causation;
+    e.data_json = f.data.empty() ? "{}" : f.data;
+    if (!f.occurred.empty()) {
+      auto t = schema::ParseTime(f.occurred);
+      if (!t.ok()) return Fail("append", t.status().WithContext("--occurred"));
+      e.occurred_ns = *t;
+    }
+    events.push_back(std::move(e));
+  } else {
+    if (!f.data.empty() || !f.id.empty()) {
+      return Fail("append", Status::InvalidArgument("--data and --id need --stream and --type"));
+    }
+    if (::isatty(0)) std::fprintf(stderr, "reading JSONL events from stdin (Ctrl-D to end)\n");
+    auto read = ReadJsonl(std::cin);
+    if (!read.ok()) return Fail("append", read.status());
+    events = std::move(read).value();
+    if (events.empty()) return Fail("append", Status::InvalidArgument("no events on stdin"));
+  }
+
+  engine::EngineOptions opts;
+  opts.durability = *durability;
+  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  if (!eng.ok()) return Fail("append", eng.status());
+  if ((*eng)->recovery().torn_tail) {
+    std::fprintf(stderr, "tink append: recovered: %s\n", (*eng)->recovery().ToString().c_str());
+  }
+  auto res = (*eng)->Append(events);
+  if (!res.ok()) return Fail("append", res.status());
+  Status closed = (*eng)->Close();
+  if (!closed.ok()) return Fail("append", closed);
+  for (log::Lsn lsn = res->first_lsn; lsn <= res->last_lsn; ++lsn) {
+    if (f.json) {
+      std::printf("{\"lsn\":%llu}\n", static_cast<unsigned long long>(lsn));
+    } else {
+      std::printf("%llu\n", static_cast<unsigned long long>(lsn));
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void SetupAppend(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
+  auto f = std::make_shared<AppendFlags>();
+  AddStoreOption(cmd, global);
+  cmd->add_option("--stream", f->stream, "Stream of the event, e.g. run/7/task/3");
+  cmd->add_option("--type", f->type, "Event type, e.g. tool.result (see docs/events.md)");
+  cmd->add_option("--data", f->data, "The event's data as a JSON object (default {})");
+  cmd->add_option("--id", f->id, "Idempotency key (default: generated)");
+  cmd->add_option("--run", f->run, "Run id");
+  cmd->add_option("--occurred", f->occurred, "When it happened at the source (ISO 8601)");
+  cmd->add_option("--causation", f->causation, "LSN of the event that caused this one");
+  cmd->add_option("--sync", f->sync, "Durability: always (default), interval=<ms>, none");
+  cmd->add_flag("--json", f->json, "Print {\"lsn\":N} lines instead of bare LSNs");
+  cmd->footer(
+      "Without --stream/--type, reads JSONL envelopes from stdin, e.g.\n"
+      "  {\"stream\":\"run/1\",\"type\":\"note\",\"data\":{\"text\":\"hi\"}}\n"
+      "The whole input is validated first and appended as one atomic batch; prints one LSN per "
+      "event.");
+  *run = [global, f] { return Run(*global, *f); };
+}
+
+}  // namespace tink::cli

@@ -1,0 +1,58 @@
+#include "shell/cli/common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace tink::cli {
+
+int ExitFor(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return static_cast<int>(Exit::kOk);
+    case Code::kInvalidArgument:
+    case Code::kNotFound:
+    case Code::kConflict:
+    case Code::kNotSupported: return static_cast<int>(Exit::kInput);
+    case Code::kCorruption: return static_cast<int>(Exit::kCorruption);
+    case Code::kIOError:
+    case Code::kFailed: return static_cast<int>(Exit::kIO);
+  }
+  return static_cast<int>(Exit::kIO);
+}
+
+int Fail(std::string_view cmd, const Status& s) {
+  std::fprintf(stderr, "tink %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
+               s.ToString().c_str());
+  return ExitFor(s);
+}
+
+Progress::Progress(std::string label) : label_(std::move(label)), tty_(::isatty(2) == 1) {}
+
+Progress::~Progress() {
+  if (tty_ && last_pct_ >= 0) std::fprintf(stderr, "\r\033[K");
+}
+
+void Progress::Update(uint64_t done, uint64_t total) {
+  if (!tty_ || total == 0) return;
+  const int pct = static_cast<int>(done * 100 / total);
+  if (pct == last_pct_) return;
+  last_pct_ = pct;
+  std::fprintf(stderr, "\r%s %3d%% (%s / %s)", label_.c_str(), pct, HumanBytes(done).c_str(),
+               HumanBytes(total).c_str());
+  std::fflush(stderr);
+}
+
+std::string HumanBytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+}  // namespace tink::cli

@@ -1,0 +1,41 @@
+// Shared pieces of the `tink` command line: exit codes (DESIGN.md §6), error printing, progress.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "schema/status.h"
+
+namespace tink::cli {
+
+// Stable exit codes; scripts depend on them.
+enum class Exit : int {
+  kOk = 0,
+  kUsage = 1,       // bad flags or arguments
+  kInput = 2,       // bad input or query, unknown store, conflict
+  kCorruption = 3,  // the log is damaged (segment, offset, LSN printed)
+  kIO = 4,          // I/O or durability failure, store locked by another process
+};
+
+int ExitFor(const Status& s);
+
+// Prints "tink <cmd>: <message>" to stderr and returns the exit code for s.
+int Fail(std::string_view cmd, const Status& s);
+
+// A one-line progress meter on stderr, shown only when stderr is a terminal.
+class Progress {
+ public:
+  explicit Progress(std::string label);
+  ~Progress();
+  void Update(uint64_t done, uint64_t total);
+
+ private:
+  std::string label_;
+  bool tty_;
+  int last_pct_ = -1;
+};
+
+std::string HumanBytes(uint64_t n);
+
+}  // namespace tink::cli
