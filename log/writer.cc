@@ -27,8 +27,8 @@ Result<AppendResult> LogImpl::Append(std::span<const std::string_view> payloads)
   if (!error_.ok()) return error_;
   if (stop_) return Status::Failed("log is closed");
   queue_.push_back(&req);
-  writer_cv_.notify_one();
-  done_cv_.wait(lk, [&] { return req.done; });
+  if (queue_.size() == 1) writer_cv_.notify_one();
+  req.cv.wait(lk, [&] { return req.done; });
   return std::move(req.result);
 }
 
@@ -40,8 +40,8 @@ Status LogImpl::Sync() {
   if (!error_.ok()) return error_;
   if (stop_) return Status::Failed("log is closed");
   queue_.push_back(&req);
-  writer_cv_.notify_one();
-  done_cv_.wait(lk, [&] { return req.done; });
+  if (queue_.size() == 1) writer_cv_.notify_one();
+  req.cv.wait(lk, [&] { return req.done; });
   return req.result.status();
 }
 
@@ -103,7 +103,10 @@ void LogImpl::WriterLoop() {
       if (!s.ok()) Fail(s);
       for (Request* r : group) r->result = failed ? error_ : s;
     }
-    for (Request* r : group) r->done = true;
+    for (Request* r : group) {
+      r->done = true;
+      r->cv.notify_one();
+    }
     done_cv_.notify_all();
   }
   // Clean shutdown: whatever was acknowledged in interval/none mode becomes durable now.

@@ -74,6 +74,9 @@ class LogImpl {
     Result<AppendResult> result{Status::Ok()};
     bool sync_only = false;  // Sync(): no records, force an fdatasync
     bool done = false;
+    // Each waiter has its own condition variable so finishing a group wakes exactly its
+    // members, not every thread already queued for the next group.
+    std::condition_variable cv;
   };
 
   // recovery.cc
@@ -101,7 +104,7 @@ class LogImpl {
 
   mutable std::mutex mu_;
   std::condition_variable writer_cv_;  // work for the writer
-  std::condition_variable done_cv_;    // a group finished
+  std::condition_variable done_cv_;    // a group finished (WaitFor)
   std::deque<Request*> queue_;         // guarded by mu_
   Status error_;                       // guarded by mu_; sticky
   bool stop_ = false;                  // guarded by mu_
