@@ -154,7 +154,14 @@ Result<std::string> EventToJson(uint64_t lsn, int64_t time_ns, std::string_view 
     }
   }
   j["data"] = std::move(data);
-  return pretty ? j.dump(2) : j.dump();
+  // Strings were UTF-8-checked when the event was encoded; a payload that passes the Verifier
+  // but holds invalid UTF-8 is damage. nlohmann reports it by exception: stop it here.
+  try {
+    return pretty ? j.dump(2) : j.dump();
+  } catch (const nlohmann::json::type_error&) {
+    return Status::Corruption("event at LSN " + std::to_string(lsn) +
+                              " holds invalid UTF-8 in its envelope");
+  }
 }
 
 Result<EventInput> ParseEnvelopeJson(std::string_view json) {
