@@ -10,36 +10,6 @@
 
 namespace tink::log::internal {
 
-namespace {
-
-struct Listed {
-  Lsn first_lsn;
-  std::string name;
-};
-
-Result<std::vector<Listed>> ListSegments(FileSystem* fs, const std::string& dir) {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
-  std::vector<Listed> out;
-  for (const std::string& n : names) {
-    Lsn first = 0;
-    if (ParseSegmentFileName(n, &first)) out.push_back({first, n});
-  }
-  std::sort(out.begin(), out.end(), [](const Listed& a, const Listed& b) {
-    return a.first_lsn < b.first_lsn;
-  });
-  return out;
-}
-
-Result<std::string> ReadWhole(const RandomAccessFile& f) {
-  ASSIGN_OR_RETURN(uint64_t size, f.Size());
-  std::string data(size, '\0');
-  ASSIGN_OR_RETURN(std::string_view got, f.Read(0, size, data.data()));
-  data.resize(got.size());
-  return data;
-}
-
-}  // namespace
-
 Status LogImpl::CheckHeader(const std::string& name, const SegmentHeader& h, Lsn expected_first,
                             uint64_t expected_prev, bool first_segment) {
   Lsn named = 0;
@@ -103,7 +73,7 @@ Status LogImpl::LoadSealed(const std::shared_ptr<Segment>& seg, const SegmentHea
 
 Status LogImpl::RecoverActive(const std::shared_ptr<Segment>& seg, const SegmentHeader& h,
                               int64_t min_time, RecoveryReport* report) {
-  ASSIGN_OR_RETURN(std::string data, ReadWhole(*seg->file));
+  ASSIGN_OR_RETURN(std::string data, ReadWholeFile(*seg->file));
   if (options_.progress) options_.progress(data.size(), data.size());
   SegmentScan s;
   s.data = data;
@@ -192,7 +162,7 @@ Status LogImpl::Open(RecoveryReport* report) {
     std::string parent = std::filesystem::path(dir_).parent_path().string();
     RETURN_IF_ERROR(fs_->SyncDir(parent.empty() ? "." : parent));
   }
-  ASSIGN_OR_RETURN(std::vector<Listed> listed, ListSegments(fs_, dir_));
+  ASSIGN_OR_RETURN(std::vector<SegmentName> listed, ListSegments(fs_, dir_));
 
   Lsn expected_first = 1;
   uint64_t expected_prev = 0;

@@ -1,5 +1,6 @@
 #include "log/internal/segment.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -101,6 +102,26 @@ Status DecodeFooter(std::string_view b, Footer* f) {
     p += kIndexEntrySize;
   }
   return Status::Ok();
+}
+
+Result<std::vector<SegmentName>> ListSegments(FileSystem* fs, const std::string& dir) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
+  std::vector<SegmentName> out;
+  for (const std::string& n : names) {
+    Lsn first = 0;
+    if (ParseSegmentFileName(n, &first)) out.push_back({first, n});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SegmentName& a, const SegmentName& b) { return a.first_lsn < b.first_lsn; });
+  return out;
+}
+
+Result<std::string> ReadWholeFile(const RandomAccessFile& f) {
+  ASSIGN_OR_RETURN(uint64_t size, f.Size());
+  std::string data(size, '\0');
+  ASSIGN_OR_RETURN(std::string_view got, f.Read(0, size, data.data()));
+  data.resize(got.size());
+  return data;
 }
 
 std::string Where(std::string_view segment, uint64_t offset) {

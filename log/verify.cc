@@ -12,29 +12,9 @@ using internal::SegmentScan;
 
 namespace {
 
-struct Seg {
-  Lsn first_lsn;
-  std::string name;
-};
-
-Result<std::vector<Seg>> List(FileSystem* fs, const std::string& dir) {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
-  std::vector<Seg> out;
-  for (const std::string& n : names) {
-    Lsn first = 0;
-    if (internal::ParseSegmentFileName(n, &first)) out.push_back({first, n});
-  }
-  std::sort(out.begin(), out.end(), [](const Seg& a, const Seg& b) { return a.first_lsn < b.first_lsn; });
-  return out;
-}
-
 Result<std::string> ReadAll(FileSystem* fs, const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f, fs->OpenReadable(path));
-  ASSIGN_OR_RETURN(uint64_t size, f->Size());
-  std::string data(size, '\0');
-  ASSIGN_OR_RETURN(std::string_view got, f->Read(0, size, data.data()));
-  data.resize(got.size());
-  return data;
+  return internal::ReadWholeFile(*f);
 }
 
 // Checks a sealed segment's footer against the scan of its records.
@@ -77,11 +57,11 @@ Result<VerifyReport> VerifyLog(const std::string& dir, FileSystem* fs,
                                const std::function<void(uint64_t, uint64_t)>& progress) {
   if (fs == nullptr) fs = FileSystem::Default();
   if (!fs->Exists(dir)) return Status::NotFound("no log at " + dir);
-  ASSIGN_OR_RETURN(std::vector<Seg> segs, List(fs, dir));
+  ASSIGN_OR_RETURN(std::vector<internal::SegmentName> segs, internal::ListSegments(fs, dir));
   VerifyReport r;
   uint64_t total = 0, done = 0;
   if (progress) {
-    for (const Seg& s : segs) {
+    for (const internal::SegmentName& s : segs) {
       ASSIGN_OR_RETURN(auto f, fs->OpenReadable(JoinPath(dir, s.name)));
       ASSIGN_OR_RETURN(uint64_t n, f->Size());
       total += n;
@@ -166,13 +146,13 @@ Result<VerifyReport> VerifyLog(const std::string& dir, FileSystem* fs,
 Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
   if (fs == nullptr) fs = FileSystem::Default();
   if (lsn == 0) return Status::InvalidArgument("LSNs start at 1");
-  ASSIGN_OR_RETURN(std::vector<Seg> segs, List(fs, dir));
+  ASSIGN_OR_RETURN(std::vector<internal::SegmentName> segs, internal::ListSegments(fs, dir));
   if (segs.empty()) return Status::NotFound("no log segments in " + dir);
   size_t idx = 0;
   for (size_t i = 0; i < segs.size(); ++i) {
     if (segs[i].first_lsn <= lsn) idx = i;
   }
-  const Seg& target = segs[idx];
+  const internal::SegmentName& target = segs[idx];
   const std::string path = JoinPath(dir, target.name);
   ASSIGN_OR_RETURN(std::string data, ReadAll(fs, path));
   SegmentHeader h;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "log/file_system.h"
 #include "log/format.h"
 #include "schema/status.h"
 
@@ -70,6 +71,15 @@ struct SegmentScan {
   uint64_t footer_end = 0;        // kFooter: end of footer record + trailer
 };
 void ScanSegment(SegmentScan* s);
+
+struct SegmentName {
+  Lsn first_lsn = 0;
+  std::string name;
+};
+// The segment files in `dir`, in LSN order (other files are ignored).
+Result<std::vector<SegmentName>> ListSegments(FileSystem* fs, const std::string& dir);
+// A whole file's bytes (segments are read whole by recovery, verify and truncation).
+Result<std::string> ReadWholeFile(const RandomAccessFile& f);
 
 // Segment-level description for messages: "segment 00000000000000000001.seg offset 4096".
 std::string Where(std::string_view segment, uint64_t offset);
