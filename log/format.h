@@ -17,7 +17,7 @@
 //   24 i64 time_ns   recorded time, ns since the Unix epoch, non-decreasing with LSN
 //   32 u32 length    payload bytes (padding not included)
 //   36 u8  type      RecordType
-//   37 u8  flags     reserved, 0
+//   37 u8  flags     kFlagWriteEnd on the last record of each write; other bits 0
 //   38 u16 reserved  0
 #pragma once
 
@@ -56,6 +56,12 @@ enum class RecordType : uint8_t {
   kFooter = 0x10,
 };
 inline constexpr uint8_t kSafeToIgnoreMask = 0x80;
+
+// Record flags. kFlagWriteEnd marks the last record of one write of the writer (a commit group,
+// or the part of one before a segment rollover). Recovery accepts records only up to such a
+// record, so a write torn exactly at a record boundary is still recognised as torn.
+inline constexpr uint8_t kFlagWriteEnd = 0x01;
+inline constexpr uint8_t kKnownFlags = kFlagWriteEnd;
 
 inline constexpr bool IsKnownRecordType(uint8_t t) {
   return t == 1 || t == 2 || t == 3 || t == 4 || t == 0x10;

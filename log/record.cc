@@ -52,7 +52,7 @@ RecordCheck CheckRecord(const char* p, uint64_t avail, uint32_t max_payload, Rec
   r.flags = static_cast<uint8_t>(p[37]);
   r.reserved = GetU16(p + 38);
   const bool known = IsKnownRecordType(r.type) || (r.type & kSafeToIgnoreMask) != 0;
-  if (!known || r.flags != 0 || r.reserved != 0) return RecordCheck::kBadHeader;
+  if (!known || (r.flags & ~kKnownFlags) != 0 || r.reserved != 0) return RecordCheck::kBadHeader;
   // The footer may exceed the payload limit (its index grows with the segment).
   if (r.type != static_cast<uint8_t>(RecordType::kFooter) && r.length > max_payload) {
     return RecordCheck::kBadHeader;
@@ -64,6 +64,13 @@ RecordCheck CheckRecord(const char* p, uint64_t avail, uint32_t max_payload, Rec
   }
   *h = r;
   return RecordCheck::kOk;
+}
+
+uint64_t MarkWriteEnd(char* record) {
+  record[37] = static_cast<char>(record[37] | kFlagWriteEnd);
+  const uint64_t sum = Checksum(record + 8, kRecordHeaderSize - 8 + GetU32(record + 32));
+  PutU64(record, sum);
+  return sum;
 }
 
 const char* RecordCheckName(RecordCheck c) {

@@ -132,9 +132,12 @@ namespace {
 
 // Is there a self-consistent record anywhere at or after `from` (8-aligned) whose LSN could come
 // after `last_lsn`? That is what separates a torn tail (garbage only) from corruption (a bad
-// record with good ones after it). Lengths are never trusted for skipping: every aligned
-// position is tried.
-bool ValidRecordAfter(std::string_view data, uint64_t from, Lsn last_lsn, uint32_t max_payload) {
+// record with good ones after it; DESIGN.md §3). Lengths are never trusted for skipping: every
+// aligned position is tried.
+//
+// A power loss that persisted a later page of the final, unacknowledged write but not an earlier
+// one also lands here, as corruption: the log refuses to guess, and `tink recover` decides.
+bool CorruptionAfter(std::string_view data, uint64_t from, Lsn last_lsn, uint32_t max_payload) {
   const uint64_t size = data.size();
   for (uint64_t y = AlignUp(from); y + kRecordHeaderSize <= size; y += kAlignment) {
     if (GetU64(data.data() + y) == 0) continue;  // a checksum is never 0 in practice: skip fast
@@ -162,10 +165,10 @@ void ScanSegment(SegmentScan* s) {
   uint64_t prev = s->prev;
   int64_t last_time = s->min_time;
   bool in_batch = false;
-  uint64_t batch_start = off;
+  uint64_t write_start = off;  // first record of the write not yet ended by kFlagWriteEnd
   uint64_t last_index_off = 0;
-  bool first_record = true;
-  std::vector<IndexEntry> pending_index;  // entries of the open batch, kept only if it completes
+  uint64_t count = 0;
+  std::vector<IndexEntry> pending_index;  // entries of the open write, kept once it ends
 
   s->end = off;
   s->last_lsn = next - 1;
@@ -179,50 +182,37 @@ void ScanSegment(SegmentScan* s) {
     s->bad_offset = at;
     s->what = std::move(what);
   };
+  // The log ends before `off`: clean if the last write ended and nothing but zeros follows; else
+  // the last write is torn (from write_start to nonzero_end).
+  auto end_here = [&](uint64_t nonzero_end, const char* what) {
+    if (write_start == off && nonzero_end <= off) {
+      s->stop = SegmentScan::Stop::kCleanEnd;
+      return;
+    }
+    s->stop = SegmentScan::Stop::kTorn;
+    s->bad_offset = write_start;
+    s->nonzero_end = std::max(nonzero_end, off);
+    s->what = what;
+  };
 
   while (true) {
-    if (off >= size) {  // the data ends exactly (or inside a record's zero padding)
-      if (in_batch) {
-        s->stop = SegmentScan::Stop::kTorn;
-        s->bad_offset = batch_start;
-        s->nonzero_end = size;
-        s->what = "incomplete batch at the end of the log";
-      } else {
-        s->stop = SegmentScan::Stop::kCleanEnd;
-      }
-      return;
-    }
+    if (off >= size) return end_here(size, "the last write is incomplete");
     RecordHeader h;
     const RecordCheck c = CheckRecord(data.data() + off, size - off, s->max_payload, &h);
-    if (c == RecordCheck::kZero || (c == RecordCheck::kShort && off + kRecordHeaderSize > size)) {
-      if (IsAllZero(data.data() + off, size - off)) {
-        // Clean end of data; an unfinished batch before it is a torn write.
-        if (in_batch) {
-          s->stop = SegmentScan::Stop::kTorn;
-          s->bad_offset = batch_start;
-          s->nonzero_end = off;
-          s->what = "incomplete batch at the end of the log";
-        } else {
-          s->stop = SegmentScan::Stop::kCleanEnd;
-        }
-        return;
-      }
+    if ((c == RecordCheck::kZero || c == RecordCheck::kShort) &&
+        IsAllZero(data.data() + off, size - off)) {
+      return end_here(off, "the last write is incomplete");
     }
     if (c != RecordCheck::kOk) {
-      if (ValidRecordAfter(data, off + kAlignment, s->last_lsn, s->max_payload)) {
-        corrupt(off, std::string(RecordCheckName(c)) + ", and valid records follow it");
-        return;
+      if (CorruptionAfter(data, off + kAlignment, s->last_lsn, s->max_payload)) {
+        return corrupt(off, std::string(RecordCheckName(c)) + ", and valid records follow it");
       }
-      s->stop = SegmentScan::Stop::kTorn;
-      s->bad_offset = in_batch ? batch_start : off;
-      s->nonzero_end = NonZeroEnd(data, off);
-      s->what = RecordCheckName(c);
-      return;
+      return end_here(NonZeroEnd(data, off), RecordCheckName(c));
     }
     const uint64_t span = RecordSpan(h.length);
     const auto type = static_cast<RecordType>(h.type);
     if (type == RecordType::kFooter) {
-      if (in_batch) return corrupt(off, "footer inside an unfinished batch");
+      if (write_start != off) return corrupt(off, "footer inside an unfinished write");
       if (h.lsn != s->last_lsn || h.prev != s->last_checksum) {
         return corrupt(off, "footer does not match the records before it");
       }
@@ -247,26 +237,23 @@ void ScanSegment(SegmentScan* s) {
     if (h.time_ns < last_time) return corrupt(off, "recorded time goes backwards");
     const bool starts = type == RecordType::kFull || type == RecordType::kFirst;
     if (starts == in_batch) return corrupt(off, "batch framing broken");
-    if (starts) {
-      batch_start = off;
-      pending_index.clear();
-    }
-    if (first_record || off >= last_index_off + kIndexIntervalBytes) {
+    in_batch = type == RecordType::kFirst || type == RecordType::kMiddle;
+    const bool write_end = (h.flags & kFlagWriteEnd) != 0;
+    if (write_end && in_batch) return corrupt(off, "a write ends inside a batch");
+    if (count == 0 || off >= last_index_off + kIndexIntervalBytes) {
       pending_index.push_back({h.lsn, off, h.time_ns});
       last_index_off = off;
-      first_record = false;
     }
-    in_batch = type == RecordType::kFirst || type == RecordType::kMiddle;
+    if (count == 0) s->first_time = h.time_ns;
+    ++count;
     prev = h.checksum;
     last_time = h.time_ns;
     ++next;
     off += span;
-    if (!in_batch) {
-      // A batch completed: it is now part of what readers may see.
-      if (s->count == 0) {
-        s->first_time = static_cast<int64_t>(GetU64(data.data() + batch_start + 24));
-      }
-      s->count += next - 1 - s->last_lsn;
+    if (write_end) {
+      // A whole write is on disk: it is now part of what readers may see.
+      write_start = off;
+      s->count = count;
       s->end = off;
       s->last_lsn = next - 1;
       s->last_checksum = prev;

@@ -153,6 +153,15 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
     if (segs[i].first_lsn <= lsn) idx = i;
   }
   const internal::SegmentName& target = segs[idx];
+  // Everything from a whole segment on: drop the files, the sealed one before becomes the last
+  // (the next open starts a fresh segment after it). Works even if that segment's header is bad.
+  if (lsn <= target.first_lsn && idx > 0) {
+    for (size_t i = segs.size(); i-- > idx;) {
+      RETURN_IF_ERROR(fs->Remove(JoinPath(dir, segs[i].name)));
+    }
+    RETURN_IF_ERROR(fs->SyncDir(dir));
+    return target.first_lsn - 1;
+  }
   const std::string path = JoinPath(dir, target.name);
   ASSIGN_OR_RETURN(std::string data, ReadAll(fs, path));
   SegmentHeader h;
@@ -171,6 +180,7 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
   // Find where lsn's batch starts: the last batch boundary at or before it.
   uint64_t cut = 0;
   Lsn new_last = 0;
+  uint64_t last_kept = 0;  // offset of the record that becomes the last one, if it needs marking
   if (lsn <= h.first_lsn) {
     cut = kSegmentHeaderSize;
     new_last = h.first_lsn - 1;
@@ -179,6 +189,7 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
     uint64_t off = kSegmentHeaderSize;
     Lsn batch_first = h.first_lsn;
     uint64_t batch_off = off;
+    uint64_t prev_off = 0, before_batch = 0;  // the record just before the batch's first
     while (off < s.end) {
       internal::RecordHeader rh;
       if (internal::CheckRecord(data.data() + off, s.end - off, UINT32_MAX, &rh) !=
@@ -189,8 +200,10 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
       if (t == RecordType::kFull || t == RecordType::kFirst) {
         batch_first = rh.lsn;
         batch_off = off;
+        before_batch = prev_off;
       }
       if (rh.lsn == lsn) break;
+      prev_off = off;
       off += RecordSpan(rh.length);
     }
     if (off >= s.end) {
@@ -205,6 +218,7 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
     } else {
       cut = batch_off;
       new_last = batch_first - 1;
+      last_kept = before_batch;
     }
   }
   // Later segments go first (newest first), so a crash midway leaves a shorter valid log.
@@ -213,6 +227,12 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
   }
   RETURN_IF_ERROR(fs->SyncDir(dir));
   ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> wf, fs->OpenWritable(path, OpenMode::kExisting));
+  if (last_kept != 0) {
+    // The kept prefix must end a write, or the next open would take it for a torn one.
+    char* rec = data.data() + last_kept;
+    internal::MarkWriteEnd(rec);
+    RETURN_IF_ERROR(wf->Write(last_kept, std::string_view(rec, kRecordHeaderSize)));
+  }
   RETURN_IF_ERROR(wf->Truncate(cut));
   RETURN_IF_ERROR(wf->Allocate(std::max<uint64_t>(data.size(), kDefaultSegmentSize)));
   RETURN_IF_ERROR(wf->Sync());

@@ -150,6 +150,7 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
         pending_index_.push_back({next_lsn_, off, now});
         last_index_off_ = off;
       }
+      last_rec_in_buf_ = buf_.size();
       chain_ = AppendRecord(&buf_, type, next_lsn_, now, chain_, r->payloads[i]);
       ++next_lsn_;
       ++segment_records_;
@@ -171,6 +172,8 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
 
 Status LogImpl::WriteBuffer() {
   if (buf_.empty()) return Status::Ok();
+  // Every write ends with a flagged record: recovery's unit of "this write reached the disk".
+  chain_ = MarkWriteEnd(buf_.data() + last_rec_in_buf_);
   RETURN_IF_ERROR(active_file_->Write(buf_off_, buf_));
   XXH3_64bits_update(data_hash_, buf_.data(), buf_.size());
   write_off_ = buf_off_ + buf_.size();

@@ -125,6 +125,7 @@ class LogImpl {
   XXH3_state_t* data_hash_ = nullptr;  // over the active segment's bytes [0, write_off_)
   std::string buf_;                    // encoded records not yet written
   uint64_t buf_off_ = 0;               // file offset of buf_[0]
+  size_t last_rec_in_buf_ = 0;         // offset in buf_ of its last record
   std::vector<IndexEntry> pending_index_;
   bool dirty_ = false;  // written but not synced
   std::chrono::steady_clock::time_point last_sync_;

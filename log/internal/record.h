@@ -25,6 +25,10 @@ struct RecordHeader {
 uint64_t AppendRecord(std::string* dst, RecordType type, Lsn lsn, int64_t time_ns, uint64_t prev,
                       std::string_view payload);
 
+// Sets kFlagWriteEnd on the encoded record at `record` and recomputes its checksum; returns the
+// new checksum (the chain value for whatever follows).
+uint64_t MarkWriteEnd(char* record);
+
 enum class RecordCheck {
   kOk,
   kZero,         // the 40 header bytes are all zero: unwritten (preallocated) space
