@@ -68,6 +68,7 @@ std::unique_ptr<LogIterator> Log::NewIterator(Lsn from) { return impl_->NewItera
 Lsn Log::LastLsn() const { return impl_->LastLsn(); }
 bool Log::WaitFor(Lsn lsn, std::chrono::milliseconds timeout) { return impl_->WaitFor(lsn, timeout); }
 Lsn Log::LsnAtTime(int64_t time_ns) { return impl_->LsnAtTime(time_ns); }
+Status Log::Refresh() { return impl_->Refresh(); }
 LogStats Log::Stats() const { return impl_->Stats(); }
 Status Log::status() const { return impl_->status(); }
 const std::string& Log::store_id_hex() const { return impl_->store_id_hex(); }

@@ -134,6 +134,10 @@ class Log {
   // The first LSN whose record time is >= time_ns (LastLsn()+1 if none), via the time index.
   Lsn LsnAtTime(int64_t time_ns);
 
+  // Read-only logs: picks up what another process appended since Open (or the last Refresh):
+  // re-reads the unsealed segment and any new ones. No-op for a writer. Call from one thread.
+  Status Refresh();
+
   LogStats Stats() const;
   // The sticky error, ok while the log is healthy.
   Status status() const;

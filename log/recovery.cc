@@ -151,23 +151,10 @@ Status LogImpl::RecoverActive(const std::shared_ptr<Segment>& seg, const Segment
   return Status::Ok();
 }
 
-Status LogImpl::Open(RecoveryReport* report) {
-  RecoveryReport local;
-  if (report == nullptr) report = &local;
-  *report = RecoveryReport{};
-  if (options_.read_only) {
-    if (!fs_->Exists(dir_)) return Status::NotFound("no log at " + dir_);
-  } else if (!fs_->Exists(dir_)) {
-    RETURN_IF_ERROR(fs_->CreateDir(dir_));
-    std::string parent = std::filesystem::path(dir_).parent_path().string();
-    RETURN_IF_ERROR(fs_->SyncDir(parent.empty() ? "." : parent));
-  }
-  ASSIGN_OR_RETURN(std::vector<SegmentName> listed, ListSegments(fs_, dir_));
-
-  Lsn expected_first = 1;
-  uint64_t expected_prev = 0;
-  int64_t last_time = 0;
-  for (size_t i = 0; i < listed.size(); ++i) {
+Status LogImpl::LoadSegments(const std::vector<SegmentName>& listed, size_t from,
+                             Lsn* expected_first, uint64_t* expected_prev, int64_t* last_time,
+                             std::vector<std::shared_ptr<Segment>>* out, RecoveryReport* report) {
+  for (size_t i = from; i < listed.size(); ++i) {
     const bool last = i + 1 == listed.size();
     auto seg = std::make_shared<Segment>();
     seg->name = listed[i].name;
@@ -195,7 +182,7 @@ Status LogImpl::Open(RecoveryReport* report) {
       std::memcpy(store_id_, h.store_id, 16);
       store_id_hex_ = HexId(store_id_);
     }
-    RETURN_IF_ERROR(CheckHeader(seg->name, h, expected_first, expected_prev, i == 0));
+    RETURN_IF_ERROR(CheckHeader(seg->name, h, *expected_first, *expected_prev, i == 0));
     seg->prev_checksum = h.prev_checksum;
 
     const bool has_trailer = [&] {
@@ -209,16 +196,38 @@ Status LogImpl::Open(RecoveryReport* report) {
       if (!ls.ok()) {
         // Only the last segment may be unsealed; a middle one without a footer is damage.
         if (!last) return ls;
-        RETURN_IF_ERROR(RecoverActive(seg, h, last_time, report));
+        RETURN_IF_ERROR(RecoverActive(seg, h, *last_time, report));
       }
     } else {
-      RETURN_IF_ERROR(RecoverActive(seg, h, last_time, report));
+      RETURN_IF_ERROR(RecoverActive(seg, h, *last_time, report));
     }
-    expected_first = seg->last_lsn.load() + 1;
-    expected_prev = seg->last_checksum;
-    if (seg->last_time.load() != 0) last_time = seg->last_time.load();
-    segments_.push_back(seg);
+    *expected_first = seg->last_lsn.load() + 1;
+    *expected_prev = seg->last_checksum;
+    if (seg->last_time.load() != 0) *last_time = seg->last_time.load();
+    out->push_back(seg);
   }
+
+  return Status::Ok();
+}
+
+Status LogImpl::Open(RecoveryReport* report) {
+  RecoveryReport local;
+  if (report == nullptr) report = &local;
+  *report = RecoveryReport{};
+  if (options_.read_only) {
+    if (!fs_->Exists(dir_)) return Status::NotFound("no log at " + dir_);
+  } else if (!fs_->Exists(dir_)) {
+    RETURN_IF_ERROR(fs_->CreateDir(dir_));
+    std::string parent = std::filesystem::path(dir_).parent_path().string();
+    RETURN_IF_ERROR(fs_->SyncDir(parent.empty() ? "." : parent));
+  }
+  ASSIGN_OR_RETURN(std::vector<SegmentName> listed, ListSegments(fs_, dir_));
+
+  Lsn expected_first = 1;
+  uint64_t expected_prev = 0;
+  int64_t last_time = 0;
+  RETURN_IF_ERROR(LoadSegments(listed, 0, &expected_first, &expected_prev, &last_time,
+                               &segments_, report));
 
   Lsn last_lsn = segments_.empty() ? 0 : segments_.back()->last_lsn.load();
   visible_lsn_.store(last_lsn);
@@ -240,6 +249,30 @@ Status LogImpl::Open(RecoveryReport* report) {
   }
   last_sync_ = std::chrono::steady_clock::now();
   writer_ = std::thread([this] { WriterLoop(); });
+  return Status::Ok();
+}
+
+Status LogImpl::Refresh() {
+  if (!options_.read_only) return Status::Ok();  // a writer's own view is always current
+  // Sealed segments never change: keep them, and load the rest (the segment that was active
+  // when we last looked, and any created since) as Open does.
+  std::vector<std::shared_ptr<Segment>> segs = Segments();
+  size_t keep = 0;
+  while (keep < segs.size() && segs[keep]->sealed.load()) ++keep;
+  Lsn expected_first = keep ? segs[keep - 1]->last_lsn.load() + 1 : 1;
+  uint64_t expected_prev = keep ? segs[keep - 1]->last_checksum : 0;
+  int64_t last_time = keep ? segs[keep - 1]->last_time.load() : 0;
+  ASSIGN_OR_RETURN(std::vector<SegmentName> listed, ListSegments(fs_, dir_));
+  size_t from = 0;
+  while (from < listed.size() && listed[from].first_lsn < expected_first) ++from;
+  if (from != keep) return Status::Corruption("segments of " + dir_ + " changed under a reader");
+  segs.resize(keep);
+  RecoveryReport report;
+  RETURN_IF_ERROR(LoadSegments(listed, from, &expected_first, &expected_prev, &last_time, &segs,
+                               &report));
+  std::lock_guard<std::mutex> l(mu_);
+  segments_ = std::move(segs);
+  visible_lsn_.store(segments_.empty() ? 0 : segments_.back()->last_lsn.load());
   return Status::Ok();
 }
 

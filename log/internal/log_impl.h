@@ -47,6 +47,7 @@ class LogImpl {
 
   // recovery.cc
   Status Open(RecoveryReport* report);
+  Status Refresh();
 
   // writer.cc
   Result<AppendResult> Append(std::span<const std::string_view> payloads);
@@ -84,6 +85,9 @@ class LogImpl {
                     uint64_t file_size);
   Status RecoverActive(const std::shared_ptr<Segment>& seg, const SegmentHeader& h,
                        int64_t min_time, RecoveryReport* report);
+  Status LoadSegments(const std::vector<SegmentName>& listed, size_t from, Lsn* expected_first,
+                      uint64_t* expected_prev, int64_t* last_time,
+                      std::vector<std::shared_ptr<Segment>>* out, RecoveryReport* report);
   Status CheckHeader(const std::string& name, const SegmentHeader& h, Lsn expected_first,
                      uint64_t expected_prev, bool first_segment);
 

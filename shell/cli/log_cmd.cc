@@ -3,7 +3,9 @@
 // projections (issue 3) and replace the scan.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
@@ -18,6 +20,7 @@ struct LogFlags {
   uint64_t from = 1, to = 0;
   std::string stream, type, run;
   bool json = false;
+  bool follow = false;
 };
 
 // One human line: LSN, time, type, stream, data (shortened on a terminal).
@@ -39,30 +42,42 @@ int Run(const GlobalOptions& global, const LogFlags& f) {
   auto eng = engine::Engine::Open(global.StorePath(), opts);
   if (!eng.ok()) return Fail("log", eng.status());
   const bool tty = ::isatty(1) == 1;
-  auto it = (*eng)->Read(f.from);
-  for (; it->Valid(); it->Next()) {
-    const log::LogRecord& r = it->record();
-    if (f.to != 0 && r.lsn > f.to) break;
-    if (!f.stream.empty() || !f.type.empty() || !f.run.empty()) {
-      auto view = schema::DecodeEvent(r.payload);
-      if (!view.ok()) {
-        return Fail("log", view.status().WithContext("LSN " + std::to_string(r.lsn)));
+  log::Lsn next = f.from;
+  while (true) {
+    auto it = (*eng)->Read(next);
+    for (; it->Valid(); it->Next()) {
+      const log::LogRecord& r = it->record();
+      if (f.to != 0 && r.lsn > f.to) return 0;
+      next = r.lsn + 1;
+      if (!f.stream.empty() || !f.type.empty() || !f.run.empty()) {
+        auto view = schema::DecodeEvent(r.payload);
+        if (!view.ok()) {
+          return Fail("log", view.status().WithContext("LSN " + std::to_string(r.lsn)));
+        }
+        if ((!f.stream.empty() && view->stream != f.stream) ||
+            (!f.type.empty() && view->type != f.type) || (!f.run.empty() && view->run != f.run)) {
+          continue;
+        }
       }
-      if ((!f.stream.empty() && view->stream != f.stream) ||
-          (!f.type.empty() && view->type != f.type) || (!f.run.empty() && view->run != f.run)) {
-        continue;
+      auto json = schema::EventToJson(r.lsn, r.time_ns, r.payload);
+      if (!json.ok()) {
+        return Fail("log", json.status().WithContext("LSN " + std::to_string(r.lsn)));
+      }
+      if (f.json) {
+        std::fwrite(json->data(), 1, json->size(), stdout);
+        std::fputc('\n', stdout);
+      } else {
+        PrintText(*json, tty);
       }
     }
-    auto json = schema::EventToJson(r.lsn, r.time_ns, r.payload);
-    if (!json.ok()) return Fail("log", json.status().WithContext("LSN " + std::to_string(r.lsn)));
-    if (f.json) {
-      std::fwrite(json->data(), 1, json->size(), stdout);
-      std::fputc('\n', stdout);
-    } else {
-      PrintText(*json, tty);
-    }
+    if (!it->status().ok()) return Fail("log", it->status());
+    if (!f.follow) break;
+    // Tail: flush what we have, wait, and pick up what the writer process appended meanwhile.
+    if (std::fflush(stdout) != 0) return Fail("log", Status::IOError("writing to stdout failed"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    Status refreshed = (*eng)->log().Refresh();
+    if (!refreshed.ok()) return Fail("log", refreshed);
   }
-  if (!it->status().ok()) return Fail("log", it->status());
   if (std::fflush(stdout) != 0) return Fail("log", Status::IOError("writing to stdout failed"));
   return 0;
 }
@@ -78,6 +93,8 @@ void SetupLog(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   cmd->add_option("--type", f->type, "Only events of this type");
   cmd->add_option("--run", f->run, "Only events of this run");
   cmd->add_flag("--json", f->json, "One JSON object per line, exactly the documented event view");
+  cmd->add_flag("--follow,-f", f->follow,
+                "Keep running and print events as other processes append them (Ctrl-C ends)");
   *run = [global, f] { return Run(*global, *f); };
 }
 

@@ -184,6 +184,28 @@ TEST_F(CliTest, UsageErrorsAndHelp) {
   EXPECT_EQ(Tink("append --stream s --type note --sync sometimes").exit_code, 2);
 }
 
+TEST_F(CliTest, LogFollowPrintsEventsAppendedByAnotherProcess) {
+  ASSERT_EQ(Tink("append --stream s --type note --data '{\"text\":\"before\"}'").exit_code, 0);
+  const std::string out = tmp_.Sub("follow.out");
+  // A follower in the background, bounded by timeout(1) so the test always ends.
+  ASSERT_EQ(RunCommand("timeout 4 " + std::string(TINK_BIN) + " --store " + ShellQuote(store_) +
+                       " log --follow --json > " + ShellQuote(out) + " 2>&1 &")
+                .exit_code,
+            0);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Tink("append --stream s --type note --data '{\"text\":\"after\"}'").exit_code, 0);
+  }
+  // Wait (bounded) until the follower has printed all four events.
+  std::string got;
+  for (int i = 0; i < 100 && std::count(got.begin(), got.end(), '\n') < 4; ++i) {
+    RunCommand("sleep 0.1");
+    got = testing::ReadFile(out);
+  }
+  ASSERT_EQ(std::count(got.begin(), got.end(), '\n'), 4) << got;
+  EXPECT_NE(got.find("\"lsn\":4"), std::string::npos) << got;
+  EXPECT_NE(got.find("after"), std::string::npos) << got;
+}
+
 TEST_F(CliTest, MissingStoreIsInputError) {
   CommandResult r = Tink("log");
   EXPECT_EQ(r.exit_code, 2);
