@@ -220,8 +220,11 @@ Status LogImpl::SealActive() {
   PutU64(trailer, write_off_);
   PutU64(trailer + 8, kTrailerMagic);
   rec.append(trailer, kTrailerSize);
-  // Footer and trailer first, then trim the preallocated space, then make it all durable: only
-  // then may the next segment exist (so only the last segment can ever have a torn tail).
+  // The records must be durable before the footer that vouches for them: otherwise a power loss
+  // could keep the footer and trailer but drop the records they describe. Then footer and
+  // trailer, trim the preallocated space, and make it all durable: only then may the next
+  // segment exist (so only the last segment can ever have a torn tail).
+  if (dirty_) RETURN_IF_ERROR(active_file_->Sync());
   RETURN_IF_ERROR(active_file_->Write(write_off_, rec));
   RETURN_IF_ERROR(active_file_->Truncate(write_off_ + rec.size()));
   RETURN_IF_ERROR(active_file_->Sync());

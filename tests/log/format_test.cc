@@ -1,6 +1,8 @@
 // Round trips through the log: payload sizes and bytes, LSNs, batches, limits, reopen.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "log/log.h"
 #include "log_test_util.h"
 #include "support/temp_dir.h"
@@ -12,6 +14,7 @@ TEST(FormatTest, RoundTripOfVariedPayloadsAcrossReopen) {
   testing::TempDir tmp;
   std::vector<Rec> want;
   std::string store_id;
+  std::vector<int64_t> appended_times;
   {
     auto log = Log::Open(tmp.path(), SmallSegments(16 << 10));
     ASSERT_TRUE(log.ok()) << log.status().ToString();
@@ -26,18 +29,49 @@ TEST(FormatTest, RoundTripOfVariedPayloadsAcrossReopen) {
       EXPECT_EQ(r->first_lsn, want.size() + 1);
       EXPECT_GE(r->time_ns, last_time);
       last_time = r->time_ns;
+      appended_times.push_back(r->time_ns);
       want.push_back({r->first_lsn, p});
     }
   }
+  std::vector<int64_t> times;
+  {
+    auto log = Log::Open(tmp.path(), SmallSegments(16 << 10));
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    EXPECT_EQ((*log)->store_id_hex(), store_id);
+    Status st;
+    EXPECT_EQ(ReadAll(**log, &st), want);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    // Recorded times come back as appended, non-decreasing with LSN.
+    int64_t last = 0;
+    for (auto it = (*log)->NewIterator(1); it->Valid(); it->Next()) {
+      EXPECT_GE(it->record().time_ns, last) << it->record().lsn;
+      EXPECT_GT(it->record().time_ns, 0);
+      last = it->record().time_ns;
+      times.push_back(last);
+    }
+    EXPECT_EQ(times, appended_times);
+    auto r = (*log)->Append("after reopen");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->first_lsn, want.size() + 1);
+    EXPECT_EQ(r->last_lsn, want.size() + 1);
+    EXPECT_GE(r->time_ns, last);
+    want.push_back({r->first_lsn, "after reopen"});
+  }
+  // A second reopen sees the post-reopen append too, and the store keeps its identity.
   auto log = Log::Open(tmp.path(), SmallSegments(16 << 10));
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   EXPECT_EQ((*log)->store_id_hex(), store_id);
-  Status st;
-  EXPECT_EQ(ReadAll(**log, &st), want);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  auto r = (*log)->Append("after reopen");
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->first_lsn, want.size() + 1);
+  EXPECT_EQ(ReadAll(**log), want);
+  EXPECT_EQ((*log)->LastLsn(), want.size());
+}
+
+TEST(FormatTest, EveryStoreHasItsOwnId) {
+  testing::TempDir tmp;
+  auto a = Log::Open(tmp.Sub("a"), {});
+  auto b = Log::Open(tmp.Sub("b"), {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE((*a)->store_id_hex(), (*b)->store_id_hex());
+  EXPECT_EQ((*a)->store_id_hex().find_first_not_of("0123456789abcdef"), std::string::npos);
 }
 
 TEST(FormatTest, BatchGetsConsecutiveLsnsAndSharedTime) {
@@ -51,9 +85,42 @@ TEST(FormatTest, BatchGetsConsecutiveLsnsAndSharedTime) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->first_lsn, 2u);
   EXPECT_EQ(r->last_lsn, 5u);
+  EXPECT_EQ((*log)->LastLsn(), 5u);
   auto all = ReadAll(**log);
   ASSERT_EQ(all.size(), 5u);
   for (size_t i = 0; i < items.size(); ++i) EXPECT_EQ(all[i + 1].payload, items[i]);
+  int n = 0;
+  for (auto it = (*log)->NewIterator(2); it->Valid(); it->Next(), ++n) {
+    EXPECT_EQ(it->record().time_ns, r->time_ns) << "a batch is committed at one time";
+  }
+  EXPECT_EQ(n, 4);
+}
+
+TEST(FormatTest, BatchLargerThanASegmentStaysInOne) {
+  testing::TempDir tmp;
+  std::vector<std::string> items;
+  for (int i = 0; i < 64; ++i) items.push_back(Payload(i, 200));  // ~15 KB against 4 KB segments
+  std::vector<std::string_view> views(items.begin(), items.end());
+  {
+    auto log = Log::Open(tmp.path(), SmallSegments(4096));
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->Append("before").ok());
+    auto r = (*log)->Append(views);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->first_lsn, 2u);
+    EXPECT_EQ(r->last_lsn, 65u);
+    ASSERT_TRUE((*log)->Append("after").ok());
+  }
+  auto log = Log::Open(tmp.path(), SmallSegments(4096));
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  const auto all = ReadAll(**log);
+  ASSERT_EQ(all.size(), 66u);
+  EXPECT_EQ(all.front().payload, "before");
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(all[i + 1], (Rec{static_cast<Lsn>(i + 2), items[i]}));
+  EXPECT_EQ(all.back(), (Rec{66, "after"}));
+  for (const SegmentInfo& seg : (*log)->Stats().segments) {
+    EXPECT_FALSE(seg.first_lsn > 2 && seg.first_lsn <= 65) << "the batch was split at " << seg.name;
+  }
 }
 
 TEST(FormatTest, RejectsEmptyBatchAndOversizedRecordWithoutWriting) {
@@ -71,8 +138,32 @@ TEST(FormatTest, RejectsEmptyBatchAndOversizedRecordWithoutWriting) {
   EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
   EXPECT_EQ((*log)->LastLsn(), 0u);
   EXPECT_TRUE((*log)->status().ok()) << "bad input must not fail the log";
+  EXPECT_TRUE((*log)->Append(big).status().IsInvalidArgument());
   EXPECT_TRUE((*log)->Append(ok).ok());
   EXPECT_EQ((*log)->LastLsn(), 1u);
+  log->reset();
+  // Nothing of the refused appends reached the disk.
+  auto reopened = Log::Open(tmp.path(), o);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(ReadAll(**reopened), (std::vector<Rec>{{1, ok}}));
+}
+
+TEST(FormatTest, ReadOnlyOpenRefusesAppendsAndMissingLogs) {
+  testing::TempDir tmp;
+  LogOptions ro;
+  ro.read_only = true;
+  EXPECT_TRUE(Log::Open(tmp.Sub("none"), ro).status().IsNotFound());
+  EXPECT_FALSE(std::filesystem::exists(tmp.Sub("none"))) << "read-only must not create";
+  {
+    auto log = Log::Open(tmp.path(), {});
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->Append("x").ok());
+  }
+  auto log = Log::Open(tmp.path(), ro);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_FALSE((*log)->Append("y").ok());
+  EXPECT_EQ((*log)->LastLsn(), 1u);
+  EXPECT_EQ(ReadAll(**log), (std::vector<Rec>{{1, "x"}}));
 }
 
 TEST(FormatTest, DurabilityParse) {
@@ -83,9 +174,14 @@ TEST(FormatTest, DurabilityParse) {
   EXPECT_EQ(iv->mode, Durability::Mode::kInterval);
   EXPECT_EQ(iv->interval.count(), 5);
   EXPECT_EQ(iv->ToString(), "interval=5");
+  for (const char* good : {"always", "none", "interval=1", "interval=250"}) {
+    auto d = Durability::Parse(good);
+    ASSERT_TRUE(d.ok()) << good;
+    EXPECT_EQ(d->ToString(), good);
+  }
   for (const char* bad : {"", "sometimes", "interval=", "interval=0", "interval=-3",
-                          "interval=5ms", "ALWAYS"}) {
-    EXPECT_FALSE(Durability::Parse(bad).ok()) << bad;
+                          "interval=5ms", "ALWAYS", "always ", "interval=x", "never"}) {
+    EXPECT_TRUE(Durability::Parse(bad).status().IsInvalidArgument()) << bad;
   }
 }
 

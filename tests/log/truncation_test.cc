@@ -2,10 +2,13 @@
 // exactly the records before it, is reported, and appends continue with the next LSN.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "log/log.h"
 #include "log_test_util.h"
+#include "support/fault_fs.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
@@ -18,6 +21,12 @@ void Damage(const std::string& seg, uint64_t from, uint64_t to, char fill) {
   std::string d = testing::ReadFile(seg);
   for (uint64_t i = from; i < to; ++i) d[i] = fill;
   std::ofstream(seg, std::ios::binary | std::ios::trunc) << d;
+}
+
+std::string SegmentName(Lsn first) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020llu.seg", static_cast<unsigned long long>(first));
+  return name;
 }
 
 // Builds `singles` one-record appends and then one batch of `batch` records (if > 0).
@@ -39,6 +48,8 @@ std::vector<Rec> Build(const std::string& dir, int singles, int batch) {
   return all;
 }
 
+enum class Tear { kZeros, kGarbage, kFileEnds };
+
 void CheckEveryCut(int singles, int batch) {
   testing::TempDir tmp;
   const std::string pristine = tmp.Sub("pristine"), work = tmp.Sub("work");
@@ -50,11 +61,16 @@ void CheckEveryCut(int singles, int batch) {
   const uint64_t last_payload_end = group_end - span + kRecordHeaderSize + kPayload;
   const std::vector<Rec> before(all.begin(), all.end() - last_group);
 
-  for (char fill : {'\0', '\xab'}) {
+  for (Tear tear : {Tear::kZeros, Tear::kGarbage, Tear::kFileEnds}) {
     for (uint64_t cut = group_start; cut < group_end; ++cut) {
-      SCOPED_TRACE("cut at " + std::to_string(cut) + " fill " + std::to_string(int(fill)));
+      SCOPED_TRACE("cut at " + std::to_string(cut) + " tear " + std::to_string(int(tear)));
       CopyDir(pristine, work);
-      Damage(SegmentFiles(work)[0], cut, group_end, fill);
+      const std::string seg = SegmentFiles(work)[0];
+      if (tear == Tear::kFileEnds) {
+        std::filesystem::resize_file(seg, cut);  // the write and the preallocation never happened
+      } else {
+        Damage(seg, cut, group_end, tear == Tear::kZeros ? '\0' : '\xab');
+      }
       RecoveryReport rep;
       auto log = Log::Open(work, SmallSegments(), &rep);
       ASSERT_TRUE(log.ok()) << log.status().ToString();
@@ -64,14 +80,18 @@ void CheckEveryCut(int singles, int batch) {
       if (cut >= last_payload_end) {
         // Only the zero padding after the last payload changed: nothing was lost.
         EXPECT_EQ(got, all);
+        EXPECT_EQ((*log)->LastLsn(), all.size());
         continue;
       }
       EXPECT_EQ(got, before);
-      const bool nothing_written = fill == '\0' && cut == group_start;
+      EXPECT_EQ((*log)->LastLsn(), before.size());
+      const bool nothing_written = tear != Tear::kGarbage && cut == group_start;
       EXPECT_EQ(rep.torn_tail, !nothing_written);
+      EXPECT_EQ(rep.last_lsn, before.size());
       if (rep.torn_tail) {
         EXPECT_EQ(rep.offset, group_start);
-        EXPECT_EQ(rep.last_lsn, before.size());
+        EXPECT_EQ(rep.segment, "00000000000000000001.seg");
+        EXPECT_GT(rep.bytes_dropped, 0u);
       }
       auto r = (*log)->Append("next");
       ASSERT_TRUE(r.ok());
@@ -80,7 +100,12 @@ void CheckEveryCut(int singles, int batch) {
       auto reopened = Log::Open(work, SmallSegments(), &rep);
       ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
       EXPECT_FALSE(rep.torn_tail) << "the torn bytes were cleared";
-      EXPECT_EQ((*reopened)->LastLsn(), before.size() + 1);
+      std::vector<Rec> want = before;
+      want.push_back({before.size() + 1, "next"});
+      EXPECT_EQ(ReadAll(**reopened), want);
+      auto v = VerifyLog(work);
+      ASSERT_TRUE(v.ok());
+      EXPECT_TRUE(v->clean() && !v->torn_tail);
     }
   }
 }
@@ -88,6 +113,72 @@ void CheckEveryCut(int singles, int batch) {
 TEST(TruncationTest, TornLastRecordAtEveryByte) { CheckEveryCut(19, 0); }
 
 TEST(TruncationTest, TornBatchAtEveryByteIsAllOrNothing) { CheckEveryCut(10, 3); }
+
+// A log whose last segment is sealed, as when the rollover's next segment could not be made.
+std::vector<Rec> BuildSealedLast(const std::string& dir) {
+  testing::FaultInjectionFS fs;
+  LogOptions o = SmallSegments(4096);
+  o.fs = &fs;
+  auto log = Log::Open(dir, o);
+  EXPECT_TRUE(log.ok());
+  fs.FailAt(testing::FaultInjectionFS::Op::kCreate, 1, Status::IOError("injected"));
+  std::vector<Rec> acked;
+  for (int i = 1; i < 1000; ++i) {
+    auto r = (*log)->Append(Payload(i, kPayload));
+    if (!r.ok()) break;
+    acked.push_back({r->first_lsn, Payload(i, kPayload)});
+  }
+  EXPECT_EQ(SegmentFiles(dir).size(), 1u);
+  return acked;
+}
+
+void ExpectRecoversTo(const std::string& dir, const std::vector<Rec>& want, bool torn) {
+  RecoveryReport rep;
+  {
+    auto log = Log::Open(dir, SmallSegments(4096), &rep);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    EXPECT_EQ(rep.torn_tail, torn) << rep.ToString();
+    EXPECT_EQ(ReadAll(**log), want);
+    auto r = (*log)->Append("next");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->first_lsn, want.size() + 1);
+  }
+  auto log = Log::Open(dir, SmallSegments(4096), &rep);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_FALSE(rep.torn_tail);
+  EXPECT_EQ((*log)->LastLsn(), want.size() + 1);
+  log->reset();
+  auto v = VerifyLog(dir);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->clean()) << v->problems[0].what;
+}
+
+TEST(TruncationTest, CrashWhileCreatingTheNextSegment) {
+  for (uint64_t size : {0, 10, 64, 4096}) {
+    SCOPED_TRACE("new segment of " + std::to_string(size) + " zero bytes");
+    testing::TempDir tmp;
+    const std::vector<Rec> acked = BuildSealedLast(tmp.path());
+    const std::string next = tmp.Sub(SegmentName(acked.size() + 1));
+    std::ofstream(next, std::ios::binary) << std::string(size, '\0');
+    ExpectRecoversTo(tmp.path(), acked, /*torn=*/true);
+  }
+}
+
+TEST(TruncationTest, CrashBetweenFooterAndTrim) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    testing::TempDir tmp;
+    const std::vector<Rec> acked = BuildSealedLast(tmp.path());
+    const std::string seg = SegmentFiles(tmp.path())[0];
+    const uint64_t sealed_size = std::filesystem::file_size(seg);
+    // The preallocated space is still there after the footer and trailer...
+    std::filesystem::resize_file(seg, 4096 + 8192);
+    // ...and maybe the trailer (variant 1) or half the footer (variant 2) never reached the disk.
+    if (variant == 1) Damage(seg, sealed_size - kTrailerSize, sealed_size, '\0');
+    if (variant == 2) Damage(seg, sealed_size - kTrailerSize - 20, sealed_size, '\0');
+    ExpectRecoversTo(tmp.path(), acked, /*torn=*/variant == 2);
+  }
+}
 
 TEST(TruncationTest, ReadOnlyOpenReportsTornTailAndChangesNothing) {
   testing::TempDir tmp;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -47,6 +48,16 @@ namespace {
 
 CrashCycle CrashHarness::RunCycle(int threads, int max_kill_ms) {
   CrashCycle result;
+  if (cycle_ == 0 && std::filesystem::exists(dir_)) {
+    log::LogOptions ro;
+    ro.read_only = true;
+    auto prior = log::Log::Open(dir_, ro);
+    if (!prior.ok()) {
+      result.error = "existing log does not open: " + prior.status().ToString();
+      return result;
+    }
+    base_lsn_ = (*prior)->LastLsn();
+  }
   ++cycle_;
   int fds[2];
   if (::pipe(fds) != 0) {
@@ -106,14 +117,34 @@ CrashCycle CrashHarness::RunCycle(int threads, int max_kill_ms) {
   }
   result.torn_tail = rep.torn_tail;
   std::map<uint64_t, std::string> on_disk;
+  std::map<std::pair<int, int>, int> next_i;  // (cycle, thread) -> next expected append index
   uint64_t expect = 1;
   auto it = (*opened)->NewIterator(1);
   for (; it->Valid(); it->Next()) {
-    if (it->record().lsn != expect++) {
-      result.error = "gap before LSN " + std::to_string(it->record().lsn);
+    const log::LogRecord& r = it->record();
+    if (r.lsn != expect++) {
+      result.error = "gap before LSN " + std::to_string(r.lsn);
       return result;
     }
-    on_disk[it->record().lsn] = std::string(it->record().payload);
+    if (r.lsn <= base_lsn_) continue;
+    on_disk[r.lsn] = std::string(r.payload);
+    int c = 0, t = 0, i = 0, n = 0;
+    const std::string p(r.payload);
+    if (std::sscanf(p.c_str(), "c%d-t%d-%d-%n", &c, &t, &i, &n) != 3 || n == 0 ||
+        p.find_first_not_of(p.size() > static_cast<size_t>(n) ? p[n] : 'a', n) !=
+            std::string::npos) {
+      result.error = "LSN " + std::to_string(r.lsn) + " holds a payload the child never wrote";
+      return result;
+    }
+    // Each thread appends its next record only after the previous one was acknowledged.
+    int& want = next_i[{c, t}];
+    if (i != want) {
+      result.error = "LSN " + std::to_string(r.lsn) + ": thread " + std::to_string(t) +
+                     " of cycle " + std::to_string(c) + " append " + std::to_string(i) +
+                     " where " + std::to_string(want) + " was expected";
+      return result;
+    }
+    ++want;
   }
   if (!it->status().ok()) {
     result.error = "read failed: " + it->status().ToString();
@@ -123,6 +154,14 @@ CrashCycle CrashHarness::RunCycle(int threads, int max_kill_ms) {
   for (const auto& [lsn, payload] : acked_) {
     auto f = on_disk.find(lsn);
     if (f == on_disk.end() || f->second != payload) ++result.lost;
+  }
+  opened->reset();
+  auto v = log::VerifyLog(dir_);
+  if (!v.ok() || !v->clean()) {
+    result.error = "verify: " + (v.ok() ? v->problems[0].segment + " offset " +
+                                              std::to_string(v->problems[0].offset) + ": " +
+                                              v->problems[0].what
+                                        : v.status().ToString());
   }
   return result;
 }

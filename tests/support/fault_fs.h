@@ -1,12 +1,18 @@
 // FaultInjectionFS: a FileSystem that wraps the real one and can fail chosen operations (EIO,
-// ENOSPC, short writes, failed fsync) and simulate power loss by dropping everything not synced
-// (RocksDB FaultInjectionTestFS, SQLite's crash VFS). Thread-safe.
+// ENOSPC, short writes, failed fsync, failed directory fsync) and simulate power loss by dropping
+// everything not synced (RocksDB FaultInjectionTestFS, SQLite's crash VFS).
+//
+// Thread safety: every method may be called from any thread (one mutex). The files it hands out
+// follow the FileSystem contract (one writer thread per WritableFile).
 //
 // Power loss model: a file's content reverts to what it was at its last successful Sync(); a file
-// created since its directory's last SyncDir() disappears. Logs in tests are small, so synced
-// images are kept as whole copies.
+// created since its directory's last successful SyncDir() disappears (so does a rename target).
+// Optionally unsynced data is kept block by block at random instead of dropped as a whole, which
+// is what a disk that reorders writes leaves behind. Logs in tests are small, so synced images
+// are kept as whole copies (use small segment sizes: every Sync copies the whole file).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -17,18 +23,27 @@ namespace tink::testing {
 
 class FaultInjectionFS : public log::FileSystem {
  public:
-  enum class Op { kWrite, kSync, kCreate, kAllocate, kSyncDir, kCount };
+  enum class Op { kWrite, kSync, kCreate, kAllocate, kSyncDir, kTruncate, kCount };
 
   explicit FaultInjectionFS(log::FileSystem* base = log::FileSystem::Default()) : base_(base) {}
 
   // The n-th next call (1 = the very next) of `op` fails with `error`, and so does every later
-  // one until Clear(). With short_write, a failing Write first writes half of its bytes.
-  void FailAt(Op op, int n, Status error, bool short_write = false);
+  // one until Clear(): a broken disk stays broken. For kWrite, short_write_bytes >= 0 makes the
+  // failing write store that many leading bytes (capped at its size) before it fails.
+  // kCreate counts OpenWritable(kCreateNew) calls.
+  void FailAt(Op op, int n, Status error, int64_t short_write_bytes = -1);
   void Clear();
   // After Crash(), every mutating call fails: the "machine" is off. Then DropUnsyncedData().
   void Crash();
-  void DropUnsyncedData();
-  void Restart();  // back to normal operation after a crash
+  // The power goes off at the n-th next call of `op` (that call already fails): e.g. kSync
+  // catches the log between writing a group and making it durable.
+  void CrashAt(Op op, int n);
+  // Power loss. torn_seed == 0: every file reverts to its synced image exactly. Otherwise each
+  // `block`-byte block that differs from the synced image independently keeps its new or old
+  // content (seeded), as a disk that persisted some unsynced writes but not others.
+  void DropUnsyncedData(uint32_t torn_seed = 0, size_t block = 512);
+  void Restart();  // back to normal operation after a crash (also clears armed faults)
+  // Calls of `op` so far, failed ones included.
   int Calls(Op op) const;
 
   Result<std::unique_ptr<log::WritableFile>> OpenWritable(const std::string& path,
@@ -45,8 +60,9 @@ class FaultInjectionFS : public log::FileSystem {
   Status Rename(const std::string& from, const std::string& to) override;
   bool Exists(const std::string& path) override { return base_->Exists(path); }
 
-  // Used by the file wrapper.
-  Status Check(Op op, bool* short_write = nullptr);
+  // Used by the file wrapper. Check counts the call and returns the injected error, if any;
+  // *short_write receives the bytes a failing write should still store (-1: none).
+  Status Check(Op op, int64_t* short_write = nullptr);
   void RecordSync(const std::string& path);
 
  private:
@@ -57,15 +73,17 @@ class FaultInjectionFS : public log::FileSystem {
   struct Fault {
     int countdown = 0;  // 0: none armed
     Status error;
-    bool short_write = false;
+    int64_t short_write = -1;
     bool tripped = false;
   };
+  Status CheckOn();  // IOError while crashed
 
   log::FileSystem* base_;
   mutable std::mutex mu_;
-  std::map<std::string, FileState> files_;
+  std::map<std::string, FileState> files_;  // guarded by mu_
   Fault faults_[static_cast<int>(Op::kCount)];
   int calls_[static_cast<int>(Op::kCount)] = {};
+  int crash_at_[static_cast<int>(Op::kCount)] = {};  // countdowns; 0: none
   bool crashed_ = false;
 };
 
