@@ -1,4 +1,6 @@
 // The typed event catalog and the custom-type naming rule.
+#include "schema/internal/catalog.h"
+
 #include <algorithm>
 #include <array>
 #include <vector>
@@ -36,8 +38,8 @@ constexpr EventTypeInfo kCatalog[] = {
     {"note", "Note", "free text: thoughts, summaries, final patches"},
 };
 
-constexpr std::array<std::string_view, 7> kReserved = {"run.",    "task.",   "llm.",  "tool.",
-                                                       "file.",   "memory.", "canvas."};
+constexpr std::array<std::string_view, 7> kReserved = {"run.",  "task.",   "llm.",   "tool.",
+                                                       "file.", "memory.", "canvas."};
 
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -86,32 +88,39 @@ const EventTypeInfo* FindCatalogType(std::string_view type) {
   return nullptr;
 }
 
-Status CheckEventType(std::string_view type) {
-  if (FindCatalogType(type) != nullptr) return Status::Ok();
+std::string ClosestName(std::string_view name, std::span<const std::string_view> candidates) {
   std::string_view best;
-  size_t best_d = 3;
-  for (const EventTypeInfo& t : kCatalog) {
-    const size_t d = EditDistance(type, t.name);
+  size_t best_d = 3;  // suggest only within 2 edits: further away it is a guess, not a typo
+  for (std::string_view c : candidates) {
+    const size_t d = EditDistance(name, c);
     if (d < best_d) {
       best_d = d;
-      best = t.name;
+      best = c;
     }
   }
-  const std::string hint = best.empty() ? "" : " (did you mean '" + std::string(best) + "'?)";
+  return std::string(best);
+}
+
+Status CheckEventType(std::string_view type) {
+  if (FindCatalogType(type) != nullptr) return Status::Ok();
   const bool reserved =
       type == "note" || std::any_of(kReserved.begin(), kReserved.end(),
                                     [&](std::string_view p) { return type.starts_with(p); });
-  if (reserved || !best.empty()) {
+  if (!reserved && WellFormedCustom(type)) return Status::Ok();
+
+  std::string_view names[std::size(kCatalog)];
+  for (size_t i = 0; i < std::size(kCatalog); ++i) names[i] = kCatalog[i].name;
+  const std::string best = ClosestName(type, names);
+  const std::string hint = best.empty() ? "" : " (did you mean '" + best + "'?)";
+  if (reserved) {
     return Status::InvalidArgument("unknown event type '" + std::string(type) + "'" + hint +
                                    "; see docs/events.md for the catalog");
   }
-  if (!WellFormedCustom(type)) {
-    return Status::InvalidArgument(
-        "bad event type '" + std::string(type) +
-        "': a custom type is a lowercase dotted name such as 'myapp.deploy' (letters, digits, _ "
-        "and -), outside the catalog's namespaces");
-  }
-  return Status::Ok();
+  if (type.empty()) return Status::InvalidArgument("event has no type");
+  return Status::InvalidArgument(
+      "bad event type '" + std::string(type) + "'" + hint +
+      ": a custom type is a lowercase dotted name such as 'myapp.deploy' (letters, digits, _ and "
+      "-, at most 128 bytes), outside the catalog's namespaces");
 }
 
 }  // namespace tink::schema

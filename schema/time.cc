@@ -1,11 +1,17 @@
-// RFC 3339 time stamps <-> ns since the Unix epoch (UTC).
+// RFC 3339 time stamps <-> ns since the Unix epoch (UTC), with std::chrono's civil calendar.
+//
+// The representable range is that of int64 nanoseconds: 1677-09-21T00:12:43.145224192Z to
+// 2262-04-11T23:47:16.854775807Z. ParseTime rejects stamps outside it instead of wrapping.
+#include <chrono>
 #include <cstdio>
-#include <ctime>
+#include <limits>
 
 #include "schema/schema.h"
 
 namespace tink::schema {
 namespace {
+
+namespace chr = std::chrono;
 
 bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;
@@ -27,25 +33,33 @@ Status Bad(std::string_view text, const char* why) {
 }  // namespace
 
 std::string FormatTime(int64_t ns) {
-  int64_t secs = ns / 1000000000;
-  int64_t frac = ns % 1000000000;
+  // Floor division, not truncation: -1 ns is 1969-12-31T23:59:59.999999999Z. Done on seconds
+  // and days by hand because near INT64_MIN the start of the day is not representable in ns.
+  int64_t secs = ns / 1'000'000'000;
+  int64_t frac = ns % 1'000'000'000;
   if (frac < 0) {
-    frac += 1000000000;
+    frac += 1'000'000'000;
     --secs;
   }
-  const time_t t = static_cast<time_t>(secs);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+  int64_t days = secs / 86400;
+  int64_t in_day = secs % 86400;
+  if (in_day < 0) {
+    in_day += 86400;
+    --days;
+  }
+  const chr::year_month_day ymd{chr::sys_days(chr::days(days))};
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02lld:%02lld:%02lld.%09lldZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<long long>(in_day / 3600),
+                static_cast<long long>(in_day / 60 % 60), static_cast<long long>(in_day % 60),
                 static_cast<long long>(frac));
   return buf;
 }
 
 Result<int64_t> ParseTime(std::string_view s) {
   int year, mon, day, hour = 0, min = 0, sec = 0;
-  if (!Digits(s, 0, 4, &year) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mon) ||
+  if (s.size() < 10 || !Digits(s, 0, 4, &year) || s[4] != '-' || !Digits(s, 5, 2, &mon) ||
       s[7] != '-' || !Digits(s, 8, 2, &day)) {
     return Bad(s, "no YYYY-MM-DD date");
   }
@@ -63,12 +77,9 @@ Result<int64_t> ParseTime(std::string_view s) {
       if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
         ++p;
         int digits = 0;
-        while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-          if (digits < 9) {
-            frac_ns = frac_ns * 10 + (s[p] - '0');
-            ++digits;
-          }
-          ++p;
+        // Digits past the ninth are below our resolution: read and dropped (truncated).
+        for (; p < s.size() && s[p] >= '0' && s[p] <= '9'; ++p, ++digits) {
+          if (digits < 9) frac_ns = frac_ns * 10 + (s[p] - '0');
         }
         if (digits == 0) return Bad(s, "empty fraction of a second");
         for (; digits < 9; ++digits) frac_ns *= 10;
@@ -85,26 +96,27 @@ Result<int64_t> ParseTime(std::string_view s) {
       if (!Digits(s, p + 1, 2, &oh)) return Bad(s, "bad zone offset");
       size_t q = p + 3;
       if (q < s.size() && s[q] == ':') ++q;
-      if (!Digits(s, q, 2, &om)) return Bad(s, "bad zone offset");
+      if (!Digits(s, q, 2, &om) || oh > 23 || om > 59) return Bad(s, "bad zone offset");
       offset_s = sign * (oh * 3600 + om * 60);
       p = q + 2;
     }
   }
   if (p != s.size()) return Bad(s, "unexpected characters at the end");
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {
-    return Bad(s, "field out of range");
+  // Second 60 is a leap second (RFC 3339 allows it); it counts as the first second of the next
+  // minute, since we keep POSIX time.
+  if (hour > 23 || min > 59 || sec > 60) return Bad(s, "time of day out of range");
+  const chr::year_month_day ymd{chr::year(year), chr::month(static_cast<unsigned>(mon)),
+                                chr::day(static_cast<unsigned>(day))};
+  if (!ymd.ok()) return Bad(s, "no such date");
+  const int64_t days = chr::sys_days(ymd).time_since_epoch().count();
+  const int64_t secs = days * 86400 + hour * 3600 + min * 60 + sec - offset_s;
+  // Years are 4 digits, so secs cannot overflow; the ns value can (the range is 1677..2262), and
+  // near the lower end secs * 1e9 alone overflows although the sum fits: use 128 bits.
+  const __int128 ns = static_cast<__int128>(secs) * 1'000'000'000 + frac_ns;
+  if (ns > std::numeric_limits<int64_t>::max() || ns < std::numeric_limits<int64_t>::min()) {
+    return Bad(s, "outside the representable range 1677-09-21 .. 2262-04-11");
   }
-  struct tm tm = {};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = min;
-  tm.tm_sec = sec;
-  const time_t t = timegm(&tm);
-  // timegm normalises 31 Feb to 3 Mar: a day that moved is not a real date.
-  if (tm.tm_mday != day) return Bad(s, "no such day");
-  return (static_cast<int64_t>(t) - offset_s) * 1000000000LL + frac_ns;
+  return static_cast<int64_t>(ns);
 }
 
 }  // namespace tink::schema
