@@ -1,0 +1,66 @@
+// Shared by tink_compare's two files: the run's configuration and payloads, the result row, and
+// the baseline measurements (bench/baselines.cc). Our log's measurements and the report are in
+// bench/compare.cc. Not thread-safe except where a function says so; bench/ only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/bench_util.h"
+
+namespace tink::bench {
+
+inline constexpr size_t kPayload = 256;   // bytes of every event, for every system
+inline constexpr int kMany = 16;          // writer threads of the "x16" rows
+inline constexpr uint64_t kBatch = 1000;  // events per batch in the bulk rows
+
+struct Config {
+  std::string dir;
+  double seconds = 2;          // each measurement stops after this long...
+  uint64_t count = 2'000'000;  // ...or after this many events, whichever comes first
+  bool json = false;
+};
+
+struct Row {
+  std::string cls, name;
+  Rate rate;
+  double file_bytes_per_event = 0;  // bytes the system wrote/read per event; 0: not measured
+  double events_per_sync = 0;       // 0: not measured
+  std::string detail;               // printed under the table
+};
+
+// Set once by main before any measurement; read-only afterwards (so safe from any thread).
+extern Config g_cfg;
+extern std::vector<std::string> g_data;
+inline const std::string& P(uint64_t i) { return g_data[i % g_data.size()]; }
+
+// "what: strerror(errno)".
+std::string Errno(const char* what);
+
+// Drops the page cache of every file under `dir` (after fdatasync, so the pages are clean).
+void DropCache(const std::string& dir);
+
+// (a) 256 B pwrite + fdatasync in a loop on a plain file in `dir`. `prep`: "append" (the file
+// grows), "fallocate" (overwrites posix_fallocate'd space) or "overwrite" (written and synced
+// blocks).
+Rate RawFsync(const std::string& dir, const std::string& prep);
+
+// (d) SQLite WAL mode in `dir`, synchronous=`sync`. batch == 1: one autocommit transaction per
+// event; else `batch` events per transaction. threads > 1: `shared` = one connection under a
+// mutex, else one connection per thread with busy_timeout.
+Row Sqlite(const std::string& dir, const char* sync, int threads, uint64_t batch, bool shared);
+
+// (e) RocksDB in `dir`: Put with sync=true per event, or (bulk) WriteBatch of kBatch with
+// sync=false and SyncWAL at the end, counted in the time.
+Row Rocks(const std::string& dir, int threads, bool bulk);
+
+// (f) JSONL at `path` (payload base64-encoded), write + fdatasync per event under one mutex.
+Row Jsonl(const std::string& path, int threads);
+// kBatch lines per write, one fdatasync at the end, counted in the time. Then, untimed, tops the
+// file up to `fill_to` events so a later scan reads as many events as our bulk log holds.
+Row JsonlBulk(const std::string& path, uint64_t fill_to);
+// (g) Reads the file back and splits lines; nothing is parsed or checked.
+Row JsonlScan(const std::string& path, bool cold);
+
+}  // namespace tink::bench
