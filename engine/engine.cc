@@ -1,15 +1,21 @@
 #include "engine/engine.h"
 
 #include <sys/stat.h>
+#include <xxhash.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <random>
 
+#include "engine/projection_set.h"
 #include "engine/store_lock.h"
+#include "projections/state_store.h"
 
 namespace tink::engine {
+
+struct Engine::Projections : ProjectionSet {};
 
 std::string DefaultStorePath() {
   const char* env = std::getenv("TINKERBELL_STORE");
@@ -17,6 +23,7 @@ std::string DefaultStorePath() {
 }
 
 std::string LogDir(const std::string& store) { return log::JoinPath(store, "log"); }
+std::string StateDir(const std::string& store) { return log::JoinPath(store, "state"); }
 
 std::string NewEventId() {
   thread_local std::mt19937_64 rng([] {
@@ -32,81 +39,211 @@ std::string NewEventId() {
   return id;
 }
 
-Engine::Engine(std::string dir, std::unique_ptr<StoreLock> lock, std::unique_ptr<log::Log> log,
-               log::RecoveryReport recovery)
-    : dir_(std::move(dir)), lock_(std::move(lock)), log_(std::move(log)),
-      recovery_(std::move(recovery)) {}
+Result<Expected> Expected::Parse(std::string_view text) {
+  if (text == "any") return Expected{};
+  if (text == "no_stream") return Expected{Kind::kNoStream, 0};
+  if (text == "exists") return Expected{Kind::kExists, 0};
+  uint64_t v = 0;
+  if (text.empty() || text.size() > 19) {
+    return Status::InvalidArgument("expected version '" + std::string(text) +
+                                   "': use any, no_stream, exists or a version number");
+  }
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return Status::InvalidArgument("expected version '" + std::string(text) +
+                                     "': use any, no_stream, exists or a version number");
+    }
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return Expected{Kind::kExact, v};
+}
+
+std::string Expected::ToString() const {
+  switch (kind) {
+    case Kind::kAny: return "any";
+    case Kind::kNoStream: return "no_stream";
+    case Kind::kExists: return "exists";
+    case Kind::kExact: return std::to_string(version);
+  }
+  return "any";
+}
+
+Engine::Engine() = default;
 
 Engine::~Engine() { (void)Close(); }
 
+static bool IsDir(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 Result<std::unique_ptr<Engine>> Engine::Open(const std::string& dir, EngineOptions options) {
+  if (options.read_only) options.access = Access::kRead;
   log::FileSystem* fs = options.fs ? options.fs : log::FileSystem::Default();
-  std::unique_ptr<StoreLock> lock;
-  if (options.read_only) {
-    struct stat st;
-    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return Status::NotFound("no store at " + dir);
+  std::unique_ptr<Engine> e(new Engine());
+  e->dir_ = dir;
+  if (options.access == Access::kAuto) {
+    if (!IsDir(dir)) return Status::NotFound("no store at " + dir);
+    bool busy = false;
+    Result<std::unique_ptr<StoreLock>> lock = StoreLock::Acquire(dir, &busy);
+    if (lock.ok()) {
+      e->lock_ = std::move(lock).value();
+      options.access = Access::kWrite;
+    } else if (busy) {
+      options.access = Access::kRead;
+    } else {
+      return lock.status();
     }
+  } else if (options.access == Access::kRead) {
+    if (!IsDir(dir)) return Status::NotFound("no store at " + dir);
   } else {
     RETURN_IF_ERROR(fs->CreateDir(dir));
-    ASSIGN_OR_RETURN(lock, StoreLock::Acquire(dir));
+    ASSIGN_OR_RETURN(e->lock_, StoreLock::Acquire(dir));
   }
+  options.read_only = options.access == Access::kRead;
+  e->options_ = options;
+
   log::LogOptions lo;
   lo.fs = fs;
   lo.durability = options.durability;
   lo.segment_size = options.segment_size;
   lo.read_only = options.read_only;
   lo.progress = options.progress;
-  log::RecoveryReport report;
-  ASSIGN_OR_RETURN(std::unique_ptr<log::Log> lg, log::Log::Open(LogDir(dir), lo, &report));
-  return std::unique_ptr<Engine>(new Engine(dir, std::move(lock), std::move(lg), report));
+  ASSIGN_OR_RETURN(e->log_, log::Log::Open(LogDir(dir), lo, &e->recovery_));
+  if (options.projections) RETURN_IF_ERROR(e->OpenState(options));
+  return e;
 }
 
-Result<log::AppendResult> Engine::Append(std::span<const schema::EventInput> events) {
-  if (events.empty()) return Status::InvalidArgument("no events to append");
-  std::vector<std::string> payloads;
-  payloads.reserve(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    Result<std::string> enc = [&]() -> Result<std::string> {
-      if (!events[i].id.empty()) return schema::EncodeEvent(events[i]);
-      schema::EventInput with_id = events[i];
-      with_id.id = NewEventId();
-      return schema::EncodeEvent(with_id);
-    }();
-    if (!enc.ok()) {
-      return events.size() == 1 ? enc.status()
-                                : enc.status().WithContext("event " + std::to_string(i + 1));
-    }
-    payloads.push_back(std::move(enc).value());
+Status Engine::OpenState(const EngineOptions& options) {
+  proj_ = std::make_unique<Projections>();
+  projections::StateOptions so;
+  so.rocksdb_wal = options.rocksdb_wal;
+  const std::string sdir = StateDir(dir_);
+  if (options.read_only) {
+    if (!IsDir(sdir)) return Status::Ok();  // no state yet: reads fall back to the log
+    char tmpl[] = "/tmp/tink-secondary-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return Status::IOError(std::string("mkdtemp: ") + std::strerror(errno));
+    secondary_dir_ = tmpl;
+    so.read_only = true;
+    so.secondary_dir = secondary_dir_;
+    Result<std::unique_ptr<projections::StateStore>> st =
+        projections::StateStore::Open(sdir, proj_->all(), so);
+    if (!st.ok()) return Status::Ok();  // unreadable state: reads fall back to the log
+    state_ = std::move(st).value();
+    // A state that does not match this log is not used (the writer will rebuild it).
+    if (!ValidateState().ok() || !state_resets_.empty()) state_.reset();
+    return Status::Ok();
   }
-  std::vector<std::string_view> views(payloads.begin(), payloads.end());
-  return log_->Append(views);
+  ::mkdir(sdir.c_str(), 0700);
+  Result<std::unique_ptr<projections::StateStore>> st =
+      projections::StateStore::Open(sdir, proj_->all(), so);
+  if (!st.ok()) {
+    // The state is derived: if RocksDB cannot open it, start it again from the log.
+    state_resets_.push_back("state could not be opened (" + st.status().ToString() +
+                            "); rebuilding it");
+    std::error_code ec;
+    std::filesystem::remove_all(sdir, ec);
+    ::mkdir(sdir.c_str(), 0700);
+    ASSIGN_OR_RETURN(state_, projections::StateStore::Open(sdir, proj_->all(), so));
+  } else {
+    state_ = std::move(st).value();
+  }
+  ::chmod(sdir.c_str(), 0700);
+  RETURN_IF_ERROR(ValidateState());
+  if (options.catch_up) RETURN_IF_ERROR(CatchUp(log_->LastLsn(), options.replay_progress));
+  if (options.tail) StartTail();
+  return Status::Ok();
+}
+
+// Checks the state against the log it claims to be derived from: the same store, and for each
+// projection an applied position that names a record of this log (same LSN, time and payload
+// hash). A projection that fails is dropped (kWrite) and rebuilt by the catch-up.
+Status Engine::ValidateState() {
+  ASSIGN_OR_RETURN(std::optional<std::string> sid, state_->GetMeta(projections::kStoreIdKey));
+  const std::string& log_id = log_->store_id_hex();
+  if (sid && *sid != log_id) {
+    state_resets_.push_back("state belongs to store " + *sid + ", not " + log_id);
+    if (state_->read_only()) return Status::Ok();
+    for (projections::Projection* p : state_->projections()) RETURN_IF_ERROR(state_->Drop(p->name()));
+  }
+  if (!state_->read_only() && (!sid || *sid != log_id) && !log_id.empty()) {
+    RETURN_IF_ERROR(state_->SetMeta(projections::kStoreIdKey, log_id));
+  }
+  const Lsn last = log_->LastLsn();
+  for (projections::Projection* p : state_->projections()) {
+    const projections::Applied a = state_->applied(p->name());
+    if (a.lsn == 0) continue;
+    std::string why;
+    if (a.lsn > last) {
+      why = "state is at LSN " + std::to_string(a.lsn) + " but the log ends at " +
+            std::to_string(last);
+    } else {
+      std::unique_ptr<log::LogIterator> it = log_->NewIterator(a.lsn);
+      if (!it->Valid() || it->record().lsn != a.lsn) {
+        RETURN_IF_ERROR(it->status());
+        why = "LSN " + std::to_string(a.lsn) + " is not in the log";
+      } else if (it->record().time_ns != a.time_ns ||
+                 XXH3_64bits(it->record().payload.data(), it->record().payload.size()) !=
+                     a.payload_hash) {
+        why = "the event at LSN " + std::to_string(a.lsn) + " is not the one it was built from";
+      }
+    }
+    if (why.empty()) continue;
+    state_resets_.push_back(std::string(p->name()) + ": " + why + "; rebuilding");
+    if (!state_->read_only()) RETURN_IF_ERROR(state_->Drop(p->name()));
+  }
+  return Status::Ok();
+}
+
+Lsn Engine::ProjectionsApplied() const { return state_ ? state_->min_applied() : 0; }
+
+std::vector<std::string> Engine::ProjectionNames() const {
+  std::vector<std::string> out;
+  ProjectionSet tmp;
+  for (projections::Projection* p : tmp.all()) out.emplace_back(p->name());
+  return out;
+}
+
+Result<std::unique_ptr<projections::StateReader>> Engine::NewReader() {
+  if (!state_) {
+    return Status::NotFound("the store has no projection state yet; open it for writing once "
+                            "(any tink command that writes, or tink replay) to build it");
+  }
+  if (state_->read_only()) RETURN_IF_ERROR(state_->CatchUpWithPrimary());
+  return std::make_unique<projections::StateReader>(state_.get());
 }
 
 std::unique_ptr<log::LogIterator> Engine::Read(log::Lsn from) { return log_->NewIterator(from); }
 
-Result<log::VerifyReport> VerifyStore(const std::string& dir,
-                                      const std::function<void(uint64_t, uint64_t)>& progress) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::NotFound("no store at " + dir);
+Status Engine::Close() {
+  StopTail();
+  Status s = log_ ? log_->Close() : Status::Ok();
+  if (state_ && !state_->read_only()) {
+    // Apply what the tail thread had not reached yet, so the next open starts current.
+    if (options_.tail && s.ok() && projection_status().ok()) s = CatchUp(log_->LastLsn(), {});
+    // Flush so the next open does not have to replay RocksDB's WAL (or, without it, the log).
+    Status f = state_->Flush();
+    if (s.ok()) s = f;
   }
+  state_.reset();
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);
+    secondary_dir_.clear();
+  }
+  lock_.reset();
+  return s;
+}
+
+Result<log::VerifyReport> VerifyStore(const std::string& dir, const Progress& progress) {
+  if (!IsDir(dir)) return Status::NotFound("no store at " + dir);
   return log::VerifyLog(LogDir(dir), nullptr, progress);
 }
 
 Result<log::Lsn> TruncateStoreAt(const std::string& dir, log::Lsn lsn) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::NotFound("no store at " + dir);
-  }
+  if (!IsDir(dir)) return Status::NotFound("no store at " + dir);
   ASSIGN_OR_RETURN(std::unique_ptr<StoreLock> lock, StoreLock::Acquire(dir));
   return log::TruncateLogAt(LogDir(dir), lsn);
-}
-
-Status Engine::Close() {
-  Status s = log_ ? log_->Close() : Status::Ok();
-  lock_.reset();
-  return s;
 }
 
 }  // namespace tink::engine

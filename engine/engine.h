@@ -1,80 +1,212 @@
-// Engine: opens a store (DESIGN.md §2), owns its log, validates and appends events, reads them
-// back. Later issues add projections, time travel, import, serve.
+// Engine: opens a store (DESIGN.md §2), owns its log and its projection state, validates and
+// appends events (streams with optimistic concurrency, durable idempotency by event id), drives
+// the projections (catch-up on open, live tailing, rebuild, check) and answers reads.
 //
-// Store layout: STORE/LOCK (flock: one writer process), STORE/log/ (segments). Folders 0700,
-// files 0600.
+// Store layout: STORE/LOCK (flock: one writer process), STORE/log/ (segments), STORE/state/
+// (RocksDB, derived: deleting it loses nothing, the next writable open rebuilds it). Folders
+// 0700, files 0600.
 //
-// Thread safety: Engine is thread-safe; Append may be called from many threads (the log groups
-// their commits). A read-only Engine takes no lock and changes nothing on disk: it may run while
-// another process writes.
-// Errors: InvalidArgument for bad events (nothing of the batch is written), IOError when the
-// store is locked by another process, Corruption from the log (segment, offset, LSN named).
+// Access: kWrite takes the lock (IOError naming the holder's pid if another process has it),
+// catches the projections up to the log before Open returns, and tails the log from then on.
+// kRead takes no lock and changes nothing: the log is read as it is and the projection state
+// through a RocksDB secondary, which can lag the writer; reads say which LSN they answer for.
+// kAuto is kWrite when the lock is free and kRead otherwise; it never creates a store.
+//
+// Thread safety: Engine is thread-safe. Append may be called from many threads: the stream and
+// id checks are serialised, the log still commits concurrent appends as one group.
+// Errors: InvalidArgument for bad events (nothing of the batch is written; the message names the
+// event's position), Conflict when an expected stream version does not hold, IOError/Failed from
+// the log (sticky) or the state, Corruption naming segment, offset and LSN.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "log/log.h"
+#include "projections/indexes.h"
+#include "projections/reader.h"
+#include "projections/scheduler.h"
 #include "schema/schema.h"
 #include "schema/status.h"
 
 namespace tink::engine {
 
+using log::Lsn;
+
+enum class Access { kWrite, kRead, kAuto };
+
+// (done, total) of a long job: catch-up, replay, check.
+using Progress = std::function<void(uint64_t done, uint64_t total)>;
+
 struct EngineOptions {
-  bool read_only = false;
+  Access access = Access::kWrite;
+  bool read_only = false;  // shorthand for access = kRead
   log::Durability durability;
   log::FileSystem* fs = nullptr;  // nullptr: the real file system
   uint64_t segment_size = log::kDefaultSegmentSize;
-  std::function<void(uint64_t, uint64_t)> progress;  // long scans at open
+  Progress progress;          // log scan at open
+  Progress replay_progress;   // projection catch-up at open
+  bool projections = true;    // false: the log only (no state/, no checks by id or stream)
+  bool rocksdb_wal = true;    // projection writes through RocksDB's WAL (see docs/performance.md)
+  bool tail = true;           // kWrite: a thread applies new events as they are appended
+  bool catch_up = true;       // kWrite: bring the projections to the head before Open returns
+};
+
+// The expected version of a stream for an append (KurrentDB's semantics): any; no_stream (the
+// stream has no events); exists (it has at least one); or exactly N (its last event has
+// version N; versions start at 0 and are gapless).
+struct Expected {
+  enum class Kind { kAny, kNoStream, kExists, kExact };
+  Kind kind = Kind::kAny;
+  uint64_t version = 0;
+  static Result<Expected> Parse(std::string_view text);  // "any" | "no_stream" | "exists" | N
+  std::string ToString() const;
+};
+
+struct AppendOptions {
+  Expected expected;
+};
+
+struct AppendOutcome {
+  std::vector<Lsn> lsns;     // per event, in order
+  int64_t time_ns = 0;       // recorded time of the first event
+  bool duplicate = false;    // every id already existed: nothing was written, lsns are the originals
+};
+
+// Selects events for Engine::Scan. Zero/empty fields do not filter. since/until are record
+// times (ns), inclusive. With stream, run or type the matching index is read instead of the log.
+struct LogQuery {
+  Lsn from = 1;
+  Lsn to = UINT64_MAX;
+  std::string stream, run, type;
+  int64_t since_ns = 0, until_ns = 0;
+  bool has_since = false, has_until = false;
+};
+
+struct ScanStats {
+  uint64_t index_lsns = 0;     // LSNs read from an index
+  uint64_t records_read = 0;   // log records read
+  uint64_t tail_scanned = 0;   // records past the index's applied LSN, filtered one by one
+  std::string index;           // "stream", "run", "type", "time", or "" (log scan)
+};
+
+// A projection whose state differs from a fresh replay (Engine::Check).
+struct CheckResult {
+  std::string projection;
+  std::string live_digest, replay_digest;
+  Lsn lsn = 0;
+  bool equal() const { return live_digest == replay_digest; }
 };
 
 class StoreLock;
 
 class Engine {
  public:
-  // Opens the store at `dir`, creating it unless read_only. Fails with IOError (naming the pid)
-  // if another process holds the store's lock.
   static Result<std::unique_ptr<Engine>> Open(const std::string& dir, EngineOptions options);
   ~Engine();
 
   // Validates and appends events as one atomic batch; events without an id get a generated one.
-  // Returns the LSN range assigned. Nothing is written if any event is invalid (the error names
-  // the event's index in the batch).
-  Result<log::AppendResult> Append(std::span<const schema::EventInput> events);
+  // An id already in the store makes the append idempotent: if every event's id exists, nothing
+  // is written and the original LSNs come back (duplicate = true); if only some do, the batch is
+  // refused. With an expected version other than any, all events must be in one stream, and a
+  // mismatch is Conflict naming the stream's actual version; nothing is written.
+  Result<AppendOutcome> Append(std::span<const schema::EventInput> events,
+                               const AppendOptions& options = {});
 
   // Reads raw records from `from` (payloads are FlatBuffers events: schema::DecodeEvent).
   std::unique_ptr<log::LogIterator> Read(log::Lsn from);
+  // Calls fn for every record matching q, in LSN order, using an index when q names a stream,
+  // run or type (and the time index for since/until). fn returns false to stop.
+  Status Scan(const LogQuery& q, const std::function<bool(const log::LogRecord&)>& fn,
+              ScanStats* stats = nullptr);
+
+  // A snapshot of the projection state (kRead: after catching up with the writer).
+  // NotFound when the store has no state (kRead on a store never opened for writing).
+  Result<std::unique_ptr<projections::StateReader>> NewReader();
+  // kWrite: blocks until every projection has applied `lsn` (or the timeout passes).
+  bool WaitForProjections(Lsn lsn, std::chrono::milliseconds timeout);
+  // The lowest LSN every projection has applied.
+  Lsn ProjectionsApplied() const;
+
+  // Rebuilds projections from scratch (all, or one by name), applying events up to `to` (0: the
+  // head). The state stays at `to` until the next catch-up (the tail thread is paused while it
+  // runs and resumes only if to == 0).
+  Status Replay(const std::string& projection, Lsn to, const Progress& progress);
+  // Rebuilds every projection into a temporary state and compares digests with the live one.
+  Result<std::vector<CheckResult>> Check(const Progress& progress);
+  // Names of the projections, in apply order.
+  std::vector<std::string> ProjectionNames() const;
 
   log::Log& log() { return *log_; }
   const log::RecoveryReport& recovery() const { return recovery_; }
   const std::string& dir() const { return dir_; }
+  bool writable() const { return lock_ != nullptr; }
+  // Why the state was (partly) rebuilt at open, one line per projection; empty if it was not.
+  const std::vector<std::string>& state_resets() const { return state_resets_; }
+  // The projection driver's sticky error (ok while healthy).
+  Status projection_status() const;
 
   Status Close();
 
  private:
-  Engine(std::string dir, std::unique_ptr<StoreLock> lock, std::unique_ptr<log::Log> log,
-         log::RecoveryReport recovery);
+  struct Projections;
+  Engine();
+  Status OpenState(const EngineOptions& options);
+  Status ValidateState();
+  Status CatchUp(Lsn to, const Progress& progress);
+  Status ApplyRange(projections::StateStore* st, Lsn from, Lsn to, const Progress& progress);
+  void TailLoop();
+  void StartTail();
+  void StopTail();
+  void Prune(Lsn applied);
 
   std::string dir_;
   std::unique_ptr<StoreLock> lock_;
   std::unique_ptr<log::Log> log_;
   log::RecoveryReport recovery_;
+  std::unique_ptr<Projections> proj_;
+  std::unique_ptr<projections::StateStore> state_;
+  std::string secondary_dir_;  // kRead: the RocksDB secondary's scratch folder
+  std::vector<std::string> state_resets_;
+  EngineOptions options_;
+
+  // Append path: ids and stream events submitted to the log but perhaps not yet applied to the
+  // ids/streams projections. Pruned by the tail thread once applied.
+  std::mutex append_mu_;
+  std::map<std::string, Lsn, std::less<>> pending_ids_;                   // guarded by append_mu_
+  std::map<std::string, std::vector<Lsn>, std::less<>> pending_streams_;  // guarded by append_mu_
+
+  // Projection driver.
+  std::mutex apply_mu_;  // one applier at a time (tail thread, replay, check)
+  mutable std::mutex tail_mu_;
+  std::condition_variable applied_cv_;
+  bool tail_stop_ = false;     // guarded by tail_mu_
+  Status tail_error_;          // guarded by tail_mu_
+  std::thread tail_;
 };
 
 // Reads every byte of the store's log (log::VerifyLog); takes no lock, changes nothing.
-Result<log::VerifyReport> VerifyStore(const std::string& dir,
-                                      const std::function<void(uint64_t, uint64_t)>& progress = {});
+Result<log::VerifyReport> VerifyStore(const std::string& dir, const Progress& progress = {});
 
 // Takes the store's lock and removes every event with lsn >= `lsn` (rounded down to the start of
-// its batch). Returns the new last LSN. For `tink recover --truncate-at`.
+// its batch). Returns the new last LSN. The projection state is rebuilt at the next open (its
+// applied positions no longer match the log). For `tink recover --truncate-at`.
 Result<log::Lsn> TruncateStoreAt(const std::string& dir, log::Lsn lsn);
 
 // $TINKERBELL_STORE if set, else ./tinkerbell.store.
 std::string DefaultStorePath();
-// STORE/log
+// STORE/log, STORE/state
 std::string LogDir(const std::string& store);
+std::string StateDir(const std::string& store);
 // A fresh random event id: 32 lowercase hex digits.
 std::string NewEventId();
 

@@ -10,7 +10,8 @@
 
 namespace tink::engine {
 
-Result<std::unique_ptr<StoreLock>> StoreLock::Acquire(const std::string& store_dir) {
+Result<std::unique_ptr<StoreLock>> StoreLock::Acquire(const std::string& store_dir, bool* busy) {
+  if (busy) *busy = false;
   const std::string path = store_dir + "/LOCK";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
@@ -20,6 +21,7 @@ Result<std::unique_ptr<StoreLock>> StoreLock::Acquire(const std::string& store_d
     ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
     ::close(fd);
     if (err == EWOULDBLOCK) {
+      if (busy) *busy = true;
       std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
       while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
       return Status::IOError("store " + store_dir + " is locked by another process (pid " + pid +

@@ -13,7 +13,9 @@ namespace tink::engine {
 class StoreLock {
  public:
   // IOError "store X is locked by another process (pid N)" when held elsewhere.
-  static Result<std::unique_ptr<StoreLock>> Acquire(const std::string& store_dir);
+  // *busy (if given) is set to whether the failure was another holder.
+  static Result<std::unique_ptr<StoreLock>> Acquire(const std::string& store_dir,
+                                                    bool* busy = nullptr);
   ~StoreLock();
   StoreLock(const StoreLock&) = delete;
   StoreLock& operator=(const StoreLock&) = delete;

@@ -63,6 +63,26 @@ Result<AppendResult> Log::Append(std::span<const std::string_view> payloads) {
 Result<AppendResult> Log::Append(std::string_view payload) {
   return impl_->Append(std::span<const std::string_view>(&payload, 1));
 }
+Result<std::unique_ptr<PendingAppend>> Log::Submit(std::span<const std::string_view> payloads) {
+  auto req = std::make_unique<internal::AppendRequest>();
+  req->payloads = payloads;
+  RETURN_IF_ERROR(impl_->Submit(req.get()));
+  return std::unique_ptr<PendingAppend>(new PendingAppend(impl_.get(), std::move(req)));
+}
+
+PendingAppend::PendingAppend(internal::LogImpl* log, std::unique_ptr<internal::AppendRequest> req)
+    : log_(log), req_(std::move(req)) {}
+PendingAppend::~PendingAppend() {
+  if (!waited_) (void)log_->Wait(req_.get());
+}
+Lsn PendingAppend::first_lsn() const { return req_->first_lsn; }
+Lsn PendingAppend::last_lsn() const { return req_->first_lsn + req_->payloads.size() - 1; }
+Result<AppendResult> PendingAppend::Wait() {
+  if (waited_) return Status::InvalidArgument("PendingAppend::Wait called twice");
+  waited_ = true;
+  return log_->Wait(req_.get());
+}
+
 Status Log::Sync() { return impl_->Sync(); }
 std::unique_ptr<LogIterator> Log::NewIterator(Lsn from) { return impl_->NewIterator(from); }
 Lsn Log::LastLsn() const { return impl_->LastLsn(); }

@@ -102,7 +102,30 @@ struct LogStats {
 
 namespace internal {
 class LogImpl;
-}
+struct AppendRequest;
+}  // namespace internal
+
+// A batch queued by Log::Submit. Its LSNs are reserved at submission, in submission order (a
+// later Submit always gets higher LSNs), so a caller can decide under its own lock what to
+// submit (stream versions, id dedupe) and wait for durability outside it. The payload bytes must
+// stay valid until Wait returns. The destructor waits if Wait was not called.
+class PendingAppend {
+ public:
+  ~PendingAppend();
+  PendingAppend(const PendingAppend&) = delete;
+  PendingAppend& operator=(const PendingAppend&) = delete;
+  Lsn first_lsn() const;
+  Lsn last_lsn() const;
+  // Blocks until acknowledged per the durability mode (or failed). Call at most once.
+  Result<AppendResult> Wait();
+
+ private:
+  friend class Log;
+  PendingAppend(internal::LogImpl* log, std::unique_ptr<internal::AppendRequest> req);
+  internal::LogImpl* log_;
+  std::unique_ptr<internal::AppendRequest> req_;
+  bool waited_ = false;
+};
 
 class Log {
  public:
@@ -120,6 +143,8 @@ class Log {
   // for an empty batch or a payload over max_record_size; Failed after an earlier I/O error.
   Result<AppendResult> Append(std::span<const std::string_view> payloads);
   Result<AppendResult> Append(std::string_view payload);
+  // Append in two steps: queue now (same checks as Append), wait later. See PendingAppend.
+  Result<std::unique_ptr<PendingAppend>> Submit(std::span<const std::string_view> payloads);
 
   // Makes everything appended so far durable (fdatasync), whatever the mode.
   Status Sync();

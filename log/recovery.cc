@@ -248,6 +248,7 @@ Status LogImpl::Open(RecoveryReport* report) {
     RETURN_IF_ERROR(CreateSegment(next_lsn_));
   }
   last_sync_ = std::chrono::steady_clock::now();
+  reserved_lsn_ = next_lsn_;
   writer_ = std::thread([this] { WriterLoop(); });
   return Status::Ok();
 }

@@ -11,7 +11,15 @@
 namespace tink::log::internal {
 
 Result<AppendResult> LogImpl::Append(std::span<const std::string_view> payloads) {
+  Request req;
+  req.payloads = payloads;
+  RETURN_IF_ERROR(Submit(&req));
+  return Wait(&req);
+}
+
+Status LogImpl::Submit(AppendRequest* req) {
   if (options_.read_only) return Status::NotSupported("log is open read-only");
+  const std::span<const std::string_view> payloads = req->payloads;
   if (payloads.empty()) return Status::InvalidArgument("empty batch");
   for (size_t i = 0; i < payloads.size(); ++i) {
     if (payloads[i].size() > options_.max_record_size) {
@@ -21,15 +29,22 @@ Result<AppendResult> LogImpl::Append(std::span<const std::string_view> payloads)
                                      std::to_string(options_.max_record_size));
     }
   }
-  Request req;
-  req.payloads = payloads;
-  std::unique_lock<std::mutex> lk(mu_);
+  std::lock_guard<std::mutex> lk(mu_);
   if (!error_.ok()) return error_;
   if (stop_) return Status::Failed("log is closed");
-  queue_.push_back(&req);
+  // The writer takes requests in queue order and gives each the next LSNs, so reserving them
+  // here, under the same mutex as the push, predicts exactly what it will assign.
+  req->first_lsn = reserved_lsn_;
+  reserved_lsn_ += payloads.size();
+  queue_.push_back(req);
   if (queue_.size() == 1) writer_cv_.notify_one();
-  req.cv.wait(lk, [&] { return req.done; });
-  return std::move(req.result);
+  return Status::Ok();
+}
+
+Result<AppendResult> LogImpl::Wait(AppendRequest* req) {
+  std::unique_lock<std::mutex> lk(mu_);
+  req->cv.wait(lk, [&] { return req->done; });
+  return std::move(req->result);
 }
 
 Status LogImpl::Sync() {
@@ -139,6 +154,10 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
       buf_off_ = write_off_;
     }
     const Lsn first = next_lsn_;
+    if (first != r->first_lsn) {
+      return Status::Failed("writer LSN " + std::to_string(first) + " != reserved " +
+                              std::to_string(r->first_lsn));
+    }
     const size_t n = r->payloads.size();
     for (size_t i = 0; i < n; ++i) {
       const RecordType type = n == 1             ? RecordType::kFull

@@ -28,6 +28,8 @@ std::span<const CommandSpec> Commands() {
       {"verify", "Check every byte of the log (exit 3 on corruption)", SetupVerify},
       {"recover", "Cut the log at an LSN after corruption", SetupRecover},
       {"stats", "Events, segments, bytes, first/last LSN and time", SetupStats},
+      {"replay", "Rebuild projections from the log (--check: compare with a fresh replay)",
+       SetupReplay},
   };
   return kCommands;
 }

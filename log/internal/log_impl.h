@@ -22,6 +22,18 @@
 
 namespace tink::log::internal {
 
+// One queued append (or sync). Owned by its submitter; the writer fills result and sets done.
+struct AppendRequest {
+  std::span<const std::string_view> payloads;
+  Result<AppendResult> result{Status::Ok()};
+  Lsn first_lsn = 0;       // reserved at submission; the writer asserts it
+  bool sync_only = false;  // Sync(): no records, force an fdatasync
+  bool done = false;       // guarded by LogImpl::mu_
+  // Each waiter has its own condition variable so finishing a group wakes exactly its
+  // members, not every thread already queued for the next group.
+  std::condition_variable cv;
+};
+
 // One segment file as readers see it.
 struct Segment {
   std::string name;
@@ -51,6 +63,10 @@ class LogImpl {
 
   // writer.cc
   Result<AppendResult> Append(std::span<const std::string_view> payloads);
+  // Validates and queues `req` (payloads set), reserving its LSNs; does not wait.
+  Status Submit(AppendRequest* req);
+  // Blocks until the writer has finished `req`.
+  Result<AppendResult> Wait(AppendRequest* req);
   Status Sync();
   Status Close();
 
@@ -70,15 +86,7 @@ class LogImpl {
   FileSystem* fs() const { return fs_; }
 
  private:
-  struct Request {
-    std::span<const std::string_view> payloads;
-    Result<AppendResult> result{Status::Ok()};
-    bool sync_only = false;  // Sync(): no records, force an fdatasync
-    bool done = false;
-    // Each waiter has its own condition variable so finishing a group wakes exactly its
-    // members, not every thread already queued for the next group.
-    std::condition_variable cv;
-  };
+  using Request = AppendRequest;
 
   // recovery.cc
   Status LoadSealed(const std::shared_ptr<Segment>& seg, const SegmentHeader& h,
@@ -110,6 +118,7 @@ class LogImpl {
   std::condition_variable writer_cv_;  // work for the writer
   std::condition_variable done_cv_;    // a group finished (WaitFor)
   std::deque<Request*> queue_;         // guarded by mu_
+  Lsn reserved_lsn_ = 1;               // guarded by mu_; next LSN handed out by Submit
   Status error_;                       // guarded by mu_; sticky
   bool stop_ = false;                  // guarded by mu_
   bool closed_ = false;                // guarded by mu_

@@ -16,7 +16,7 @@ namespace tink::cli {
 namespace {
 
 struct AppendFlags {
-  std::string stream, type, data, id, run, occurred, sync = "always";
+  std::string stream, type, data, id, run, occurred, sync = "always", expect = "any";
   uint64_t causation = 0;
   bool json = false;
 };
@@ -43,6 +43,8 @@ Result<std::vector<schema::EventInput>> ReadJsonl(std::istream& in) {
 int Run(const GlobalOptions& global, const AppendFlags& f) {
   auto durability = log::Durability::Parse(f.sync);
   if (!durability.ok()) return Fail("append", durability.status());
+  auto expected = engine::Expected::Parse(f.expect);
+  if (!expected.ok()) return Fail("append", expected.status().WithContext("--expect"));
 
   std::vector<schema::EventInput> events;
   if (!f.stream.empty() || !f.type.empty()) {
@@ -80,13 +82,22 @@ int Run(const GlobalOptions& global, const AppendFlags& f) {
   if ((*eng)->recovery().torn_tail) {
     std::fprintf(stderr, "tink append: recovered: %s\n", (*eng)->recovery().ToString().c_str());
   }
-  auto res = (*eng)->Append(events);
+  engine::AppendOptions ao;
+  ao.expected = *expected;
+  auto res = (*eng)->Append(events, ao);
   if (!res.ok()) return Fail("append", res.status());
   Status closed = (*eng)->Close();
   if (!closed.ok()) return Fail("append", closed);
-  for (log::Lsn lsn = res->first_lsn; lsn <= res->last_lsn; ++lsn) {
+  if (res->duplicate && !f.json) {
+    std::fprintf(stderr,
+                 "tink append: already in the store (same id%s); nothing written, original LSN%s "
+                 "below\n",
+                 events.size() == 1 ? "" : "s", events.size() == 1 ? "" : "s");
+  }
+  for (log::Lsn lsn : res->lsns) {
     if (f.json) {
-      std::printf("{\"lsn\":%llu}\n", static_cast<unsigned long long>(lsn));
+      std::printf("{\"lsn\":%llu,\"duplicate\":%s}\n", static_cast<unsigned long long>(lsn),
+                  res->duplicate ? "true" : "false");
     } else {
       std::printf("%llu\n", static_cast<unsigned long long>(lsn));
     }
@@ -102,17 +113,23 @@ void SetupAppend(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   cmd->add_option("--stream", f->stream, "Stream of the event, e.g. run/7/task/3");
   cmd->add_option("--type", f->type, "Event type, e.g. tool.result (see docs/events.md)");
   cmd->add_option("--data", f->data, "The event's data as a JSON object (default {})");
-  cmd->add_option("--id", f->id, "Idempotency key (default: generated)");
+  cmd->add_option("--id", f->id,
+                  "Idempotency key (default: generated). An id already in the store is not "
+                  "written again: its original LSN is printed");
+  cmd->add_option("--expect", f->expect,
+                  "Expected version of the stream: any (default), no_stream, exists, or N (the "
+                  "version of its last event; versions start at 0). A mismatch writes nothing "
+                  "and exits 2 naming the actual version");
   cmd->add_option("--run", f->run, "Run id");
   cmd->add_option("--occurred", f->occurred, "When it happened at the source (ISO 8601)");
   cmd->add_option("--causation", f->causation, "LSN of the event that caused this one");
   cmd->add_option("--sync", f->sync, "Durability: always (default), interval=<ms>, none");
-  cmd->add_flag("--json", f->json, "Print {\"lsn\":N} lines instead of bare LSNs");
+  cmd->add_flag("--json", f->json, "Print {\"lsn\":N,\"duplicate\":B} lines instead of bare LSNs");
   cmd->footer(
       "Without --stream/--type, reads JSONL envelopes from stdin, e.g.\n"
       "  {\"stream\":\"run/1\",\"type\":\"note\",\"data\":{\"text\":\"hi\"}}\n"
       "The whole input is validated first and appended as one atomic batch; prints one LSN per "
-      "event.");
+      "event.\nWith --expect, every event of the batch must be in one stream.");
   *run = [global, f] { return Run(*global, *f); };
 }
 

@@ -1,6 +1,6 @@
 // tink log: events in LSN order, as text or as JSON lines (the DESIGN.md §4 view).
-// Filters by stream/type/run scan and decode every event in range; indexes arrive with the
-// projections (issue 3) and replace the scan.
+// --stream/--run/--type read the matching index projection and --since/--until the time index
+// (engine::Engine::Scan), not the whole log.
 #include <unistd.h>
 
 #include <chrono>
@@ -18,8 +18,9 @@ namespace {
 
 struct LogFlags {
   uint64_t from = 1, to = 0;
-  std::string stream, type, run;
+  std::string stream, type, run, since, until;
   bool json = false;
+  bool explain = false;
   bool follow = false;
 };
 
@@ -37,42 +38,64 @@ int Run(const GlobalOptions& global, const LogFlags& f) {
   if (f.to != 0 && f.to < f.from) {
     return Fail("log", Status::InvalidArgument("--to is before --from"));
   }
+  engine::LogQuery q;
+  q.from = f.from;
+  q.to = f.to == 0 ? UINT64_MAX : f.to;
+  q.stream = f.stream;
+  q.run = f.run;
+  q.type = f.type;
+  if (!f.since.empty()) {
+    auto t = schema::ParseTime(f.since);
+    if (!t.ok()) return Fail("log", t.status().WithContext("--since"));
+    q.since_ns = *t;
+    q.has_since = true;
+  }
+  if (!f.until.empty()) {
+    auto t = schema::ParseTime(f.until);
+    if (!t.ok()) return Fail("log", t.status().WithContext("--until"));
+    q.until_ns = *t;
+    q.has_until = true;
+  }
+  // Without --follow, take the store for writing when no other process has it, so the indexes
+  // are brought up to date first; --follow must never hold the lock the writer needs.
   engine::EngineOptions opts;
-  opts.read_only = true;
+  opts.access = f.follow ? engine::Access::kRead : engine::Access::kAuto;
+  opts.tail = false;
   auto eng = engine::Engine::Open(global.StorePath(), opts);
   if (!eng.ok()) return Fail("log", eng.status());
   const bool tty = ::isatty(1) == 1;
-  log::Lsn next = f.from;
-  while (true) {
-    auto it = (*eng)->Read(next);
-    for (; it->Valid(); it->Next()) {
-      const log::LogRecord& r = it->record();
-      if (f.to != 0 && r.lsn > f.to) return 0;
-      next = r.lsn + 1;
-      if (!f.stream.empty() || !f.type.empty() || !f.run.empty()) {
-        auto view = schema::DecodeEvent(r.payload);
-        if (!view.ok()) {
-          return Fail("log", view.status().WithContext("LSN " + std::to_string(r.lsn)));
-        }
-        if ((!f.stream.empty() && view->stream != f.stream) ||
-            (!f.type.empty() && view->type != f.type) || (!f.run.empty() && view->run != f.run)) {
-          continue;
-        }
-      }
-      auto json = schema::EventToJson(r.lsn, r.time_ns, r.payload);
-      if (!json.ok()) {
-        return Fail("log", json.status().WithContext("LSN " + std::to_string(r.lsn)));
-      }
-      if (f.json) {
-        std::fwrite(json->data(), 1, json->size(), stdout);
-        std::fputc('\n', stdout);
-      } else {
-        PrintText(*json, tty);
-      }
+  Status print_error;
+  auto print = [&](const log::LogRecord& r) {
+    q.from = r.lsn + 1;
+    auto json = schema::EventToJson(r.lsn, r.time_ns, r.payload);
+    if (!json.ok()) {
+      print_error = json.status().WithContext("LSN " + std::to_string(r.lsn));
+      return false;
     }
-    if (!it->status().ok()) return Fail("log", it->status());
+    if (f.json) {
+      std::fwrite(json->data(), 1, json->size(), stdout);
+      std::fputc('\n', stdout);
+    } else {
+      PrintText(*json, tty);
+    }
+    return true;
+  };
+  while (true) {
+    engine::ScanStats stats;
+    Status s = (*eng)->Scan(q, print, &stats);
+    if (!print_error.ok()) return Fail("log", print_error);
+    if (!s.ok()) return Fail("log", s);
+    if (f.explain) {
+      std::fprintf(stderr, "index: %s, index entries: %llu, records read: %llu, unindexed tail: %llu\n",
+                   stats.index.empty() ? "none (log scan)" : stats.index.c_str(),
+                   static_cast<unsigned long long>(stats.index_lsns),
+                   static_cast<unsigned long long>(stats.records_read),
+                   static_cast<unsigned long long>(stats.tail_scanned));
+    }
     if (!f.follow) break;
-    // Tail: flush what we have, wait, and pick up what the writer process appended meanwhile.
+    // Tail: everything up to the current end was printed; continue after it.
+    q.from = std::max(q.from, (*eng)->log().LastLsn() + 1);
+    if (f.to != 0 && q.from > f.to) break;
     if (std::fflush(stdout) != 0) return Fail("log", Status::IOError("writing to stdout failed"));
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     Status refreshed = (*eng)->log().Refresh();
@@ -92,6 +115,10 @@ void SetupLog(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   cmd->add_option("--stream", f->stream, "Only events of this stream");
   cmd->add_option("--type", f->type, "Only events of this type");
   cmd->add_option("--run", f->run, "Only events of this run");
+  cmd->add_option("--since", f->since, "Only events recorded at or after this time (ISO 8601)");
+  cmd->add_option("--until", f->until, "Only events recorded at or before this time (ISO 8601)");
+  cmd->add_flag("--explain", f->explain,
+                "Also print (to stderr) which index answered and how many records were read");
   cmd->add_flag("--json", f->json, "One JSON object per line, exactly the documented event view");
   cmd->add_flag("--follow,-f", f->follow,
                 "Keep running and print events as other processes append them (Ctrl-C ends)");

@@ -67,8 +67,8 @@ TEST(EngineTest, BatchWithOneBadEventWritesNothing) {
   batch[1].type = "note";
   r = (*eng)->Append(batch);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->first_lsn, 1u);
-  EXPECT_EQ(r->last_lsn, 3u);
+  EXPECT_EQ(r->lsns.front(), 1u);
+  EXPECT_EQ(r->lsns.back(), 3u);
 }
 
 TEST(EngineTest, GeneratesIdsAndReadsEventsBack) {

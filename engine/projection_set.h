@@ -1,0 +1,24 @@
+// The projections a store maintains, in apply order. Internal to engine/.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "projections/indexes.h"
+#include "projections/scheduler.h"
+
+namespace tink::engine {
+
+struct ProjectionSet {
+  projections::IdsIndex ids;
+  projections::StreamsIndex streams;
+  projections::RunsIndex runs;
+  projections::TypesIndex types;
+  projections::TimesIndex times;
+  projections::SchedulerProjection scheduler;
+  std::vector<projections::Projection*> all() {
+    return {&ids, &streams, &runs, &types, &times, &scheduler};
+  }
+};
+
+}  // namespace tink::engine

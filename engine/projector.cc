@@ -1,0 +1,246 @@
+// The projection driver: reads the log in order and folds it into the StateStore in batches
+// (catch-up at open, the tail thread while open, Replay and Check on demand).
+#include <xxhash.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "engine/engine.h"
+#include "engine/kill_point.h"
+#include "engine/projection_set.h"
+#include "projections/state_store.h"
+
+namespace tink::engine {
+
+namespace {
+
+constexpr size_t kBatchEvents = 4096;
+constexpr size_t kBatchBytes = 8 << 20;
+
+// Events of one batch in 8-byte aligned copies (FlatBuffers needs aligned tables).
+class DecodedBatch {
+ public:
+  void Clear() {
+    events_.clear();
+    hashes_.clear();
+    offsets_.clear();
+    arena_.clear();
+  }
+  // Copies and verifies one record. A payload that does not decode (only a foreign or damaged
+  // writer can produce one: the engine validates every event) is skipped and counted.
+  void Add(const log::LogRecord& rec) {
+    const size_t words = rec.payload.size() / 8 + 1;
+    const size_t off = arena_.size();
+    arena_.resize(off + words);
+    std::memcpy(arena_.data() + off, rec.payload.data(), rec.payload.size());
+    offsets_.push_back({off, rec.payload.size()});
+    projections::Event e;
+    e.lsn = rec.lsn;
+    e.time_ns = rec.time_ns;
+    events_.push_back(e);
+    hashes_.push_back(XXH3_64bits(rec.payload.data(), rec.payload.size()));
+  }
+  // Resolves pointers once the arena no longer moves.
+  size_t Finish() {
+    size_t bad = 0;
+    for (size_t i = 0; i < events_.size(); ++i) {
+      std::string_view bytes(reinterpret_cast<const char*>(arena_.data() + offsets_[i].first),
+                             offsets_[i].second);
+      Result<schema::EventView> v = schema::DecodeEvent(bytes);
+      if (!v.ok()) {
+        events_[i].fb = nullptr;
+        ++bad;
+        continue;
+      }
+      events_[i].view = *v;
+      events_[i].fb = fb::GetEvent(bytes.data());
+    }
+    return bad;
+  }
+  std::vector<projections::Event>& events() { return events_; }
+  std::vector<uint64_t>& hashes() { return hashes_; }
+  size_t bytes() const { return arena_.size() * 8; }
+
+ private:
+  std::vector<projections::Event> events_;
+  std::vector<uint64_t> hashes_;
+  std::vector<std::pair<size_t, size_t>> offsets_;
+  std::vector<uint64_t> arena_;
+};
+
+}  // namespace
+
+Status Engine::ApplyRange(projections::StateStore* st, Lsn from, Lsn to, const Progress& progress) {
+  if (from > to) return Status::Ok();
+  std::unique_ptr<log::LogIterator> it = log_->NewIterator(from);
+  DecodedBatch batch;
+  const uint64_t total = to - from + 1;
+  uint64_t done = 0;
+  auto flush = [&]() -> Status {
+    if (batch.events().empty()) return Status::Ok();
+    // Undecodable events stay in the batch: the StateStore advances past them without
+    // showing them to projections, so batch boundaries never change the result.
+    batch.Finish();
+    std::vector<projections::Event>& evs = batch.events();
+    std::vector<uint64_t>& hs = batch.hashes();
+    KillPoint("projector.before_state_write");
+    RETURN_IF_ERROR(st->Apply(evs, hs));
+    KillPoint("projector.after_state_write");
+    done = evs.back().lsn - from + 1;
+    if (progress) progress(done, total);
+    batch.Clear();
+    return Status::Ok();
+  };
+  for (; it->Valid(); it->Next()) {
+    const log::LogRecord& rec = it->record();
+    if (rec.lsn > to) break;
+    batch.Add(rec);
+    if (batch.events().size() >= kBatchEvents || batch.bytes() >= kBatchBytes) {
+      RETURN_IF_ERROR(flush());
+    }
+  }
+  RETURN_IF_ERROR(it->status());
+  return flush();
+}
+
+Status Engine::CatchUp(Lsn to, const Progress& progress) {
+  std::lock_guard<std::mutex> l(apply_mu_);
+  const Lsn from = state_->min_applied() + 1;
+  RETURN_IF_ERROR(ApplyRange(state_.get(), from, to, progress));
+  Prune(state_->min_applied());
+  {
+    // Pairs with WaitForProjections: a waiter is either before its check (and sees the new
+    // position) or already waiting (and is woken).
+    std::lock_guard<std::mutex> t(tail_mu_);
+  }
+  applied_cv_.notify_all();
+  return Status::Ok();
+}
+
+void Engine::Prune(Lsn applied) {
+  std::lock_guard<std::mutex> l(append_mu_);
+  for (auto it = pending_ids_.begin(); it != pending_ids_.end();) {
+    it = it->second <= applied ? pending_ids_.erase(it) : std::next(it);
+  }
+  for (auto it = pending_streams_.begin(); it != pending_streams_.end();) {
+    std::vector<Lsn>& v = it->second;
+    size_t k = 0;
+    while (k < v.size() && v[k] <= applied) ++k;
+    v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k));
+    it = v.empty() ? pending_streams_.erase(it) : std::next(it);
+  }
+}
+
+void Engine::StartTail() {
+  tail_stop_ = false;
+  tail_ = std::thread([this] { TailLoop(); });
+}
+
+void Engine::StopTail() {
+  {
+    std::lock_guard<std::mutex> l(tail_mu_);
+    tail_stop_ = true;
+  }
+  if (tail_.joinable()) tail_.join();
+}
+
+void Engine::TailLoop() {
+  while (true) {
+    {
+      std::lock_guard<std::mutex> l(tail_mu_);
+      if (tail_stop_ || !tail_error_.ok()) return;
+    }
+    const Lsn next = state_->min_applied() + 1;
+    if (!log_->WaitFor(next, std::chrono::milliseconds(50))) continue;
+    Status s = CatchUp(log_->LastLsn(), {});
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> l(tail_mu_);
+      tail_error_ = s;
+      applied_cv_.notify_all();
+      return;
+    }
+  }
+}
+
+Status Engine::projection_status() const {
+  std::lock_guard<std::mutex> l(tail_mu_);
+  return tail_error_;
+}
+
+bool Engine::WaitForProjections(Lsn lsn, std::chrono::milliseconds timeout) {
+  if (!state_) return false;
+  std::unique_lock<std::mutex> l(tail_mu_);
+  return applied_cv_.wait_for(l, timeout, [&] {
+    return !tail_error_.ok() || state_->min_applied() >= lsn;
+  }) && tail_error_.ok();
+}
+
+Status Engine::Replay(const std::string& projection, Lsn to, const Progress& progress) {
+  if (!state_ || state_->read_only()) {
+    return Status::NotSupported("replay needs the store open for writing");
+  }
+  StopTail();
+  {
+    std::lock_guard<std::mutex> l(apply_mu_);
+    if (!projection.empty() && state_->projection(projection) == nullptr) {
+      std::string names;
+      for (const std::string& n : ProjectionNames()) names += (names.empty() ? "" : ", ") + n;
+      return Status::InvalidArgument("no projection named '" + projection + "' (have " + names +
+                                     ")");
+    }
+    for (projections::Projection* p : state_->projections()) {
+      if (projection.empty() || p->name() == projection) RETURN_IF_ERROR(state_->Drop(p->name()));
+    }
+    const Lsn head = log_->LastLsn();
+    const Lsn until = to == 0 ? head : std::min(to, head);
+    RETURN_IF_ERROR(ApplyRange(state_.get(), 1, until, progress));
+  }
+  if (to == 0 && options_.tail) {
+    std::lock_guard<std::mutex> l(tail_mu_);
+    tail_error_ = Status::Ok();
+  }
+  if (to == 0 && options_.tail) StartTail();
+  return Status::Ok();
+}
+
+Result<std::vector<CheckResult>> Engine::Check(const Progress& progress) {
+  if (!state_ || state_->read_only()) {
+    return Status::NotSupported("replay --check needs the store open for writing");
+  }
+  // Bring the live state to the head, hold the applier, and rebuild next to it.
+  RETURN_IF_ERROR(CatchUp(log_->LastLsn(), {}));
+  std::lock_guard<std::mutex> l(apply_mu_);
+  const std::string tmp = dir_ + "/state.check";
+  std::error_code ec;
+  std::filesystem::remove_all(tmp, ec);
+  ProjectionSet fresh;
+  std::vector<CheckResult> out;
+  {
+    projections::StateOptions so;
+    so.rocksdb_wal = false;  // scratch: nothing to recover
+    ASSIGN_OR_RETURN(std::unique_ptr<projections::StateStore> scratch,
+                     projections::StateStore::Open(tmp, fresh.all(), so));
+    const Lsn head = state_->min_applied();
+    Status s = ApplyRange(scratch.get(), 1, head, progress);
+    if (s.ok()) {
+      for (projections::Projection* p : state_->projections()) {
+        CheckResult r;
+        r.projection = std::string(p->name());
+        r.lsn = state_->applied(p->name()).lsn;
+        Result<std::string> live = state_->Digest(p->name());
+        Result<std::string> again = scratch->Digest(p->name());
+        if (!live.ok()) { s = live.status(); break; }
+        if (!again.ok()) { s = again.status(); break; }
+        r.live_digest = *live;
+        r.replay_digest = *again;
+        out.push_back(r);
+      }
+    }
+    scratch.reset();
+    std::filesystem::remove_all(tmp, ec);
+    RETURN_IF_ERROR(s);
+  }
+  return out;
+}
+
+}  // namespace tink::engine

@@ -1,0 +1,207 @@
+#include "projections/reader.h"
+
+namespace tink::projections {
+
+StateReader::StateReader(StateStore* store)
+    : store_(store), snapshot_(store->db()->GetSnapshot()) {
+  // Applied positions from the snapshot itself, so they match the data this reader sees.
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  for (Projection* p : store->projections()) {
+    std::string v;
+    Lsn lsn = 0;
+    if (store->db()->Get(ro, AppliedKey(p->name()), &v).ok() && v.size() == 24) {
+      lsn = DecodeBE64(std::string_view(v).substr(0, 8));
+    }
+    applied_[std::string(p->name())] = lsn;
+  }
+}
+
+StateReader::~StateReader() { store_->db()->ReleaseSnapshot(snapshot_); }
+
+Lsn StateReader::applied(std::string_view projection) const {
+  auto it = applied_.find(projection);
+  return it == applied_.end() ? 0 : it->second;
+}
+
+std::unique_ptr<rocksdb::Iterator> StateReader::NewIterator(std::string_view cf) {
+  rocksdb::ColumnFamilyHandle* h = store_->cf(cf);
+  if (h == nullptr) return nullptr;
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  return std::unique_ptr<rocksdb::Iterator>(store_->db()->NewIterator(ro, h));
+}
+
+static Status NoCf(std::string_view cf) {
+  return Status::NotFound("no projection state named " + std::string(cf));
+}
+
+Result<Lsn> StateReader::LsnAtOrBefore(int64_t ns) {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator("times");
+  if (!it) return NoCf("times");
+  // Keys are BE64(time) -> BE64(first LSN recorded at that time); times never decrease.
+  std::string k;
+  AppendBE64(&k, static_cast<uint64_t>(ns) + 1);
+  it->Seek(k);
+  if (it->Valid()) {
+    return DecodeBE64(std::string_view(it->value().data(), it->value().size())) - 1;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "times index"));
+  return applied("times");
+}
+
+Result<Lsn> StateReader::Resolve(const AsOf& at, std::string_view projection) {
+  const Lsn head = applied(projection);
+  switch (at.kind) {
+    case AsOf::Kind::kHead:
+      return head;
+    case AsOf::Kind::kLsn:
+      return std::min<Lsn>(at.value, head);
+    case AsOf::Kind::kTime: {
+      ASSIGN_OR_RETURN(Lsn n, LsnAtOrBefore(static_cast<int64_t>(at.value)));
+      return std::min(n, head);
+    }
+  }
+  return head;
+}
+
+Result<std::optional<Version>> StateReader::GetAsOf(std::string_view cf, std::string_view entity,
+                                                    Lsn as_of) {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  if (!it) return NoCf(cf);
+  const std::string k = VersionKey(entity, as_of);
+  it->Seek(k);
+  if (it->Valid()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (key.size() == entity.size() + 8 && key.substr(0, entity.size()) == entity) {
+      return std::optional<Version>(Version{VersionOf(key), it->value().ToString()});
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "state read"));
+  return std::optional<Version>();
+}
+
+Status StateReader::ScanAsOf(std::string_view cf, std::string_view prefix, Lsn as_of,
+                             const std::function<bool(std::string_view, const Version&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  if (!it) return NoCf(cf);
+  const rocksdb::Slice pre(prefix.data(), prefix.size());
+  it->Seek(pre);
+  std::string entity;
+  Version v;
+  while (it->Valid() && it->key().starts_with(pre)) {
+    std::string_view key(it->key().data(), it->key().size());
+    entity.assign(EntityOf(key));
+    // Versions sort newest first: jump to the newest one <= as_of, if the entity has one.
+    if (VersionOf(key) > as_of) {
+      it->Seek(VersionKey(entity, as_of));
+      if (!it->Valid()) break;
+      key = std::string_view(it->key().data(), it->key().size());
+    }
+    if (EntityOf(key) == entity) {
+      v.lsn = VersionOf(key);
+      v.value.assign(it->value().data(), it->value().size());
+      if (!fn(entity, v)) return Status::Ok();
+    }
+    // Skip the entity's older versions.
+    it->Seek(PrefixEnd(entity));
+  }
+  return FromRocks(it->status(), "state scan");
+}
+
+Status StateReader::History(std::string_view cf, std::string_view entity, Lsn from, Lsn to,
+                            const std::function<bool(const Version&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  if (!it) return NoCf(cf);
+  // Newest first on disk; walk backwards from the oldest wanted version for oldest-first.
+  const std::string lo = VersionKey(entity, from);  // the last key wanted
+  const std::string hi = VersionKey(entity, to);    // the first key wanted
+  it->SeekForPrev(lo);
+  Version v;
+  while (it->Valid()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (key < std::string_view(hi) || EntityOf(key) != entity || key.size() != entity.size() + 8) {
+      break;
+    }
+    v.lsn = VersionOf(key);
+    v.value.assign(it->value().data(), it->value().size());
+    if (!fn(v)) return Status::Ok();
+    it->Prev();
+  }
+  return FromRocks(it->status(), "state history");
+}
+
+Status StateReader::ChangedBetween(std::string_view cf, std::string_view prefix, Lsn n1, Lsn n2,
+                                   const std::function<bool(std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  if (!it) return NoCf(cf);
+  const rocksdb::Slice pre(prefix.data(), prefix.size());
+  it->Seek(pre);
+  std::string entity;
+  while (it->Valid() && it->key().starts_with(pre)) {
+    std::string_view key(it->key().data(), it->key().size());
+    entity.assign(EntityOf(key));
+    // The newest version <= n2; the entity changed in (n1, n2] iff that version is > n1.
+    if (VersionOf(key) > n2) {
+      it->Seek(VersionKey(entity, n2));
+      if (!it->Valid()) break;
+      key = std::string_view(it->key().data(), it->key().size());
+    }
+    if (EntityOf(key) == entity && VersionOf(key) > n1) {
+      if (!fn(entity)) return Status::Ok();
+    }
+    it->Seek(PrefixEnd(entity));
+  }
+  return FromRocks(it->status(), "state scan");
+}
+
+Status StateReader::Scan(std::string_view cf, std::string_view prefix, std::string_view start,
+                         const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  if (!it) return NoCf(cf);
+  const rocksdb::Slice pre(prefix.data(), prefix.size());
+  std::string_view from = start.size() >= prefix.size() ? start : prefix;
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid() && it->key().starts_with(pre);
+       it->Next()) {
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      return Status::Ok();
+    }
+  }
+  return FromRocks(it->status(), "state scan");
+}
+
+Status StateReader::ScanReverse(std::string_view cf, std::string_view prefix,
+                                const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  if (!it) return NoCf(cf);
+  const rocksdb::Slice pre(prefix.data(), prefix.size());
+  const std::string end = PrefixEnd(prefix);
+  if (end.empty()) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(end);
+    if (it->Valid() && it->key() == rocksdb::Slice(end)) it->Prev();
+  }
+  for (; it->Valid() && it->key().starts_with(pre); it->Prev()) {
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      return Status::Ok();
+    }
+  }
+  return FromRocks(it->status(), "state scan");
+}
+
+Result<std::optional<std::string>> StateReader::Get(std::string_view cf, std::string_view key) {
+  rocksdb::ColumnFamilyHandle* h = store_->cf(cf);
+  if (h == nullptr) return NoCf(cf);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  std::string v;
+  rocksdb::Status s = store_->db()->Get(ro, h, rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  RETURN_IF_ERROR(FromRocks(s, "state read"));
+  return std::optional<std::string>(std::move(v));
+}
+
+}  // namespace tink::projections

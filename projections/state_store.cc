@@ -1,0 +1,327 @@
+#include "projections/state_store.h"
+
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/options_util.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace tink::projections {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  if (s.IsNoSpace()) return Status::IOError(msg, SubCode::kNoSpace);
+  return Status::IOError(msg);
+}
+
+void ApplyContext::Put(std::string_view key, std::string_view value) {
+  batch_->Put(cf_, rocksdb::Slice(key.data(), key.size()),
+              rocksdb::Slice(value.data(), value.size()));
+}
+
+Result<std::optional<std::string>> ApplyContext::Get(std::string_view key) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  RETURN_IF_ERROR(FromRocks(s, "state read"));
+  return std::optional<std::string>(std::move(v));
+}
+
+Result<std::optional<std::string>> ApplyContext::Latest(std::string_view entity, Lsn* version) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  it->Seek(rocksdb::Slice(entity.data(), entity.size()));
+  if (it->Valid()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (k.size() == entity.size() + 8 && k.substr(0, entity.size()) == entity) {
+      if (version) *version = VersionOf(k);
+      return std::optional<std::string>(it->value().ToString());
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "state read"));
+  return std::optional<std::string>();
+}
+
+Result<std::optional<std::pair<std::string, std::string>>> ApplyContext::LastWithPrefix(
+    std::string_view prefix) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  const std::string end = PrefixEnd(prefix);
+  if (end.empty()) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(end);
+    if (it->Valid() && it->key() == rocksdb::Slice(end)) it->Prev();
+  }
+  using Out = std::optional<std::pair<std::string, std::string>>;
+  if (it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) {
+    return Out(std::make_pair(it->key().ToString(), it->value().ToString()));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "state read"));
+  return Out();
+}
+
+std::string AppliedKey(std::string_view projection) {
+  return "applied/" + std::string(projection);
+}
+std::string FormatKey(std::string_view projection) { return "format/" + std::string(projection); }
+
+namespace {
+
+std::string EncodeApplied(const Applied& a) {
+  std::string v;
+  AppendBE64(&v, a.lsn);
+  AppendBE64(&v, static_cast<uint64_t>(a.time_ns));
+  AppendBE64(&v, a.payload_hash);
+  return v;
+}
+
+bool DecodeApplied(std::string_view v, Applied* a) {
+  if (v.size() != 24) return false;
+  a->lsn = DecodeBE64(v.substr(0, 8));
+  a->time_ns = static_cast<int64_t>(DecodeBE64(v.substr(8, 8)));
+  a->payload_hash = DecodeBE64(v.substr(16, 8));
+  return true;
+}
+
+rocksdb::ColumnFamilyOptions CfOptions() {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = 32 << 20;
+  return o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
+                                                     std::vector<Projection*> projections,
+                                                     StateOptions options) {
+  std::unique_ptr<StateStore> st(new StateStore());
+  st->options_ = options;
+  st->projections_ = std::move(projections);
+
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = !options.read_only;
+  dbo.create_missing_column_families = !options.read_only;
+  dbo.keep_log_file_num = 2;
+  dbo.max_manifest_file_size = 16 << 20;
+  dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  if (!options.rocksdb_wal) dbo.atomic_flush = true;
+
+  std::vector<std::string> existing;
+  rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, dir, &existing);
+  if (!ls.ok()) existing.clear();  // a new state
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName};
+  for (Projection* p : st->projections_) names.emplace_back(p->name());
+  for (const std::string& e : existing) {
+    if (std::find(names.begin(), names.end(), e) == names.end()) names.push_back(e);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const std::string& n : names) descs.emplace_back(n, CfOptions());
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    // Only the column families that exist can be opened by a secondary.
+    std::vector<rocksdb::ColumnFamilyDescriptor> have;
+    for (auto& d : descs) {
+      if (std::find(existing.begin(), existing.end(), d.name) != existing.end()) have.push_back(d);
+    }
+    if (existing.empty()) return Status::NotFound("no projection state in " + dir);
+    descs = have;
+    rocksdb::Options o(dbo, CfOptions());
+    o.max_open_files = -1;  // required by secondaries
+    s = rocksdb::DB::OpenAsSecondary(o, dir, options.secondary_dir, descs, &st->handles_, &raw);
+  } else {
+    s = rocksdb::DB::Open(dbo, dir, descs, &st->handles_, &raw);
+  }
+  RETURN_IF_ERROR(FromRocks(s, "opening projection state " + dir));
+  st->db_.reset(raw);
+  for (size_t i = 0; i < descs.size(); ++i) st->cf_by_name_[descs[i].name] = st->handles_[i];
+  RETURN_IF_ERROR(st->LoadApplied());
+  if (!options.read_only) {
+    // A state written with another layout of a projection is rebuilt, not misread.
+    for (Projection* p : st->projections_) {
+      ASSIGN_OR_RETURN(std::optional<std::string> f, st->GetMeta(FormatKey(p->name())));
+      if (!f || *f != std::to_string(p->format_version())) RETURN_IF_ERROR(st->Drop(p->name()));
+    }
+  }
+  return st;
+}
+
+StateStore::~StateStore() {
+  if (!db_) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
+  (void)db_->Close();
+}
+
+Status StateStore::LoadApplied() {
+  std::lock_guard<std::mutex> l(applied_mu_);
+  applied_.clear();
+  for (Projection* p : projections_) {
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), AppliedKey(p->name()), &v);
+    Applied a;
+    if (s.ok()) {
+      if (!DecodeApplied(v, &a)) {
+        return Status::Corruption("projection state: bad applied position for " +
+                                  std::string(p->name()));
+      }
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "reading applied position");
+    }
+    applied_[std::string(p->name())] = a;
+  }
+  return Status::Ok();
+}
+
+rocksdb::ColumnFamilyHandle* StateStore::cf(std::string_view projection) const {
+  auto it = cf_by_name_.find(projection);
+  return it == cf_by_name_.end() ? nullptr : it->second;
+}
+
+Projection* StateStore::projection(std::string_view name) const {
+  for (Projection* p : projections_) {
+    if (p->name() == name) return p;
+  }
+  return nullptr;
+}
+
+Applied StateStore::applied(std::string_view projection) const {
+  std::lock_guard<std::mutex> l(applied_mu_);
+  auto it = applied_.find(projection);
+  return it == applied_.end() ? Applied{} : it->second;
+}
+
+Lsn StateStore::min_applied() const {
+  std::lock_guard<std::mutex> l(applied_mu_);
+  Lsn m = UINT64_MAX;
+  for (const auto& [name, a] : applied_) m = std::min(m, a.lsn);
+  return applied_.empty() ? 0 : m;
+}
+
+Status StateStore::Apply(std::span<const Event> events, std::span<const uint64_t> hashes) {
+  if (options_.read_only) return Status::NotSupported("projection state is open read-only");
+  if (events.empty()) return Status::Ok();
+  const Lsn first = events.front().lsn;
+  const Lsn last = events.back().lsn;
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<Projection*, Applied>> moved;
+  for (Projection* p : projections_) {
+    const Applied at = applied(p->name());
+    if (at.lsn >= last) continue;
+    if (at.lsn + 1 < first) {
+      return Status::Failed("projection " + std::string(p->name()) + " is at LSN " +
+                            std::to_string(at.lsn) + " but was given events from " +
+                            std::to_string(first));
+    }
+    ApplyContext ctx(db_.get(), cf(p->name()), &batch);
+    Status s;
+    for (const Event& e : events) {
+      // fb == nullptr: an event that does not decode; its position still counts as applied.
+      if (e.lsn <= at.lsn || e.fb == nullptr) continue;
+      s = p->Apply(e, ctx);
+      if (!s.ok()) break;
+    }
+    if (!s.ok()) {
+      for (Projection* q : projections_) q->ResetCache();
+      return s.WithContext("projection " + std::string(p->name()));
+    }
+    Applied a{last, events.back().time_ns, hashes.back()};
+    batch.Put(AppliedKey(p->name()), EncodeApplied(a));
+    moved.emplace_back(p, a);
+  }
+  if (moved.empty()) return Status::Ok();
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = !options_.rocksdb_wal;
+  rocksdb::Status ws = db_->Write(wo, &batch);
+  if (!ws.ok()) {
+    for (Projection* q : projections_) q->ResetCache();
+    return FromRocks(ws, "writing projection state");
+  }
+  std::lock_guard<std::mutex> l(applied_mu_);
+  for (auto& [p, a] : moved) applied_[std::string(p->name())] = a;
+  return Status::Ok();
+}
+
+Status StateStore::Drop(std::string_view projection) {
+  Projection* p = this->projection(projection);
+  if (p == nullptr) return Status::NotFound("no projection named " + std::string(projection));
+  auto it = std::find(handles_.begin(), handles_.end(), cf(projection));
+  if (it == handles_.end()) return Status::NotFound("no column family " + std::string(projection));
+  RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(*it), "dropping " + std::string(projection)));
+  (void)db_->DestroyColumnFamilyHandle(*it);
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(CfOptions(), std::string(projection), &h),
+                            "creating " + std::string(projection)));
+  *it = h;
+  cf_by_name_[std::string(projection)] = h;
+  rocksdb::WriteBatch b;
+  b.Delete(AppliedKey(projection));
+  b.Put(FormatKey(projection), std::to_string(p->format_version()));
+  RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "state meta"));
+  p->ResetCache();
+  std::lock_guard<std::mutex> l(applied_mu_);
+  applied_[std::string(projection)] = Applied{};
+  return Status::Ok();
+}
+
+Result<std::optional<std::string>> StateStore::GetMeta(std::string_view key) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  RETURN_IF_ERROR(FromRocks(s, "state meta"));
+  return std::optional<std::string>(std::move(v));
+}
+
+Status StateStore::SetMeta(std::string_view key, std::string_view value) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), rocksdb::Slice(key.data(), key.size()),
+                            rocksdb::Slice(value.data(), value.size())),
+                   "state meta");
+}
+
+Result<std::string> StateStore::Digest(std::string_view projection) {
+  rocksdb::ColumnFamilyHandle* h = cf(projection);
+  if (h == nullptr) return Status::NotFound("no projection named " + std::string(projection));
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_128bits_reset(st);
+  auto add = [&](std::string_view s) {
+    char len[8];
+    uint64_t n = s.size();
+    std::memcpy(len, &n, 8);
+    XXH3_128bits_update(st, len, 8);
+    XXH3_128bits_update(st, s.data(), s.size());
+  };
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, h));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    add(std::string_view(it->key().data(), it->key().size()));
+    add(std::string_view(it->value().data(), it->value().size()));
+  }
+  Status s = FromRocks(it->status(), "reading " + std::string(projection));
+  if (s.ok()) add(EncodeApplied(applied(projection)));
+  XXH128_hash_t h128 = XXH3_128bits_digest(st);
+  XXH3_freeState(st);
+  RETURN_IF_ERROR(s);
+  char hex[33];
+  snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(h128.high64),
+           static_cast<unsigned long long>(h128.low64));
+  return std::string(hex);
+}
+
+Status StateStore::CatchUpWithPrimary() {
+  if (!options_.read_only) return Status::Ok();
+  RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "catching up with the writer"));
+  return LoadApplied();
+}
+
+Status StateStore::Flush() {
+  rocksdb::FlushOptions fo;
+  std::vector<rocksdb::ColumnFamilyHandle*> hs(handles_.begin(), handles_.end());
+  return FromRocks(db_->Flush(fo, hs), "flushing projection state");
+}
+
+}  // namespace tink::projections
