@@ -121,11 +121,7 @@ Status Engine::OpenState(const EngineOptions& options) {
   const std::string sdir = StateDir(dir_);
   if (options.read_only) {
     if (!IsDir(sdir)) return Status::Ok();  // no state yet: reads fall back to the log
-    char tmpl[] = "/tmp/tink-secondary-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return Status::IOError(std::string("mkdtemp: ") + std::strerror(errno));
-    secondary_dir_ = tmpl;
     so.read_only = true;
-    so.secondary_dir = secondary_dir_;
     Result<std::unique_ptr<projections::StateStore>> st =
         projections::StateStore::Open(sdir, proj_->all(), so);
     if (!st.ok()) return Status::Ok();  // unreadable state: reads fall back to the log
@@ -209,7 +205,6 @@ Result<std::unique_ptr<projections::StateReader>> Engine::NewReader() {
     return Status::NotFound("the store has no projection state yet; open it for writing once "
                             "(any tink command that writes, or tink replay) to build it");
   }
-  if (state_->read_only()) RETURN_IF_ERROR(state_->CatchUpWithPrimary());
   return std::make_unique<projections::StateReader>(state_.get());
 }
 
@@ -226,11 +221,6 @@ Status Engine::Close() {
     if (s.ok()) s = f;
   }
   state_.reset();
-  if (!secondary_dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(secondary_dir_, ec);
-    secondary_dir_.clear();
-  }
   lock_.reset();
   return s;
 }

@@ -8,8 +8,9 @@
 //
 // Access: kWrite takes the lock (IOError naming the holder's pid if another process has it),
 // catches the projections up to the log before Open returns, and tails the log from then on.
-// kRead takes no lock and changes nothing: the log is read as it is and the projection state
-// through a RocksDB secondary, which can lag the writer; reads say which LSN they answer for.
+// kRead takes no lock and changes nothing: the log is read as it is and the projection state as
+// a read-only RocksDB snapshot taken at Open, which can lag the writer; reads say which LSN they
+// answer for, and Scan reads what the snapshot lacks from the log.
 // kAuto is kWrite when the lock is free and kRead otherwise; it never creates a store.
 //
 // Thread safety: Engine is thread-safe. Append may be called from many threads: the stream and
@@ -129,7 +130,7 @@ class Engine {
   Status Scan(const LogQuery& q, const std::function<bool(const log::LogRecord&)>& fn,
               ScanStats* stats = nullptr);
 
-  // A snapshot of the projection state (kRead: after catching up with the writer).
+  // A snapshot of the projection state (kRead: the state as of Open).
   // NotFound when the store has no state (kRead on a store never opened for writing).
   Result<std::unique_ptr<projections::StateReader>> NewReader();
   // kWrite: blocks until every projection has applied `lsn` (or the timeout passes).
@@ -175,7 +176,6 @@ class Engine {
   log::RecoveryReport recovery_;
   std::unique_ptr<Projections> proj_;
   std::unique_ptr<projections::StateStore> state_;
-  std::string secondary_dir_;  // kRead: the RocksDB secondary's scratch folder
   std::vector<std::string> state_resets_;
   EngineOptions options_;
 

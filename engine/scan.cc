@@ -2,7 +2,7 @@
 //
 // One index drives the scan (stream, else run, else type); the other filters are checked on each
 // record it yields. since/until become an LSN range through the time index. Records past the
-// index's applied LSN (a read-only engine whose secondary lags the writer) are read from the log
+// index's applied LSN (a read-only engine whose state snapshot lags the writer) are read from the log
 // and filtered one by one, so the answer is always complete.
 #include "engine/engine.h"
 #include "projections/indexes.h"

@@ -31,10 +31,10 @@ Status ScanLsnKeys(StateReader& r, std::string_view cf, const std::string& prefi
 }  // namespace
 
 Status IdsIndex::Apply(const Event& e, ApplyContext& ctx) {
-  // The engine never writes an id twice; should a log still hold a repeat (written by hand, or
-  // by an older build), the first LSN stays the id's answer.
-  ASSIGN_OR_RETURN(std::optional<std::string> have, ctx.Get(e.view.id));
-  if (!have) ctx.Put(e.view.id, LsnValue(e.lsn));
+  // The engine never writes an id twice (Engine::Append checks this index first), so no read
+  // here: a point read per event cost 13% of replay time. A log written by other means that
+  // repeats an id gets the later LSN for it, deterministically.
+  ctx.Put(e.view.id, LsnValue(e.lsn));
   return Status::Ok();
 }
 

@@ -1,6 +1,6 @@
 // The index projections (DESIGN.md §4–§5): each is a Projection with its own column family.
 //
-//   ids      id ‖                      -> BE64(lsn)      durable idempotency: one key per event id
+//   ids      id                        -> BE64(lsn)      durable idempotency: one key per event id
 //   streams  ostr(stream) ‖ BE64(ver)  -> BE64(lsn)      stream versions start at 0, gapless
 //   runs     ostr(run) ‖ BE64(lsn)     -> ""             events of a run, in LSN order
 //   types    ostr(type) ‖ BE64(lsn)    -> ""             events of a type

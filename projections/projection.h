@@ -19,6 +19,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "projections/keys.h"
 #include "schema/event_generated.h"
@@ -42,9 +44,12 @@ struct Event {
 // What a projection may touch while applying: its own column family, through the batch.
 class ApplyContext {
  public:
-  ApplyContext(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch)
-      : db_(db), cf_(cf), batch_(batch) {}
+  ApplyContext(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
+  // Buffers a write; the StateStore adds a batch's writes to its WriteBatch sorted by key (a
+  // later Put of the same key still wins), so RocksDB's memtable inserts run in key order.
   void Put(std::string_view key, std::string_view value);
+  // The buffered writes, sorted (stable) by key; clears the buffer.
+  std::vector<std::pair<std::string, std::string>> TakeSortedPuts();
   // The newest stored version of `entity` (a versioned key's entity part) as of the last
   // committed batch: projections keep what they wrote in the current batch in their own cache.
   Result<std::optional<std::string>> Latest(std::string_view entity, Lsn* version = nullptr);
@@ -56,7 +61,7 @@ class ApplyContext {
  private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
-  rocksdb::WriteBatch* batch_;
+  std::vector<std::pair<std::string, std::string>> puts_;
 };
 
 class Projection {

@@ -29,8 +29,8 @@ struct Applied {
 };
 
 struct StateOptions {
-  bool read_only = false;        // open as a RocksDB secondary: another process may be writing
-  std::string secondary_dir;     // read_only: where the secondary keeps its own files
+  // A read-only snapshot as of Open (RocksDB OpenForReadOnly); another process may be writing.
+  bool read_only = false;
   bool rocksdb_wal = true;       // false: skip RocksDB's WAL (the log is the record; see docs)
 };
 
@@ -61,8 +61,6 @@ class StateStore {
   // as 32 hex digits: equal digests mean equal state.
   Result<std::string> Digest(std::string_view projection);
 
-  // Secondary (read_only) only: picks up what the primary has written since.
-  Status CatchUpWithPrimary();
   // Flushes memtables (all column families).
   Status Flush();
 

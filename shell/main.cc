@@ -1,4 +1,6 @@
 // tink: the command-line front end (DESIGN.md §6).
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <vector>
@@ -30,6 +32,8 @@ std::span<const CommandSpec> Commands() {
       {"stats", "Events, segments, bytes, first/last LSN and time", SetupStats},
       {"replay", "Rebuild projections from the log (--check: compare with a fresh replay)",
        SetupReplay},
+      {"tasks", "Tasks, runs and anomalies of the scheduler projection, as of any LSN or time",
+       SetupTasks},
   };
   return kCommands;
 }
@@ -38,6 +42,9 @@ std::span<const CommandSpec> Commands() {
 
 int main(int argc, char** argv) {
   using namespace tink::cli;
+  // Store files are 0600 and folders 0700 (DESIGN.md §2), including the ones RocksDB creates
+  // under STORE/state, which has no per-file mode option.
+  ::umask(077);
   CLI::App app{"tink: the flight recorder for AI agents (event log, projections, query shell)",
                "tink"};
   app.set_version_flag("--version",

@@ -31,6 +31,7 @@ void SetupVerify(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupRecover(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupStats(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupReplay(CLI::App* cmd, GlobalOptions* global, RunFn* run);
+void SetupTasks(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 
 // Adds --store to a subcommand (it is also accepted before the subcommand).
 void AddStoreOption(CLI::App* cmd, GlobalOptions* global);
