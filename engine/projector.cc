@@ -179,15 +179,16 @@ Status Engine::Replay(const std::string& projection, Lsn to, const Progress& pro
   if (!state_ || state_->read_only()) {
     return Status::NotSupported("replay needs the store open for writing");
   }
+  // Before StopTail: a refused replay must leave the tail thread running.
+  if (!projection.empty() && state_->projection(projection) == nullptr) {
+    std::string names;
+    for (const std::string& n : ProjectionNames()) names += (names.empty() ? "" : ", ") + n;
+    return Status::InvalidArgument("no projection named '" + projection + "' (have " + names +
+                                   ")");
+  }
   StopTail();
   {
     std::lock_guard<std::mutex> l(apply_mu_);
-    if (!projection.empty() && state_->projection(projection) == nullptr) {
-      std::string names;
-      for (const std::string& n : ProjectionNames()) names += (names.empty() ? "" : ", ") + n;
-      return Status::InvalidArgument("no projection named '" + projection + "' (have " + names +
-                                     ")");
-    }
     for (projections::Projection* p : state_->projections()) {
       if (projection.empty() || p->name() == projection) RETURN_IF_ERROR(state_->Drop(p->name()));
     }

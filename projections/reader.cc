@@ -3,25 +3,24 @@
 namespace tink::projections {
 
 StateReader::StateReader(StateStore* store)
-    : store_(store), snapshot_(store->db()->GetSnapshot()) {
-  // Applied positions from the snapshot itself, so they match the data this reader sees.
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot_;
-  for (Projection* p : store->projections()) {
-    std::string v;
-    Lsn lsn = 0;
-    if (store->db()->Get(ro, AppliedKey(p->name()), &v).ok() && v.size() == 24) {
-      lsn = DecodeBE64(std::string_view(v).substr(0, 8));
-    }
-    applied_[std::string(p->name())] = lsn;
-  }
-}
+    : store_(store), snapshot_(store->db()->GetSnapshot()) {}
 
 StateReader::~StateReader() { store_->db()->ReleaseSnapshot(snapshot_); }
 
 Lsn StateReader::applied(std::string_view projection) const {
   auto it = applied_.find(projection);
-  return it == applied_.end() ? 0 : it->second;
+  if (it != applied_.end()) return it->second;
+  // Read from the snapshot itself (not the StateStore's live position), so it matches the data
+  // this reader sees; read lazily, as the append path needs at most one.
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  std::string v;
+  Lsn lsn = 0;
+  if (store_->db()->Get(ro, AppliedKey(projection), &v).ok() && v.size() == 24) {
+    lsn = DecodeBE64(std::string_view(v).substr(0, 8));
+  }
+  applied_.emplace(std::string(projection), lsn);
+  return lsn;
 }
 
 std::unique_ptr<rocksdb::Iterator> StateReader::NewIterator(std::string_view cf) {
@@ -40,6 +39,9 @@ Result<Lsn> StateReader::LsnAtOrBefore(int64_t ns) {
   std::unique_ptr<rocksdb::Iterator> it = NewIterator("times");
   if (!it) return NoCf("times");
   // Keys are BE64(time) -> BE64(first LSN recorded at that time); times never decrease.
+  // Record times are not negative, so nothing was recorded at or before a time before the
+  // epoch (as uint64 it would sort after every key and resolve to the head).
+  if (ns < 0) return Lsn{0};
   std::string k;
   AppendBE64(&k, static_cast<uint64_t>(ns) + 1);
   it->Seek(k);

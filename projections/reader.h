@@ -77,7 +77,7 @@ class StateReader {
   std::unique_ptr<rocksdb::Iterator> NewIterator(std::string_view cf);
   StateStore* store_;
   const rocksdb::Snapshot* snapshot_;
-  std::map<std::string, Lsn, std::less<>> applied_;
+  mutable std::map<std::string, Lsn, std::less<>> applied_;  // read lazily from the snapshot
 };
 
 }  // namespace tink::projections

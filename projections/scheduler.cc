@@ -289,6 +289,11 @@ class Folder {
     if (to == S::Succeeded || to == S::Failed || to == S::Cancelled) {
       t->finished_lsn = e_.lsn;
       t->finished_ns = now;
+    } else {
+      // Back in play (task.retried, or a move out of a final state the log insists on): no
+      // longer finished, so Task::duration_ns() is 0 again until it finishes anew.
+      t->finished_lsn = 0;
+      t->finished_ns = 0;
     }
   }
 

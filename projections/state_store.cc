@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 namespace tink::projections {
 
@@ -214,21 +215,13 @@ Lsn StateStore::min_applied() const {
   return applied_.empty() ? 0 : m;
 }
 
-Status StateStore::Apply(std::span<const Event> events, std::span<const uint64_t> hashes) {
-  if (options_.read_only) return Status::NotSupported("projection state is open read-only");
-  if (events.empty()) return Status::Ok();
-  const Lsn first = events.front().lsn;
+Status StateStore::ApplyGroup(std::span<Projection* const> group, std::span<const Event> events,
+                              std::span<const uint64_t> hashes) {
   const Lsn last = events.back().lsn;
   rocksdb::WriteBatch batch;
   std::vector<std::pair<Projection*, Applied>> moved;
-  for (Projection* p : projections_) {
+  for (Projection* p : group) {
     const Applied at = applied(p->name());
-    if (at.lsn >= last) continue;
-    if (at.lsn + 1 < first) {
-      return Status::Failed("projection " + std::string(p->name()) + " is at LSN " +
-                            std::to_string(at.lsn) + " but was given events from " +
-                            std::to_string(first));
-    }
     ApplyContext ctx(db_.get(), cf(p->name()));
     Status s;
     for (const Event& e : events) {
@@ -238,7 +231,7 @@ Status StateStore::Apply(std::span<const Event> events, std::span<const uint64_t
       if (!s.ok()) break;
     }
     if (!s.ok()) {
-      for (Projection* q : projections_) q->ResetCache();
+      for (Projection* q : group) q->ResetCache();
       return s.WithContext("projection " + std::string(p->name()));
     }
     rocksdb::ColumnFamilyHandle* h = cf(p->name());
@@ -250,15 +243,44 @@ Status StateStore::Apply(std::span<const Event> events, std::span<const uint64_t
   if (moved.empty()) return Status::Ok();
   rocksdb::WriteOptions wo;
   wo.disableWAL = !options_.rocksdb_wal;
-  wo.memtable_insert_hint_per_batch = true;  // keys of a batch are sorted per column family
   rocksdb::Status ws = db_->Write(wo, &batch);
   if (!ws.ok()) {
-    for (Projection* q : projections_) q->ResetCache();
+    for (Projection* q : group) q->ResetCache();
     return FromRocks(ws, "writing projection state");
   }
   std::lock_guard<std::mutex> l(applied_mu_);
   for (auto& [p, a] : moved) applied_[std::string(p->name())] = a;
   return Status::Ok();
+}
+
+Status StateStore::Apply(std::span<const Event> events, std::span<const uint64_t> hashes) {
+  if (options_.read_only) return Status::NotSupported("projection state is open read-only");
+  if (events.empty()) return Status::Ok();
+  const Lsn first = events.front().lsn;
+  const Lsn last = events.back().lsn;
+  std::vector<Projection*> behind;
+  for (Projection* p : projections_) {
+    const Applied at = applied(p->name());
+    if (at.lsn >= last) continue;
+    if (at.lsn + 1 < first) {
+      return Status::Failed("projection " + std::string(p->name()) + " is at LSN " +
+                            std::to_string(at.lsn) + " but was given events from " +
+                            std::to_string(first));
+    }
+    behind.push_back(p);
+  }
+  // Projections are independent (own column family, own cache, own applied position in its own
+  // batch), so large batches are folded on two threads: each group is one WriteBatch with its
+  // projections' applied positions, still exactly once per projection. Small batches (the live
+  // tail) stay on the caller's thread.
+  if (behind.size() < 2 || events.size() < 512) return ApplyGroup(behind, events, hashes);
+  std::vector<Projection*> even, odd;
+  for (size_t i = 0; i < behind.size(); ++i) (i % 2 == 0 ? even : odd).push_back(behind[i]);
+  Status other;
+  std::thread t([&] { other = ApplyGroup(odd, events, hashes); });
+  Status mine = ApplyGroup(even, events, hashes);
+  t.join();
+  return mine.ok() ? other : mine;
 }
 
 Status StateStore::Drop(std::string_view projection) {

@@ -73,6 +73,8 @@ class StateStore {
  private:
   StateStore() = default;
   Status LoadApplied();
+  Status ApplyGroup(std::span<Projection* const> group, std::span<const Event> events,
+                    std::span<const uint64_t> hashes);
 
   StateOptions options_;
   std::vector<Projection*> projections_;
