@@ -38,6 +38,10 @@ Result<AppendOutcome> Engine::Append(std::span<const schema::EventInput> events,
     }
   }
   const std::string& stream = events[0].stream;
+  if (options.expected.kind != Expected::Kind::kAny && !state_) {
+    return Status::NotSupported("expected versions need the streams projection (the engine was "
+                                "opened with projections off)");
+  }
   if (options.expected.kind != Expected::Kind::kAny) {
     for (size_t i = 1; i < events.size(); ++i) {
       if (events[i].stream != stream) {
