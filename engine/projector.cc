@@ -187,21 +187,25 @@ Status Engine::Replay(const std::string& projection, Lsn to, const Progress& pro
                                    ")");
   }
   StopTail();
-  {
+  Status s = [&]() -> Status {
     std::lock_guard<std::mutex> l(apply_mu_);
     for (projections::Projection* p : state_->projections()) {
       if (projection.empty() || p->name() == projection) RETURN_IF_ERROR(state_->Drop(p->name()));
     }
     const Lsn head = log_->LastLsn();
     const Lsn until = to == 0 ? head : std::min(to, head);
-    RETURN_IF_ERROR(ApplyRange(state_.get(), 1, until, progress));
-  }
+    return ApplyRange(state_.get(), 1, until, progress);
+  }();
+  // The tail resumes even after a failed replay (it continues from wherever the state got to),
+  // except with --to, whose point is to leave the state at that LSN.
   if (to == 0 && options_.tail) {
-    std::lock_guard<std::mutex> l(tail_mu_);
-    tail_error_ = Status::Ok();
+    {
+      std::lock_guard<std::mutex> l(tail_mu_);
+      tail_error_ = Status::Ok();
+    }
+    StartTail();
   }
-  if (to == 0 && options_.tail) StartTail();
-  return Status::Ok();
+  return s;
 }
 
 Result<std::vector<CheckResult>> Engine::Check(const Progress& progress) {
