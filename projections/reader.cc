@@ -1,5 +1,7 @@
 #include "projections/reader.h"
 
+#include "projections/internal/rocks_iter.h"
+
 namespace tink::projections {
 
 StateReader::StateReader(StateStore* store)
@@ -178,13 +180,7 @@ Status StateReader::ScanReverse(std::string_view cf, std::string_view prefix,
   std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
   if (!it) return NoCf(cf);
   const rocksdb::Slice pre(prefix.data(), prefix.size());
-  const std::string end = PrefixEnd(prefix);
-  if (end.empty()) {
-    it->SeekToLast();
-  } else {
-    it->SeekForPrev(end);
-    if (it->Valid() && it->key() == rocksdb::Slice(end)) it->Prev();
-  }
+  internal::SeekToLastWithPrefix(it.get(), prefix);
   for (; it->Valid() && it->key().starts_with(pre); it->Prev()) {
     if (!fn(std::string_view(it->key().data(), it->key().size()),
             std::string_view(it->value().data(), it->value().size()))) {

@@ -4,9 +4,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "projections/internal/fb_state.h"
 #include "projections/scheduler_generated.h"
 
 namespace tink::projections {
+
+using internal::Pack;
+using internal::Unpack;
 
 using state::TaskStateT;
 using state::RunStateT;
@@ -44,26 +48,6 @@ using S = state::TaskStatus;
 
 std::string_view Str(const flatbuffers::String* s) {
   return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
-}
-
-template <typename T>
-std::string Pack(const T& obj) {
-  flatbuffers::FlatBufferBuilder fbb(256);
-  fbb.Finish(T::TableType::Pack(fbb, &obj));
-  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
-}
-
-template <typename Table, typename T>
-Status Unpack(std::string_view bytes, T* out) {
-  // Values come back from RocksDB in std::string storage; copy to an aligned buffer to verify.
-  std::unique_ptr<uint64_t[]> buf(new uint64_t[bytes.size() / 8 + 1]);
-  std::memcpy(buf.get(), bytes.data(), bytes.size());
-  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(buf.get()), bytes.size());
-  if (!v.VerifyBuffer<Table>(nullptr)) {
-    return Status::Corruption("scheduler state fails FlatBuffers verification");
-  }
-  flatbuffers::GetRoot<Table>(buf.get())->UnPackTo(out);
-  return Status::Ok();
 }
 
 // Which states each task event may leave from, and where it goes.

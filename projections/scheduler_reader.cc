@@ -4,23 +4,15 @@
 #include <map>
 
 #include "projections/scheduler.h"
+#include "projections/internal/fb_state.h"
 #include "projections/scheduler_generated.h"
 
 namespace tink::projections {
 
-namespace {
+using internal::Pack;
+using internal::Unpack;
 
-template <typename Table, typename T>
-Status Unpack(std::string_view bytes, T* out) {
-  std::unique_ptr<uint64_t[]> buf(new uint64_t[bytes.size() / 8 + 1]);
-  std::memcpy(buf.get(), bytes.data(), bytes.size());
-  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(buf.get()), bytes.size());
-  if (!v.VerifyBuffer<Table>(nullptr)) {
-    return Status::Corruption("scheduler state fails FlatBuffers verification");
-  }
-  flatbuffers::GetRoot<Table>(buf.get())->UnPackTo(out);
-  return Status::Ok();
-}
+namespace {
 
 Result<Task> ToTask(const Version& v) {
   state::TaskStateT s;
@@ -79,6 +71,25 @@ Result<RunInfo> ToRun(const Version& v) {
   return r;
 }
 
+// Collects ScanAsOf's versions converted by `convert`, stopping at the first bad value.
+template <typename T, typename Convert>
+Result<std::vector<T>> CollectAsOf(StateReader& r, std::string_view prefix, Lsn as_of,
+                                   Convert convert) {
+  std::vector<T> out;
+  Status err;
+  RETURN_IF_ERROR(r.ScanAsOf("scheduler", prefix, as_of, [&](std::string_view, const Version& v) {
+    Result<T> t = convert(v);
+    if (!t.ok()) {
+      err = t.status();
+      return false;
+    }
+    out.push_back(std::move(t).value());
+    return true;
+  }));
+  RETURN_IF_ERROR(err);
+  return out;
+}
+
 }  // namespace
 
 std::string RunStatus(const RunInfo& r) {
@@ -95,20 +106,7 @@ Result<std::vector<Task>> SchedulerReader::ListTasks(const std::optional<std::st
                                                      Lsn as_of) {
   std::string prefix = "T";
   if (run) AppendOrdered(&prefix, *run);
-  std::vector<Task> out;
-  Status err;
-  RETURN_IF_ERROR(r_.ScanAsOf("scheduler", prefix, std::min(as_of, head()),
-                              [&](std::string_view, const Version& v) {
-                                Result<Task> t = ToTask(v);
-                                if (!t.ok()) {
-                                  err = t.status();
-                                  return false;
-                                }
-                                out.push_back(std::move(t).value());
-                                return true;
-                              }));
-  RETURN_IF_ERROR(err);
-  return out;
+  return CollectAsOf<Task>(r_, prefix, std::min(as_of, head()), ToTask);
 }
 
 Result<std::optional<Task>> SchedulerReader::GetTask(std::string_view run, std::string_view task,
@@ -174,20 +172,7 @@ Result<std::vector<Anomaly>> SchedulerReader::Anomalies(const std::optional<std:
 }
 
 Result<std::vector<RunInfo>> SchedulerReader::ListRuns(Lsn as_of) {
-  std::vector<RunInfo> out;
-  Status err;
-  RETURN_IF_ERROR(r_.ScanAsOf("scheduler", "R", std::min(as_of, head()),
-                              [&](std::string_view, const Version& v) {
-                                Result<RunInfo> r = ToRun(v);
-                                if (!r.ok()) {
-                                  err = r.status();
-                                  return false;
-                                }
-                                out.push_back(std::move(r).value());
-                                return true;
-                              }));
-  RETURN_IF_ERROR(err);
-  return out;
+  return CollectAsOf<RunInfo>(r_, "R", std::min(as_of, head()), ToRun);
 }
 
 Result<std::optional<RunInfo>> SchedulerReader::GetRun(std::string_view run, Lsn as_of) {

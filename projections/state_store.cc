@@ -8,6 +8,8 @@
 #include <cstring>
 #include <thread>
 
+#include "projections/internal/rocks_iter.h"
+
 namespace tink::projections {
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -57,13 +59,7 @@ Result<std::optional<std::string>> ApplyContext::Latest(std::string_view entity,
 Result<std::optional<std::pair<std::string, std::string>>> ApplyContext::LastWithPrefix(
     std::string_view prefix) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
-  const std::string end = PrefixEnd(prefix);
-  if (end.empty()) {
-    it->SeekToLast();
-  } else {
-    it->SeekForPrev(end);
-    if (it->Valid() && it->key() == rocksdb::Slice(end)) it->Prev();
-  }
+  internal::SeekToLastWithPrefix(it.get(), prefix);
   using Out = std::optional<std::pair<std::string, std::string>>;
   if (it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) {
     return Out(std::make_pair(it->key().ToString(), it->value().ToString()));
