@@ -1,6 +1,7 @@
-// Shared by tink_compare's two files: the run's configuration and payloads, the result row, and
-// the baseline measurements (bench/baselines.cc). Our log's measurements and the report are in
-// bench/compare.cc. Not thread-safe except where a function says so; bench/ only.
+// Shared by tink_compare's files: the run's configuration and payloads, the result row, the
+// baseline measurements (bench/baselines.cc) and the as-of class (bench/asof_compare.cc). Our
+// log's measurements and the report are in bench/compare.cc. Not thread-safe except where a
+// function says so; bench/ only.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,9 @@ struct Config {
   double seconds = 2;          // each measurement stops after this long...
   uint64_t count = 2'000'000;  // ...or after this many events, whichever comes first
   bool json = false;
+  uint64_t asof_events = 1'000'000;  // store size of the as-of class (0: skip the class)
+  uint64_t asof_probes = 20'000;     // lookups per as-of row
+  bool asof_only = false;            // only the as-of class
 };
 
 struct Row {
@@ -28,6 +32,7 @@ struct Row {
   double file_bytes_per_event = 0;  // bytes the system wrote/read per event; 0: not measured
   double events_per_sync = 0;       // 0: not measured
   std::string detail;               // printed under the table
+  double p50_us = 0, p99_us = 0;    // per-operation latency (as-of rows); 0: not measured
 };
 
 // Set once by main before any measurement; read-only afterwards (so safe from any thread).
@@ -62,5 +67,11 @@ Row Jsonl(const std::string& path, int threads);
 Row JsonlBulk(const std::string& path, uint64_t fill_to);
 // (g) Reads the file back and splits lines; nothing is parsed or checked.
 Row JsonlScan(const std::string& path, bool cold);
+
+// The as-of class (bench/asof_compare.cc): builds an agent-shaped store of `events` events in
+// `dir`, loads the same task versions into SQLite, and times `probes` random as-of task lookups
+// on each (rate = lookups). *setup describes the data. Rows come back without a class.
+std::vector<Row> AsOfCompare(const std::string& dir, uint64_t events, uint64_t probes,
+                             std::string* setup);
 
 }  // namespace tink::bench

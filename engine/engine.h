@@ -57,7 +57,10 @@ struct EngineOptions {
   Progress progress;          // log scan at open
   Progress replay_progress;   // projection catch-up at open
   bool projections = true;    // false: the log only (no state/, no checks by id or stream)
-  bool rocksdb_wal = true;    // projection writes through RocksDB's WAL (see docs/performance.md)
+  // Projection writes through RocksDB's WAL. Off by default: the log is the record, a crash
+  // costs a catch-up from the last flush, and with it on reopen replayed RocksDB's WAL for
+  // seconds (docs/performance.md).
+  bool rocksdb_wal = false;
   bool tail = true;           // kWrite: a thread applies new events as they are appended
   bool catch_up = true;       // kWrite: bring the projections to the head before Open returns
 };
@@ -139,7 +142,7 @@ class Engine {
   Lsn ProjectionsApplied() const;
 
   // Rebuilds projections from scratch (all, or one by name), applying events up to `to` (0: the
-  // head). The state stays at `to` until the next catch-up (the tail thread is paused while it
+  // head), then compacts their column families (as-of reads after a rebuild are 1.4-2.5x faster). The state stays at `to` until the next catch-up (the tail thread is paused while it
   // runs and resumes only if to == 0).
   Status Replay(const std::string& projection, Lsn to, const Progress& progress);
   // Rebuilds every projection into a temporary state and compares digests with the live one.

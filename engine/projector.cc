@@ -194,7 +194,11 @@ Status Engine::Replay(const std::string& projection, Lsn to, const Progress& pro
     }
     const Lsn head = log_->LastLsn();
     const Lsn until = to == 0 ? head : std::min(to, head);
-    return ApplyRange(state_.get(), 1, until, progress);
+    RETURN_IF_ERROR(ApplyRange(state_.get(), 1, until, progress));
+    for (projections::Projection* p : state_->projections()) {
+      if (projection.empty() || p->name() == projection) RETURN_IF_ERROR(state_->Compact(p->name()));
+    }
+    return Status::Ok();
   }();
   // The tail resumes even after a failed replay (it continues from wherever the state got to),
   // except with --to, whose point is to leave the state at that LSN.

@@ -335,6 +335,13 @@ Result<std::string> StateStore::Digest(std::string_view projection) {
   return std::string(hex);
 }
 
+Status StateStore::Compact(std::string_view projection) {
+  rocksdb::ColumnFamilyHandle* h = cf(projection);
+  if (h == nullptr) return Status::NotFound("no projection named " + std::string(projection));
+  rocksdb::CompactRangeOptions o;
+  return FromRocks(db_->CompactRange(o, h, nullptr, nullptr), "compacting " + std::string(projection));
+}
+
 Status StateStore::Flush() {
   rocksdb::FlushOptions fo;
   std::vector<rocksdb::ColumnFamilyHandle*> hs(handles_.begin(), handles_.end());

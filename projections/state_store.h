@@ -31,7 +31,7 @@ struct Applied {
 struct StateOptions {
   // A read-only snapshot as of Open (RocksDB OpenForReadOnly); another process may be writing.
   bool read_only = false;
-  bool rocksdb_wal = true;       // false: skip RocksDB's WAL (the log is the record; see docs)
+  bool rocksdb_wal = false;      // true: also write RocksDB's WAL (the log is the record)
 };
 
 class StateStore {
@@ -63,6 +63,8 @@ class StateStore {
 
   // Flushes memtables (all column families).
   Status Flush();
+  // Compacts a projection's column family into one sorted run.
+  Status Compact(std::string_view projection);
 
   rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(std::string_view projection) const;

@@ -154,10 +154,14 @@ TEST_F(EngineReadOnlyTest, ScansPastTheSecondaryAndWritesNothing) {
   EXPECT_EQ(writer->log().LastLsn(), 151u);
 }
 
-// A live writer with its tail thread: the reader follows it (log Refresh, secondary catch-up)
+// A live writer with its tail thread: the reader follows it (log Refresh; its state snapshot)
 // and every scan is complete up to the LSN the reader's log has reached.
 TEST_F(EngineReadOnlyTest, FollowsALiveWriter) {
-  auto writer = OpenOrDie(store_);
+  // With RocksDB's WAL on, a read-only open sees everything the writer had applied (not only
+  // what it had flushed), so the index really answers here; the default (off) is covered above.
+  EngineOptions wo = test::Fast();
+  wo.rocksdb_wal = true;
+  auto writer = OpenOrDie(store_, wo);
   AppendNotes(*writer, 0, 60);
   ASSERT_TRUE(writer->WaitForProjections(60, std::chrono::seconds(60)));
   auto r = OpenOrDie(store_, ReadOnly());
