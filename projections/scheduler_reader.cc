@@ -71,13 +71,13 @@ Result<RunInfo> ToRun(const Version& v) {
   return r;
 }
 
-// Collects ScanAsOf's versions converted by `convert`, stopping at the first bad value.
-template <typename T, typename Convert>
-Result<std::vector<T>> CollectAsOf(StateReader& r, std::string_view prefix, Lsn as_of,
-                                   Convert convert) {
+// Converts the versions a scan yields, stopping at the first bad value. `scan` is called with
+// the per-version callback (ScanAsOf or History).
+template <typename T, typename Convert, typename ScanFn>
+Result<std::vector<T>> Collect(Convert convert, ScanFn scan) {
   std::vector<T> out;
   Status err;
-  RETURN_IF_ERROR(r.ScanAsOf("scheduler", prefix, as_of, [&](std::string_view, const Version& v) {
+  RETURN_IF_ERROR(scan([&](const Version& v) {
     Result<T> t = convert(v);
     if (!t.ok()) {
       err = t.status();
@@ -88,6 +88,15 @@ Result<std::vector<T>> CollectAsOf(StateReader& r, std::string_view prefix, Lsn 
   }));
   RETURN_IF_ERROR(err);
   return out;
+}
+
+template <typename T, typename Convert>
+Result<std::vector<T>> CollectAsOf(StateReader& r, std::string_view prefix, Lsn as_of,
+                                   Convert convert) {
+  return Collect<T>(convert, [&](const auto& each) {
+    return r.ScanAsOf("scheduler", prefix, as_of,
+                      [&](std::string_view, const Version& v) { return each(v); });
+  });
 }
 
 }  // namespace
@@ -120,20 +129,9 @@ Result<std::optional<Task>> SchedulerReader::GetTask(std::string_view run, std::
 
 Result<std::vector<Task>> SchedulerReader::TaskHistory(std::string_view run, std::string_view task,
                                                        Lsn from, Lsn to) {
-  std::vector<Task> out;
-  Status err;
-  RETURN_IF_ERROR(r_.History("scheduler", TaskEntity(run, task), from, std::min(to, head()),
-                             [&](const Version& v) {
-                               Result<Task> t = ToTask(v);
-                               if (!t.ok()) {
-                                 err = t.status();
-                                 return false;
-                               }
-                               out.push_back(std::move(t).value());
-                               return true;
-                             }));
-  RETURN_IF_ERROR(err);
-  return out;
+  return Collect<Task>(ToTask, [&](const auto& each) {
+    return r_.History("scheduler", TaskEntity(run, task), from, std::min(to, head()), each);
+  });
 }
 
 Result<std::vector<std::string>> SchedulerReader::ChangedTasks(std::string_view run, Lsn n1,

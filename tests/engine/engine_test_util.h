@@ -63,6 +63,20 @@ inline Logged Decode(const log::LogRecord& r) {
 }
 
 // Every event of the log, in LSN order (read straight from the log, no index).
+// The LSNs Engine::Scan returns for q (a failed scan fails the test).
+inline std::vector<Lsn> ScanLsns(Engine& e, LogQuery q, ScanStats* st = nullptr) {
+  std::vector<Lsn> out;
+  Status s = e.Scan(
+      q,
+      [&](const log::LogRecord& r) {
+        out.push_back(r.lsn);
+        return true;
+      },
+      st);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
 inline std::vector<Logged> ReadAll(Engine& e) {
   std::vector<Logged> out;
   auto it = e.Read(1);

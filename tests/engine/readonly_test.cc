@@ -17,6 +17,7 @@ namespace tink::engine {
 namespace {
 
 using test::Note;
+using test::ScanLsns;
 namespace fs = std::filesystem;
 
 std::unique_ptr<Engine> OpenOrDie(const std::string& dir, EngineOptions o = test::Fast()) {
@@ -37,19 +38,6 @@ void AppendNotes(Engine& e, int from, int n) {
         Note("s" + std::to_string(i % 3), std::to_string(i), "", "run" + std::to_string(i % 2))});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
-}
-
-std::vector<Lsn> ScanLsns(Engine& e, LogQuery q, ScanStats* st = nullptr) {
-  std::vector<Lsn> out;
-  Status s = e.Scan(
-      q,
-      [&](const log::LogRecord& r) {
-        out.push_back(r.lsn);
-        return true;
-      },
-      st);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return out;
 }
 
 std::vector<Lsn> StreamOf(const std::vector<test::Logged>& all, const std::string& s,

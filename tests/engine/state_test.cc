@@ -17,6 +17,7 @@ namespace tink::engine {
 namespace {
 
 using test::Note;
+using test::ScanLsns;
 namespace fs = std::filesystem;
 
 std::unique_ptr<Engine> OpenOrDie(const std::string& dir, EngineOptions o = test::Fast()) {
@@ -41,19 +42,6 @@ void AppendBatches(Engine& e, const std::string& prefix, int batches,
     auto r = e.Append(batch);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
-}
-
-std::vector<Lsn> ScanLsns(Engine& e, LogQuery q, ScanStats* st = nullptr) {
-  std::vector<Lsn> out;
-  Status s = e.Scan(
-      q,
-      [&](const log::LogRecord& r) {
-        out.push_back(r.lsn);
-        return true;
-      },
-      st);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return out;
 }
 
 std::vector<Lsn> Where(const std::vector<test::Logged>& all,
