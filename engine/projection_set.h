@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "projections/canvas.h"
 #include "projections/indexes.h"
 #include "projections/scheduler.h"
 
@@ -16,8 +17,9 @@ struct ProjectionSet {
   projections::TypesIndex types;
   projections::TimesIndex times;
   projections::SchedulerProjection scheduler;
+  projections::CanvasProjection canvas;
   std::vector<projections::Projection*> all() {
-    return {&ids, &streams, &runs, &types, &times, &scheduler};
+    return {&ids, &streams, &runs, &types, &times, &scheduler, &canvas};
   }
 };
 

@@ -75,6 +75,9 @@ class Projection {
   virtual Status Apply(const Event& e, ApplyContext& ctx) = 0;
   // Forgets in-memory caches (after a failed batch, or when its state was dropped).
   virtual void ResetCache() = 0;
+  // The batch just applied is committed: what it wrote can now be read through ApplyContext, so
+  // batch-local buffers may be dropped.
+  virtual void Committed() {}
 };
 
 }  // namespace tink::projections

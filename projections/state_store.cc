@@ -243,6 +243,7 @@ Status StateStore::ApplyGroup(std::span<Projection* const> group, std::span<cons
     for (Projection* q : group) q->ResetCache();
     return FromRocks(ws, "writing projection state");
   }
+  for (auto& [p, a] : moved) p->Committed();
   std::lock_guard<std::mutex> l(applied_mu_);
   for (auto& [p, a] : moved) applied_[std::string(p->name())] = a;
   return Status::Ok();

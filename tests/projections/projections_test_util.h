@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "projections/canvas.h"
 #include "projections/indexes.h"
 #include "projections/scheduler.h"
 #include "projections/state_store.h"
@@ -63,7 +64,7 @@ class EventLog {
 schema::EventInput Input(std::string type, std::string run, const nlohmann::json& data,
                          int64_t occurred_ns = 0, std::string stream = "", std::string id = "");
 
-// The six projections the engine runs, in the engine's order, over one StateStore.
+// The projections the engine runs, in the engine's order, over one StateStore.
 struct AllProjections {
   IdsIndex ids;
   StreamsIndex streams;
@@ -71,16 +72,19 @@ struct AllProjections {
   TypesIndex types;
   TimesIndex times;
   SchedulerProjection scheduler;
-  std::vector<Projection*> list() { return {&ids, &streams, &runs, &types, &times, &scheduler}; }
+  CanvasProjection canvas;
+  std::vector<Projection*> list() {
+    return {&ids, &streams, &runs, &types, &times, &scheduler, &canvas};
+  }
 };
 struct State {
   AllProjections p;
   std::unique_ptr<StateStore> store;  // declared last: closed before the projections go
 };
-// Opens (or reopens) the state in `dir` with all six projections; ADD_FAILUREs on error.
+// Opens (or reopens) the state in `dir` with all the projections; ADD_FAILUREs on error.
 std::unique_ptr<State> OpenState(const std::string& dir, StateOptions options = {});
-inline const char* const kAllProjectionNames[] = {"ids",   "streams", "runs",
-                                                  "types", "times",   "scheduler"};
+inline const char* const kAllProjectionNames[] = {"ids",   "streams",   "runs",  "types",
+                                                  "times", "scheduler", "canvas"};
 
 // Every field, one line, for comparisons with readable diffs.
 std::string Dump(const Task& t);
@@ -101,7 +105,7 @@ T Must(Result<T> r) {
   return std::move(r).value();
 }
 
-// A state with all six projections in a temporary directory, fed by an EventLog: Emit appends an
+// A state with all the projections in a temporary directory, fed by an EventLog: Emit appends an
 // event (recorded 1 µs after the previous one) and applies it at once, or, when deferred, on
 // ApplyPending (all pending events as one batch). The read helpers take a fresh snapshot each.
 class Harness {

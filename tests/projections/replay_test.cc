@@ -361,7 +361,7 @@ TEST_F(ReplayTest, BatchBoundariesDoNotMatter) {
       }
     }
   }
-  EXPECT_EQ(reference.size(), 6u);
+  EXPECT_EQ(reference.size(), std::size(testing::kAllProjectionNames));
 }
 
 }  // namespace
