@@ -263,6 +263,7 @@ Status CanvasProjection::PutChange(const Event& e, ApplyContext& ctx, const Canv
 }
 
 Status CanvasProjection::Apply(const Event& e, ApplyContext& ctx) {
+  anomaly_seq_ = 0;  // anomaly keys are (lsn, n-th of this event): independent of restarts
   const fb::Event* ev = e.fb;
   std::string run(e.view.run);
   switch (ev->payload_type()) {

@@ -179,7 +179,17 @@ class RunGenerator {
     } else if (k < 30) {
       Add("note", RandomRun(), {{"text", "thinking"}, {"kind", "thought"}});
     } else if (k < 35) {
-      Add("file.write", RandomRun(), {{"path", "a.txt"}, {"content", "x"}});
+      // The canvas: writes, patches (some apply, some not: anomalies), deletes, renames and
+      // escaping paths, on a few paths per run.
+      static const char* kPaths[] = {"a.txt", "d/b.txt", "c.txt", "../evil"};
+      const std::string path = kPaths[Pick(4)];
+      switch (Pick(5)) {
+        case 0: Add("file.patch", RandomRun(), {{"path", path}, {"diff", "@@ -1 +1 @@\n-x\n+y\n"}}); break;
+        case 1: Add("file.delete", RandomRun(), {{"path", path}}); break;
+        case 2: Add("file.rename", RandomRun(), {{"path", path}, {"to", kPaths[Pick(4)]}}); break;
+        default:
+          Add("file.write", RandomRun(), {{"path", path}, {"content", Pick(2) ? "x\n" : "y\n"}});
+      }
     } else if (k < 40) {
       Add("my.custom", RandomRun(), {{"anything", {1, 2, 3}}}, "custom");
     } else if (k < 140 || tasks_.size() < 20) {
