@@ -16,7 +16,8 @@ using internal::Unpack;
 
 namespace {
 
-constexpr char kFile = 'F', kBlob = 'B', kChange = 'C', kRun = 'R', kTool = 'L', kAnomaly = 'A';
+constexpr char kFile = 'F', kBlob = 'B', kChange = 'C', kRun = 'R', kTool = 'L', kAnomaly = 'A',
+               kDir = 'D';
 
 std::string_view Str(const flatbuffers::String* s) {
   return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
@@ -48,6 +49,20 @@ std::string ToolKey(std::string_view run, std::string_view task) {
   AppendOrdered(&k, run);
   AppendOrdered(&k, task);
   return k;
+}
+std::string DirKey(std::string_view run, std::string_view dir) {
+  std::string k(1, kDir);
+  AppendOrdered(&k, run);
+  AppendOrdered(&k, dir);
+  return k;
+}
+// "a/b/c" -> {"a", "a/b"}
+std::vector<std::string_view> Ancestors(std::string_view path) {
+  std::vector<std::string_view> out;
+  for (size_t i = path.find('/'); i != std::string_view::npos; i = path.find('/', i + 1)) {
+    out.push_back(path.substr(0, i));
+  }
+  return out;
 }
 std::string BlobKey(std::string_view hash16) { return std::string(1, kBlob) + std::string(hash16); }
 
@@ -140,6 +155,7 @@ std::string CanvasPathProblem(std::string_view path) {
 
 void CanvasProjection::ResetCache() {
   latest_.clear();
+  dirs_.clear();
   blobs_.clear();
   last_tool_.clear();
   runs_.clear();
@@ -149,6 +165,7 @@ void CanvasProjection::ResetCache() {
 void CanvasProjection::Committed() {
   blobs_.clear();  // now readable from the column family
   if (latest_.size() > 200000) latest_.clear();
+  if (dirs_.size() > 200000) dirs_.clear();
 }
 
 Status CanvasProjection::Anomaly(const Event& e, ApplyContext& ctx, std::string_view run,
@@ -193,6 +210,32 @@ Result<const FileVersion*> CanvasProjection::Latest(ApplyContext& ctx, std::stri
   return (v.has_value() && !v->deleted) ? &*v : nullptr;
 }
 
+Result<uint64_t*> CanvasProjection::DirCount(ApplyContext& ctx, std::string_view run,
+                                             std::string_view dir) {
+  std::string key = DirKey(run, dir);
+  auto it = dirs_.find(key);
+  if (it == dirs_.end()) {
+    auto stored = ctx.Get(key);
+    if (!stored.ok()) return stored.status();
+    uint64_t n = stored->has_value() && (*stored)->size() == 8 ? DecodeBE64(**stored) : 0;
+    it = dirs_.emplace(std::move(key), n).first;
+  }
+  return &it->second;
+}
+
+Result<std::string> CanvasProjection::Clash(ApplyContext& ctx, std::string_view run,
+                                            std::string_view path) {
+  for (std::string_view dir : Ancestors(path)) {
+    auto f = Latest(ctx, run, dir);
+    if (!f.ok()) return f.status();
+    if (*f != nullptr) return "a file '" + std::string(dir) + "' is in the way of this path";
+  }
+  auto n = DirCount(ctx, run, path);
+  if (!n.ok()) return n.status();
+  if (**n > 0) return "'" + std::string(path) + "' is a directory (it holds files)";
+  return std::string();
+}
+
 Status CanvasProjection::PutVersion(const Event& e, ApplyContext& ctx, FileVersion v,
                                     std::optional<std::string_view> content) {
   state::CanvasFileT f;
@@ -224,6 +267,19 @@ Status CanvasProjection::PutVersion(const Event& e, ApplyContext& ctx, FileVersi
   v.type = f.type;
   std::string entity = FileEntity(v.run, v.path);
   ctx.Put(VersionKey(entity, e.lsn), Pack(f));
+  // Directory counts: live files under each ancestor directory (for file/directory clashes).
+  auto prev = latest_.find(entity);
+  bool was_live = prev != latest_.end() && prev->second.has_value() && !prev->second->deleted;
+  if (was_live != !v.deleted) {
+    for (std::string_view dir : Ancestors(v.path)) {
+      auto n = DirCount(ctx, v.run, dir);
+      if (!n.ok()) return n.status();
+      **n = v.deleted ? **n - 1 : **n + 1;
+      std::string be;
+      AppendBE64(&be, **n);
+      ctx.Put(DirKey(v.run, dir), be);
+    }
+  }
   latest_[entity] = std::move(v);
   return Status::Ok();
 }
@@ -352,6 +408,11 @@ Status CanvasProjection::Apply(const Event& e, ApplyContext& ctx) {
                        "unsupported file mode '" + next.mode + "' (100644, 100755, 120000)");
       }
       change.base = next.base;
+      if (current == nullptr) {
+        auto clash = Clash(ctx, run, path);
+        if (!clash.ok()) return clash.status();
+        if (!clash->empty()) return Anomaly(e, ctx, run, change.task, path, *clash);
+      }
       // Rewriting identical content (and mode) changes nothing: blame keeps the first writer.
       if (current != nullptr && current->hash == Hex(Hash16(content)) &&
           current->mode == next.mode) {
@@ -375,6 +436,11 @@ Status CanvasProjection::Apply(const Event& e, ApplyContext& ctx) {
       } else if (diff.find("--- /dev/null") == std::string_view::npos) {
         return Anomaly(e, ctx, run, change.task, path, "patch of a file that does not exist");
       }
+      if (current == nullptr) {
+        auto clash = Clash(ctx, run, path);
+        if (!clash.ok()) return clash.status();
+        if (!clash->empty()) return Anomaly(e, ctx, run, change.task, path, *clash);
+      }
       auto patched = text::ApplyPatch(old, diff);
       if (!patched.ok()) {
         return Anomaly(e, ctx, run, change.task, path, patched.status().message());
@@ -396,6 +462,13 @@ Status CanvasProjection::Apply(const Event& e, ApplyContext& ctx) {
         return Anomaly(e, ctx, run, change.task, path, "rename of a file that does not exist");
       }
       if (to == path) return Anomaly(e, ctx, run, change.task, path, "rename onto itself");
+      auto dest = Latest(ctx, run, to);
+      if (!dest.ok()) return dest.status();
+      if (*dest == nullptr) {
+        auto clash = Clash(ctx, run, to);
+        if (!clash.ok()) return clash.status();
+        if (!clash->empty()) return Anomaly(e, ctx, run, change.task, to, *clash);
+      }
       auto content = LoadContent(ctx, *Unhex(current->hash));
       if (!content.ok()) return content.status();
       if (!content->has_value()) {

@@ -6,8 +6,9 @@
 //   file.delete  removes the path;  file.rename  moves it (content and blame follow)
 //
 // Contents are stored once, content-addressed by XXH3-128. A patch that does not apply, a delete
-// or rename of a missing file, and a path that is empty, absolute, contains NUL, a "." or ".."
-// component, or starts with ".git/" are **anomalies** (lsn, run, task, path, type, reason): they
+// or rename of a missing file, a path that is empty, absolute, contains NUL, a "." or ".."
+// component, or starts with ".git/", and a file/directory clash (a new file "a/b" while a file
+// "a" exists, or a new file "a" while files "a/..." exist) are **anomalies** (lsn, run, task, path, type, reason): they
 // change no file and never stop the projection.
 //
 // Keys in the "canvas" column family (values: projections/canvas.fbs):
@@ -16,6 +17,7 @@
 //   'C' ostr(run) BE64(lsn)              -> Change        every file-changing event, in order
 //   'R' ostr(run) BE64(~lsn)             -> CanvasRun     per change: base point and counters
 //   'L' ostr(run) ostr(task)             -> tool name     the task's last tool.call (commit text)
+//   'D' ostr(run) ostr(dir)              -> BE64 count    live files under a directory
 //   'A' BE64(lsn) BE64(seq)              -> CanvasAnomaly append-only
 //
 // The run's **base** is the tree as of its last base write (CanvasRun.base_lsn); `Diff` from the
@@ -75,7 +77,7 @@ struct BlameLine {
 class CanvasProjection : public Projection {
  public:
   std::string_view name() const override { return "canvas"; }
-  uint32_t format_version() const override { return 1; }
+  uint32_t format_version() const override { return 2; }
   Status Apply(const Event& e, ApplyContext& ctx) override;
   void ResetCache() override;
   void Committed() override;
@@ -88,9 +90,14 @@ class CanvasProjection : public Projection {
   Status PutVersion(const Event& e, ApplyContext& ctx, FileVersion v,
                     std::optional<std::string_view> content);
   Status PutChange(const Event& e, ApplyContext& ctx, const CanvasChange& c);
+  Result<uint64_t*> DirCount(ApplyContext& ctx, std::string_view run, std::string_view dir);
+  // Why `path` cannot become a file (a file is one of its directories, or it is a directory
+  // holding files), or "".
+  Result<std::string> Clash(ApplyContext& ctx, std::string_view run, std::string_view path);
 
   std::unordered_map<std::string, std::optional<FileVersion>> latest_;  // key: ostr(run) ostr(path)
   std::unordered_map<std::string, std::string> blobs_;                  // this batch's new blobs
+  std::unordered_map<std::string, uint64_t> dirs_;                      // DirKey -> live files
   std::unordered_map<std::string, std::string> last_tool_;
   std::unordered_map<std::string, std::pair<Lsn, uint64_t>> runs_;      // base_lsn, changes
   uint64_t anomaly_seq_ = 0;

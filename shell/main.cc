@@ -26,6 +26,8 @@ void AddStoreOption(CLI::App* cmd, GlobalOptions* global) {
 std::span<const CommandSpec> Commands() {
   static const CommandSpec kCommands[] = {
       {"append", "Append events: one from flags, or JSONL envelopes from stdin", SetupAppend},
+      {"import", "Import recorded agent runs (openhands, swe-agent, otlp, jsonl) as events",
+       SetupImport},
       {"log", "Print events in LSN order", SetupLog},
       {"verify", "Check every byte of the log (exit 3 on corruption)", SetupVerify},
       {"recover", "Cut the log at an LSN after corruption", SetupRecover},
@@ -34,6 +36,10 @@ std::span<const CommandSpec> Commands() {
        SetupReplay},
       {"tasks", "Tasks, runs and anomalies of the scheduler projection, as of any LSN or time",
        SetupTasks},
+      {"canvas", "The files each run's agent wrote: ls, cat, diff, blame, export, git, verify",
+       SetupCanvas},
+      {"report", "A forensic summary of one run: tasks, failed tool calls, files changed",
+       SetupReport},
   };
   return kCommands;
 }

@@ -26,12 +26,15 @@ std::span<const CommandSpec> Commands();
 
 // One setup per command, each in its own file.
 void SetupAppend(CLI::App* cmd, GlobalOptions* global, RunFn* run);
+void SetupImport(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupLog(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupVerify(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupRecover(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupStats(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupReplay(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupTasks(CLI::App* cmd, GlobalOptions* global, RunFn* run);
+void SetupReport(CLI::App* cmd, GlobalOptions* global, RunFn* run);
+void SetupCanvas(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 
 // Adds --store to a subcommand (it is also accepted before the subcommand).
 void AddStoreOption(CLI::App* cmd, GlobalOptions* global);

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "schema/schema.h"
+
 namespace tink::cli {
 
 int ExitFor(const Status& s) {
@@ -53,6 +55,15 @@ std::string HumanBytes(uint64_t n) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
   return buf;
+}
+
+Result<projections::AsOf> ParseAsOf(const std::string& text) {
+  if (text.empty() || text == "now") return projections::AsOf::Head();
+  if (text.find_first_not_of("0123456789") == std::string::npos && text.size() < 20) {
+    return projections::AsOf::AtLsn(std::stoull(text));
+  }
+  ASSIGN_OR_RETURN(int64_t ns, schema::ParseTime(text));
+  return projections::AsOf::AtTime(ns);
 }
 
 }  // namespace tink::cli

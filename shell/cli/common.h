@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "projections/reader.h"
 #include "schema/status.h"
 
 namespace tink::cli {
@@ -37,5 +38,9 @@ class Progress {
 };
 
 std::string HumanBytes(uint64_t n);
+
+// A point for --as-of/--from/--to: "" or "now" (the head), an LSN, or an ISO 8601 time (the last
+// event recorded at or before it). InvalidArgument for anything else.
+Result<projections::AsOf> ParseAsOf(const std::string& text);
 
 }  // namespace tink::cli

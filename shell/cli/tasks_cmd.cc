@@ -21,15 +21,6 @@ struct TasksFlags {
   bool history = false, runs = false, anomalies = false, json = false;
 };
 
-Result<projections::AsOf> ParseAsOf(const std::string& text) {
-  if (text.empty() || text == "now") return projections::AsOf::Head();
-  if (text.find_first_not_of("0123456789") == std::string::npos && text.size() < 20) {
-    return projections::AsOf::AtLsn(std::stoull(text));
-  }
-  ASSIGN_OR_RETURN(int64_t ns, schema::ParseTime(text));
-  return projections::AsOf::AtTime(ns);
-}
-
 nlohmann::ordered_json TaskJson(const Task& t) {
   nlohmann::ordered_json j;
   j["run"] = t.run;

@@ -123,6 +123,31 @@ TEST_F(CanvasTest, EscapingPathsAreAnomaliesAndWriteNothing) {
   EXPECT_EQ(tree[0].path, "ok.txt");
 }
 
+TEST_F(CanvasTest, FileDirectoryClashesAreAnomalies) {
+  Write("r", "t", "a", "file a\n");
+  Lsn under_file = Write("r", "t", "a/b", "x\n");           // "a" is a file
+  Write("r", "t", "d/e/f", "deep\n");
+  Lsn over_dir = Write("r", "t", "d/e", "x\n");             // "d/e" holds files
+  Lsn rename_into = Rename("r", "t", "d/e/f", "a/f");       // "a" is a file
+  Write("r", "t", "link", "target", false);
+  Lsn through = Patch("r", "t", "link/evil", "--- /dev/null\n+++ b/link/evil\n@@ -0,0 +1 @@\n+x\n");
+  auto an = Anomalies("r");
+  ASSERT_EQ(an.size(), 4u);
+  EXPECT_EQ(an[0].lsn, under_file);
+  EXPECT_NE(an[0].reason.find("a file 'a' is in the way"), std::string::npos) << an[0].reason;
+  EXPECT_EQ(an[1].lsn, over_dir);
+  EXPECT_NE(an[1].reason.find("is a directory"), std::string::npos) << an[1].reason;
+  EXPECT_EQ(an[2].lsn, rename_into);
+  EXPECT_EQ(an[3].lsn, through);
+  // Once the directory is empty (its last file deleted), the name is free for a file.
+  Delete("r", "t", "d/e/f");
+  Write("r", "t", "d/e", "now a file\n");
+  Write("r", "t", "d", "x\n");  // but "d" still holds d/e
+  EXPECT_EQ(Anomalies("r").size(), 5u);
+  EXPECT_EQ(Read("r", "d/e"), "now a file\n");
+  EXPECT_EQ(Read("r", "d"), std::nullopt);
+}
+
 TEST_F(CanvasTest, ContentIsStoredOnce) {
   std::string big(10000, 'x');
   for (int i = 0; i < 20; ++i) Write("r" + std::to_string(i % 3), "t", "f" + std::to_string(i), big);

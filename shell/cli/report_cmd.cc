@@ -1,0 +1,391 @@
+// tink report: a forensic summary of one run, from the projections and the log: what the run was,
+// how it ended, its tasks, the tool calls that failed (with what was asked and what came back),
+// the files it changed (the canvas, from its base), canvas anomalies, whether the recording's own
+// final patch matches the canvas, and the commands that dig further.
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.h"
+#include "projections/canvas.h"
+#include "projections/scheduler.h"
+#include "schema/schema.h"
+#include "shell/cli/commands.h"
+#include "shell/cli/common.h"
+#include "shell/cli/patch_compare.h"
+
+namespace tink::cli {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+struct ReportFlags {
+  std::string run, as_of;
+  bool json = false;
+  size_t max_failures = 12;
+};
+
+// First line of `s`, at most n characters, with an ellipsis when cut.
+std::string OneLine(std::string_view s, size_t n) {
+  while (!s.empty() && (s.front() == '\n' || s.front() == '\r' || s.front() == ' ')) s.remove_prefix(1);
+  std::string line(s.substr(0, s.find('\n')));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  for (char& c : line) {
+    if (c == '\t') c = ' ';
+  }
+  bool cut = line.size() < s.size() && s.find('\n') != std::string_view::npos;
+  if (line.size() > n) {
+    line.resize(n);
+    cut = true;
+  }
+  return cut ? line + " …" : line;
+}
+
+// The last non-empty line of `s` (where errors usually are), cut to n.
+std::string LastLine(std::string_view s, size_t n) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.remove_suffix(1);
+  size_t nl = s.rfind('\n');
+  return OneLine(nl == std::string_view::npos ? s : s.substr(nl + 1), n);
+}
+
+struct ToolFailure {
+  uint64_t lsn = 0;
+  std::string task, tool, call, error;
+  std::optional<int64_t> exit_code;
+};
+
+struct FileStat {
+  int added = 0, removed = 0;
+  int events = 0;
+  std::string status;  // "modified", "added", "deleted"
+};
+
+std::map<std::string, FileStat> DiffStat(const std::string& diff) {
+  std::map<std::string, FileStat> out;
+  FileStat* cur = nullptr;
+  size_t pos = 0;
+  while (pos < diff.size()) {
+    size_t end = diff.find('\n', pos);
+    if (end == std::string::npos) end = diff.size();
+    std::string_view l(diff.data() + pos, end - pos);
+    if (l.starts_with("diff --git a/")) {
+      std::string_view rest = l.substr(13);
+      std::string path(rest.substr(0, rest.find(" b/")));
+      cur = &out[path];
+      cur->status = "modified";
+    } else if (cur != nullptr && l.starts_with("new file mode")) {
+      cur->status = "added";
+    } else if (cur != nullptr && l.starts_with("deleted file mode")) {
+      cur->status = "deleted";
+    } else if (cur != nullptr && l.starts_with("+") && !l.starts_with("+++ ")) {
+      ++cur->added;
+    } else if (cur != nullptr && l.starts_with("-") && !l.starts_with("--- ")) {
+      ++cur->removed;
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
+int Run(const GlobalOptions& global, const ReportFlags& f) {
+  auto at = ParseAsOf(f.as_of);
+  if (!at.ok()) return Fail("report", at.status().WithContext("--as-of"));
+  engine::EngineOptions opts;
+  opts.access = engine::Access::kAuto;
+  opts.tail = false;
+  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  if (!eng.ok()) return Fail("report", eng.status());
+  auto reader = (*eng)->NewReader();
+  if (!reader.ok()) return Fail("report", reader.status());
+  projections::SchedulerReader sched(**reader);
+  projections::CanvasReader canvas(**reader);
+  auto lsn = sched.Resolve(*at);
+  if (!lsn.ok()) return Fail("report", lsn.status());
+
+  std::string run_id = f.run;
+  if (run_id.empty()) {
+    // The most recent failed run, else the most recent run.
+    auto runs = sched.ListRuns(*lsn);
+    if (!runs.ok()) return Fail("report", runs.status());
+    const projections::RunInfo* pick = nullptr;
+    for (const auto& r : *runs) {
+      if (r.status == "failed" && (pick == nullptr || r.started_lsn > pick->started_lsn)) pick = &r;
+    }
+    for (const auto& r : *runs) {
+      if (pick == nullptr || (pick->status != "failed" && r.started_lsn > pick->started_lsn)) pick = &r;
+    }
+    if (pick == nullptr) return Fail("report", Status::NotFound("the store has no runs"));
+    run_id = pick->id;
+  }
+  auto run = sched.GetRun(run_id, *lsn);
+  if (!run.ok()) return Fail("report", run.status());
+  if (!*run) {
+    return Fail("report", Status::NotFound("no run '" + run_id + "' as of LSN " +
+                                           std::to_string(*lsn) + " (tink tasks --runs lists them)"));
+  }
+  const projections::RunInfo& ri = **run;
+  auto tasks = sched.ListTasks(run_id, *lsn);
+  if (!tasks.ok()) return Fail("report", tasks.status());
+
+  // One pass over the run's events (the run index): the task of the run, tool calls and failed
+  // results, and the recording's final patch.
+  std::string instruction, final_patch;
+  std::vector<std::string> warnings;
+  uint64_t first_lsn = 0, last_lsn = 0, events = 0;
+  int64_t first_ns = 0, last_ns = 0;
+  std::map<std::string, std::string> calls;  // task/call_id -> "tool: args"
+  std::vector<ToolFailure> failures;
+  uint64_t tool_results = 0;
+  Status bad;
+  engine::LogQuery q;
+  q.run = run_id;
+  q.to = *lsn;
+  Status scan = (*eng)->Scan(q, [&](const log::LogRecord& rec) {
+    auto js = schema::EventToJson(rec.lsn, rec.time_ns, rec.payload);
+    if (!js.ok()) {
+      bad = js.status();
+      return false;
+    }
+    json e = json::parse(*js, nullptr, false);
+    if (e.is_discarded()) return true;
+    ++events;
+    if (first_lsn == 0) first_lsn = rec.lsn;
+    last_lsn = rec.lsn;
+    int64_t when = rec.time_ns;
+    if (e.contains("occurred")) {
+      auto t = schema::ParseTime(e["occurred"].get<std::string>());
+      if (t.ok()) when = *t;
+    }
+    if (first_ns == 0 || (when != 0 && when < first_ns)) first_ns = when;
+    last_ns = std::max(last_ns, when);
+    const std::string type = e.value("type", "");
+    const json& d = e["data"];
+    if (type == "run.started") {
+      instruction = d.value("task", "");
+    } else if (type == "tool.call") {
+      std::string args = d.contains("args") ? (d["args"].is_object() && d["args"].contains("command")
+                                                   ? d["args"]["command"].dump()
+                                                   : d["args"].dump())
+                                            : "";
+      if (d.contains("args") && d["args"].is_object() && d["args"].contains("command") &&
+          d["args"]["command"].is_string()) {
+        args = d["args"]["command"].get<std::string>();
+        if (d["args"].contains("path") && d["args"]["path"].is_string()) {
+          std::string path = d["args"]["path"].get<std::string>();
+          size_t slash = path.find_last_of('/');
+          args += " " + (slash == std::string::npos ? path : path.substr(slash + 1));
+        }
+      }
+      calls[d.value("task", "") + "/" + d.value("call_id", "")] = args;
+    } else if (type == "tool.result") {
+      ++tool_results;
+      bool failed = (d.contains("ok") && d["ok"].is_boolean() && !d["ok"].get<bool>()) ||
+                    (d.contains("exit_code") && d["exit_code"].is_number() && d["exit_code"].get<int64_t>() != 0) ||
+                    (d.contains("error") && d["error"].is_string() && !d["error"].get<std::string>().empty());
+      if (failed) {
+        ToolFailure tf;
+        tf.lsn = rec.lsn;
+        tf.task = d.value("task", "");
+        tf.tool = d.value("tool", "");
+        tf.call = calls[tf.task + "/" + d.value("call_id", "")];
+        if (d.contains("exit_code") && d["exit_code"].is_number()) tf.exit_code = d["exit_code"].get<int64_t>();
+        std::string err = d.value("error", "");
+        tf.error = err.empty() ? LastLine(d.value("output", ""), 110) : OneLine(err, 110);
+        failures.push_back(std::move(tf));
+      }
+    } else if (type == "note" && d.value("kind", "") == "final_patch") {
+      final_patch = d.value("text", "");
+    } else if (type == "note" && d.value("kind", "") == "import_warning") {
+      warnings.push_back(d.value("text", ""));
+    }
+    return true;
+  });
+  if (!scan.ok()) return Fail("report", scan);
+  if (!bad.ok()) return Fail("report", bad);
+
+  // Files: the canvas from its base to this point.
+  auto canvas_head = canvas.Resolve(*at);
+  if (!canvas_head.ok()) return Fail("report", canvas_head.status());
+  auto base = canvas.BasePoint(run_id, *canvas_head);
+  if (!base.ok()) return Fail("report", base.status());
+  auto diff = canvas.Diff(run_id, *base, *canvas_head);
+  if (!diff.ok()) return Fail("report", diff.status());
+  auto stat = DiffStat(*diff);
+  auto changes = canvas.Changes(run_id, *base, *canvas_head);
+  if (!changes.ok()) return Fail("report", changes.status());
+  for (const auto& c : *changes) {
+    if (stat.contains(c.path)) ++stat[c.path].events;
+    if (!c.to.empty() && stat.contains(c.to)) ++stat[c.to].events;
+  }
+  auto anomalies = canvas.Anomalies(run_id, *canvas_head);
+  if (!anomalies.ok()) return Fail("report", anomalies.status());
+  std::optional<PatchDifference> patch_check;
+  if (!final_patch.empty()) {
+    patch_check = ComparePatches(ParsePatch(NormalizePatch(final_patch)),
+                                 ParsePatch(NormalizePatch(*diff)));
+  }
+
+  int counts[8] = {};
+  for (const auto& t : *tasks) ++counts[static_cast<int>(t.status)];
+
+  if (f.json) {
+    ordered_json out;
+    out["run"] = run_id;
+    out["name"] = ri.name;
+    out["agent"] = ri.agent;
+    out["model"] = ri.model;
+    out["status"] = ri.status;
+    out["error"] = ri.error;
+    out["events"] = events;
+    out["first_lsn"] = first_lsn;
+    out["last_lsn"] = last_lsn;
+    out["started"] = first_ns ? schema::FormatTime(first_ns) : "";
+    out["ended"] = last_ns ? schema::FormatTime(last_ns) : "";
+    ordered_json tc;
+    for (int s = 1; s < 8; ++s) {
+      if (counts[s] > 0) tc[std::string(projections::TaskStatusName(static_cast<projections::TaskStatus>(s)))] = counts[s];
+    }
+    out["tasks"] = tc;
+    out["tool_results"] = tool_results;
+    ordered_json fl = ordered_json::array();
+    for (const auto& tf : failures) {
+      ordered_json j;
+      j["lsn"] = tf.lsn;
+      j["task"] = tf.task;
+      j["tool"] = tf.tool;
+      j["call"] = tf.call;
+      if (tf.exit_code) j["exit_code"] = *tf.exit_code;
+      j["error"] = tf.error;
+      fl.push_back(j);
+    }
+    out["failed_tool_calls"] = fl;
+    ordered_json files = ordered_json::array();
+    for (const auto& [path, s] : stat) {
+      files.push_back({{"path", path}, {"status", s.status}, {"added", s.added},
+                       {"removed", s.removed}, {"events", s.events}});
+    }
+    out["files"] = files;
+    out["canvas_anomalies"] = anomalies->size();
+    out["import_warnings"] = warnings;
+    if (patch_check) {
+      out["final_patch"] = patch_check->equal ? "matches the canvas" : "differs from the canvas";
+      if (!patch_check->equal) {
+        out["final_patch_difference"] = {{"path", patch_check->path}, {"what", patch_check->what},
+                                         {"expected", patch_check->expected_line},
+                                         {"canvas", patch_check->actual_line}};
+      }
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+
+  std::printf("Run %s: %s\n", run_id.c_str(), ri.status.c_str());
+  std::printf("  agent %s%s%s\n", ri.agent.empty() ? "?" : ri.agent.c_str(),
+              ri.model.empty() ? "" : ", model ", ri.model.c_str());
+  if (!instruction.empty()) {
+    // The first line that says something (recordings often open with markup such as
+    // "<uploaded_files>").
+    std::string_view rest = instruction;
+    std::string line;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      std::string_view l = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      line = OneLine(l, 100);
+      if (!line.empty() && line[0] != '<' && line[0] != '/' && line[0] != '#') break;
+      line.clear();
+    }
+    std::printf("  task   %s\n", (line.empty() ? OneLine(instruction, 100) : line).c_str());
+  }
+  std::printf("  events %llu (LSN %llu..%llu)", static_cast<unsigned long long>(events),
+              static_cast<unsigned long long>(first_lsn), static_cast<unsigned long long>(last_lsn));
+  if (first_ns != 0) {
+    std::printf(", %s .. %s", schema::FormatTime(first_ns).substr(0, 19).c_str(),
+                schema::FormatTime(last_ns).substr(0, 19).c_str());
+  }
+  std::printf("\n");
+  if (!ri.error.empty()) std::printf("  error  %s\n", OneLine(ri.error, 110).c_str());
+
+  std::printf("\nTasks: %zu (", tasks->size());
+  bool first = true;
+  for (int s = 1; s < 8; ++s) {
+    if (counts[s] == 0) continue;
+    std::printf("%s%d %s", first ? "" : ", ", counts[s],
+                std::string(projections::TaskStatusName(static_cast<projections::TaskStatus>(s))).c_str());
+    first = false;
+  }
+  std::printf(")\n");
+
+  std::printf("\nFailed tool calls: %zu of %llu\n", failures.size(),
+              static_cast<unsigned long long>(tool_results));
+  for (size_t i = 0; i < failures.size() && i < f.max_failures; ++i) {
+    const ToolFailure& tf = failures[i];
+    std::string code = tf.exit_code ? "exit " + std::to_string(*tf.exit_code) : "error";
+    std::printf("  LSN %-6llu task %-8.8s %-8.8s %-38.38s %s\n", static_cast<unsigned long long>(tf.lsn),
+                tf.task.c_str(), code.c_str(), OneLine(tf.call, 38).c_str(), tf.error.c_str());
+  }
+  if (failures.size() > f.max_failures) {
+    std::printf("  … %zu more: tink log --run %s --type tool.result\n",
+                failures.size() - f.max_failures, run_id.c_str());
+  }
+
+  std::printf("\nFiles changed (canvas, base LSN %llu -> %llu): %zu\n",
+              static_cast<unsigned long long>(*base), static_cast<unsigned long long>(*canvas_head),
+              stat.size());
+  for (const auto& [path, s] : stat) {
+    std::printf("  %-8s %-50s +%d -%d  (%d event%s)\n", s.status.c_str(), path.c_str(), s.added,
+                s.removed, s.events, s.events == 1 ? "" : "s");
+  }
+  if (!anomalies->empty()) {
+    std::printf("\nCanvas anomalies: %zu\n", anomalies->size());
+    for (const auto& a : *anomalies) {
+      std::printf("  LSN %-6llu %-12s %s: %s\n", static_cast<unsigned long long>(a.lsn),
+                  a.type.c_str(), a.path.c_str(), OneLine(a.reason, 80).c_str());
+    }
+  }
+  if (patch_check) {
+    if (patch_check->equal) {
+      std::printf("\nThe recording's final patch matches the canvas.\n");
+    } else {
+      std::printf("\nThe recording's final patch DIFFERS from the canvas at %s: %s\n",
+                  patch_check->path.c_str(), patch_check->what.c_str());
+      if (!patch_check->expected_line.empty() || !patch_check->actual_line.empty()) {
+        std::printf("  recorded: %s\n  canvas:   %s\n", patch_check->expected_line.c_str(),
+                    patch_check->actual_line.c_str());
+      }
+      std::printf("  (a change no file event records, e.g. a shell command such as sed -i)\n");
+    }
+  }
+  if (!warnings.empty()) {
+    std::printf("\nNot replayed at import (the recording changed files in ways no event records):\n");
+    for (const std::string& w : warnings) std::printf("  %s\n", OneLine(w, 120).c_str());
+  }
+  std::printf("\nDig further:\n");
+  std::printf("  tink tasks --run %s\n", run_id.c_str());
+  std::printf("  tink log --run %s --type tool.result\n", run_id.c_str());
+  std::printf("  tink canvas diff --run %s\n", run_id.c_str());
+  if (!stat.empty()) {
+    std::printf("  tink canvas blame --run %s %s\n", run_id.c_str(), stat.begin()->first.c_str());
+  }
+  std::printf("  tink canvas git --run %s --out /tmp/%s.git   # then git log -p\n", run_id.c_str(),
+              run_id.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void SetupReport(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
+  auto f = std::make_shared<ReportFlags>();
+  AddStoreOption(cmd, global);
+  cmd->add_option("--run", f->run,
+                  "the run to report on (default: the most recent failed run, else the most "
+                  "recent run)");
+  cmd->add_option("--as-of", f->as_of, "report as of an LSN or an ISO 8601 time (default: now)");
+  cmd->add_option("--max-failures", f->max_failures, "failed tool calls to list (default 12)");
+  cmd->add_flag("--json", f->json, "one JSON object instead of text");
+  *run = [global, f] { return Run(*global, *f); };
+}
+
+}  // namespace tink::cli
