@@ -1,6 +1,8 @@
 // ExportGit: the canvas of a run as a git history (engine/canvas_git.h, docs/canvas.md).
 #include "engine/canvas_git.h"
 
+#include "projections/git_util.h"
+
 #include <git2.h>
 
 #include <algorithm>
@@ -21,33 +23,13 @@ using projections::CanvasChange;
 using projections::CanvasReader;
 using projections::FileVersion;
 
-void InitLibgit2() {
-  static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
-}
+using projections::git::GitPtr;
+using projections::git::OidHex;
+void InitLibgit2() { projections::git::Init(); }
 
 Status GitError(std::string_view what) {
-  const git_error* e = git_error_last();
-  std::string msg = "git export: " + std::string(what);
-  if (e != nullptr && e->message != nullptr) {
-    msg += ": ";
-    msg += e->message;
-  }
-  return Status::Failed(msg);
+  return Status::Failed(projections::git::LastError("git export: " + std::string(what)));
 }
-
-template <typename T, void (*Free)(T*)>
-struct GitPtr {
-  T* p = nullptr;
-  GitPtr() = default;
-  GitPtr(const GitPtr&) = delete;
-  GitPtr& operator=(const GitPtr&) = delete;
-  ~GitPtr() {
-    if (p != nullptr) Free(p);
-  }
-  T** out() { return &p; }
-  T* get() const { return p; }
-};
 
 using Repo = GitPtr<git_repository, git_repository_free>;
 using Config = GitPtr<git_config, git_config_free>;
@@ -57,11 +39,6 @@ using CommitPtr = GitPtr<git_commit, git_commit_free>;
 using Signature = GitPtr<git_signature, git_signature_free>;
 using Reference = GitPtr<git_reference, git_reference_free>;
 
-std::string OidHex(const git_oid& oid) {
-  char hex[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(hex, sizeof hex, &oid);
-  return hex;
-}
 
 std::string OneLine(std::string_view s) {
   std::string out(s);

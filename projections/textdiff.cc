@@ -1,5 +1,7 @@
 #include "projections/textdiff.h"
 
+#include "projections/git_util.h"
+
 #include <git2.h>
 #include <git2/sys/mempack.h>
 #include <git2/sys/repository.h>
@@ -12,33 +14,9 @@
 namespace tink::projections::text {
 namespace {
 
-void InitLibgit2() {
-  static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
-}
-
-std::string LastGitError(std::string_view what) {
-  const git_error* e = git_error_last();
-  std::string msg(what);
-  if (e != nullptr && e->message != nullptr) {
-    msg += ": ";
-    msg += e->message;
-  }
-  return msg;
-}
-
-template <typename T, void (*Free)(T*)>
-struct GitPtr {
-  T* p = nullptr;
-  GitPtr() = default;
-  GitPtr(const GitPtr&) = delete;
-  GitPtr& operator=(const GitPtr&) = delete;
-  ~GitPtr() {
-    if (p != nullptr) Free(p);
-  }
-  T** out() { return &p; }
-  T* get() const { return p; }
-};
+using git::GitPtr;
+void InitLibgit2() { git::Init(); }
+std::string LastGitError(std::string_view what) { return git::LastError(what); }
 
 using Patch = GitPtr<git_patch, git_patch_free>;
 using Diff = GitPtr<git_diff, git_diff_free>;
@@ -216,9 +194,7 @@ std::string GitBlobId(std::string_view content) {
   InitLibgit2();
   git_oid oid;
   if (git_odb_hash(&oid, content.data(), content.size(), GIT_OBJECT_BLOB) != 0) return {};
-  char hex[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(hex, sizeof hex, &oid);
-  return hex;
+  return git::OidHex(oid);
 }
 
 Result<std::string> UnifiedDiff(const FileSide& a, const FileSide& b, int context_lines) {
