@@ -6,6 +6,7 @@
 
 #include "projections/canvas.h"
 #include "projections/indexes.h"
+#include "projections/memory.h"
 #include "projections/scheduler.h"
 
 namespace tink::engine {
@@ -18,8 +19,9 @@ struct ProjectionSet {
   projections::TimesIndex times;
   projections::SchedulerProjection scheduler;
   projections::CanvasProjection canvas;
+  projections::MemoryProjection memory;
   std::vector<projections::Projection*> all() {
-    return {&ids, &streams, &runs, &types, &times, &scheduler, &canvas};
+    return {&ids, &streams, &runs, &types, &times, &scheduler, &canvas, &memory};
   }
 };
 

@@ -16,6 +16,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,9 @@ class ApplyContext {
   Result<std::optional<std::string>> Latest(std::string_view entity, Lsn* version = nullptr);
   // A plain point read of the last committed batch.
   Result<std::optional<std::string>> Get(std::string_view key);
+  // Committed keys starting with `prefix`, in order; fn returns false to stop.
+  Status ScanPrefix(std::string_view prefix,
+                    const std::function<bool(std::string_view key, std::string_view value)>& fn);
   // The last key (and value) starting with `prefix`, if any.
   Result<std::optional<std::pair<std::string, std::string>>> LastWithPrefix(std::string_view prefix);
 

@@ -55,6 +55,20 @@ Result<std::optional<std::string>> ApplyContext::Latest(std::string_view entity,
   return std::optional<std::string>();
 }
 
+Status ApplyContext::ScanPrefix(
+    std::string_view prefix,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  const rocksdb::Slice pre(prefix.data(), prefix.size());
+  for (it->Seek(pre); it->Valid() && it->key().starts_with(pre); it->Next()) {
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      return Status::Ok();
+    }
+  }
+  return FromRocks(it->status(), "state scan");
+}
+
 Result<std::optional<std::pair<std::string, std::string>>> ApplyContext::LastWithPrefix(
     std::string_view prefix) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));

@@ -492,4 +492,10 @@ Result<EventInput> ParseEnvelopeJson(std::string_view json) {
   return e;
 }
 
+std::string FlexToJsonText(const uint8_t* data, size_t size) {
+  if (data == nullptr || size == 0) return "null";
+  return FlexToJson(flexbuffers::GetRoot(data, size))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace tink::schema

@@ -52,6 +52,10 @@ Result<EventView> DecodeEvent(std::string_view payload);
 Result<std::string> EventToJson(uint64_t lsn, int64_t time_ns, std::string_view payload,
                                 bool pretty = false);
 
+// A FlexBuffers value (a payload's `(flexbuffer)` field, already verified with the event) as
+// compact JSON text; "null" when empty.
+std::string FlexToJsonText(const uint8_t* data, size_t size);
+
 struct EventTypeInfo {
   std::string_view name;     // "tool.result"
   std::string_view table;    // FlatBuffers table, "ToolResult"

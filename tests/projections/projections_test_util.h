@@ -18,6 +18,7 @@
 
 #include "projections/canvas.h"
 #include "projections/indexes.h"
+#include "projections/memory.h"
 #include "projections/scheduler.h"
 #include "projections/state_store.h"
 #include "schema/schema.h"
@@ -73,8 +74,9 @@ struct AllProjections {
   TimesIndex times;
   SchedulerProjection scheduler;
   CanvasProjection canvas;
+  MemoryProjection memory;
   std::vector<Projection*> list() {
-    return {&ids, &streams, &runs, &types, &times, &scheduler, &canvas};
+    return {&ids, &streams, &runs, &types, &times, &scheduler, &canvas, &memory};
   }
 };
 struct State {
@@ -83,8 +85,8 @@ struct State {
 };
 // Opens (or reopens) the state in `dir` with all the projections; ADD_FAILUREs on error.
 std::unique_ptr<State> OpenState(const std::string& dir, StateOptions options = {});
-inline const char* const kAllProjectionNames[] = {"ids",   "streams",   "runs",  "types",
-                                                  "times", "scheduler", "canvas"};
+inline const char* const kAllProjectionNames[] = {"ids",   "streams",   "runs",   "types",
+                                                  "times", "scheduler", "canvas", "memory"};
 
 // Every field, one line, for comparisons with readable diffs.
 std::string Dump(const Task& t);
