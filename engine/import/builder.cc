@@ -179,6 +179,9 @@ void RunBuilder::RenameFile(std::string_view key, std::string_view task, std::st
   }
 }
 
-ImportedRun RunBuilder::Finish() { return std::move(out_); }
+ImportedRun RunBuilder::Finish() {
+  AddMemory(run_, out_.events);
+  return std::move(out_);
+}
 
 }  // namespace tink::engine::import

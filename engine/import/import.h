@@ -19,6 +19,8 @@
 //   file.write / file.patch / file.delete / file.rename   only for edits the recording shows took
 //       effect; shell commands that change files (sed -i, cat > f) are not interpreted
 //   note {kind: "final_patch"}               the patch the recording itself reports
+//   memory.node / memory.edge                stream "run/<run>/memory" (AddMemory): the run,
+//       its tasks, the files the agent changed, the tools it used, and how they relate
 // Source times go to `occurred`.
 //
 // Errors: InvalidArgument naming the file, the record (line or index) and the field, for input
@@ -100,6 +102,7 @@ class RunBuilder {
   void RenameFile(std::string_view key, std::string_view task, std::string_view path,
                   std::string_view to, int64_t occurred_ns);
 
+  // The run, with its memory events added (AddMemory).
   ImportedRun Finish();
   ImportedRun& out() { return out_; }
 
@@ -108,6 +111,20 @@ class RunBuilder {
   ImportedRun out_;
   std::map<std::string, std::string, std::less<>> files_;
 };
+
+// Inserts the memory graph of run `run` into its events (docs/import.md "Memory"): right after
+// the event that first names an entity or a relation, one memory.node or memory.edge on stream
+// "run/<run>/memory", with the id "<run>/memory/node/<node id>" or "<run>/memory/edge/<edge id>".
+//   nodes  run:<run> [Run] {run, name, agent, model}    task:<run>/<task> [Task] {run, task, name}
+//          file:<run>/<path> [File] {run, path}          tool:<name> [Tool] {name}
+//   edges  run -HAS_TASK-> task      task -SUBTASK_OF-> parent task
+//          task -USES-> tool         task -FAILED_ON-> tool {error}   (a tool.result with ok false)
+//          task -MODIFIES-> file {kind: write|patch|delete|rename}  (not the base files)
+//          file -RENAMED_TO-> file {task}
+// Edge ids are "src|rel|dst"; valid_from is the introducing event's source time, if any. The
+// other events keep their order. RunBuilder::Finish calls it; the jsonl reader does not (a JSONL
+// file is our own log: it has the memory events it had).
+void AddMemory(const std::string& run, std::vector<schema::EventInput>& events);
 
 // Helpers shared by the readers.
 // Reads a whole file; IOError naming it.

@@ -138,6 +138,9 @@ int Run(const GlobalOptions& global, const ReportFlags& f) {
   std::map<std::string, std::string> calls;  // task/call_id -> "tool: args"
   std::vector<ToolFailure> failures;
   uint64_t tool_results = 0;
+  // The run's memory events (docs/import.md "Memory"): assertions, and nodes by label.
+  uint64_t mem_nodes = 0, mem_edges = 0;
+  std::map<std::string, uint64_t> mem_labels;
   Status bad;
   engine::LogQuery q;
   q.run = run_id;
@@ -195,6 +198,15 @@ int Run(const GlobalOptions& global, const ReportFlags& f) {
         tf.error = err.empty() ? LastLine(d.value("output", ""), 110) : OneLine(err, 110);
         failures.push_back(std::move(tf));
       }
+    } else if (type == "memory.node") {
+      ++mem_nodes;
+      if (d.contains("labels") && d["labels"].is_array()) {
+        for (const json& l : d["labels"]) {
+          if (l.is_string()) ++mem_labels[l.get<std::string>()];
+        }
+      }
+    } else if (type == "memory.edge") {
+      ++mem_edges;
     } else if (type == "note" && d.value("kind", "") == "final_patch") {
       final_patch = d.value("text", "");
     } else if (type == "note" && d.value("kind", "") == "import_warning") {
@@ -268,6 +280,7 @@ int Run(const GlobalOptions& global, const ReportFlags& f) {
     }
     out["files"] = files;
     out["canvas_anomalies"] = anomalies->size();
+    out["memory"] = {{"nodes", mem_nodes}, {"edges", mem_edges}, {"labels", mem_labels}};
     out["import_warnings"] = warnings;
     if (patch_check) {
       out["final_patch"] = patch_check->equal ? "matches the canvas" : "differs from the canvas";
@@ -338,6 +351,15 @@ int Run(const GlobalOptions& global, const ReportFlags& f) {
     std::printf("  %-8s %-50s +%d -%d  (%d event%s)\n", s.status.c_str(), path.c_str(), s.added,
                 s.removed, s.events, s.events == 1 ? "" : "s");
   }
+  if (mem_nodes + mem_edges > 0) {
+    std::string labels;
+    for (const auto& [l, n] : mem_labels) {
+      labels += (labels.empty() ? "" : ", ") + std::to_string(n) + " " + l;
+    }
+    std::printf("\nMemory: %llu nodes (%s), %llu edges asserted by the run\n",
+                static_cast<unsigned long long>(mem_nodes), labels.c_str(),
+                static_cast<unsigned long long>(mem_edges));
+  }
   if (!anomalies->empty()) {
     std::printf("\nCanvas anomalies: %zu\n", anomalies->size());
     for (const auto& a : *anomalies) {
@@ -371,6 +393,10 @@ int Run(const GlobalOptions& global, const ReportFlags& f) {
   }
   std::printf("  tink canvas git --run %s --out /tmp/%s.git   # then git log -p\n", run_id.c_str(),
               run_id.c_str());
+  if (mem_nodes > 0) {
+    std::printf("  tink memory neighbors run:%s --depth 2 --label File   # who changed what\n",
+                run_id.c_str());
+  }
   return 0;
 }
 

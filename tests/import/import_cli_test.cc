@@ -76,13 +76,43 @@ TEST_F(ImportCliTest, ImportingAFileTwiceIsANoOp) {
   EXPECT_EQ(LogCount(), total);
 }
 
+// The memory events are part of the file's batch: re-import writes none of them again, and a
+// second run that uses the same tools (the shared "tool:<name>" nodes) is not a partial duplicate.
+TEST_F(ImportCliTest, MemoryEventsReimportAsANoOpAndToolsAreShared) {
+  auto memory = [&](const std::string& run) {
+    CommandResult r = Tink("log --json --stream " + ShellQuote("run/" + run + "/memory"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return JsonLines(r.out);
+  };
+  const std::string m = ShellQuote(Data("swe-agent/marshmallow-code__marshmallow-1867.traj"));
+  ASSERT_EQ(Tink("import --format swe-agent " + m).exit_code, 0);
+  const size_t total = LogCount();
+  const auto first = memory("marshmallow-code__marshmallow-1867");
+  ASSERT_FALSE(first.empty());
+  CommandResult again = Tink("import --format swe-agent " + m);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("already imported"), std::string::npos) << again.out;
+  EXPECT_EQ(LogCount(), total);
+  EXPECT_EQ(memory("marshmallow-code__marshmallow-1867"), first);
+
+  // Another run with tools in common (open, edit, python, submit, ...).
+  CommandResult other =
+      Tink("import --format swe-agent " + ShellQuote(Data("swe-agent/swe-agent__test-repo-i1.traj")));
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  bool shares = false;
+  for (const json& e : memory("swe-agent__test-repo-i1")) {
+    shares |= e["type"] == "memory.node" && e["data"]["id"] == "tool:edit";
+  }
+  EXPECT_TRUE(shares);
+}
+
 TEST_F(ImportCliTest, TextOutputNamesRunsLsnsFilesAndWarnsOnStderr) {
   CommandResult a = Tink("import --format openhands " + ShellQuote(Data("openhands/output.jsonl")) +
                          " " + ShellQuote(Data("openhands/basic.json")));
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_NE(a.out.find("output.jsonl: run ponylang__ponyc-4595: "), std::string::npos) << a.out;
   EXPECT_NE(a.out.find("events appended, LSN 1.."), std::string::npos) << a.out;
-  EXPECT_NE(a.out.find("basic.json: run basic: 16 events appended"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("basic.json: run basic: 26 events appended"), std::string::npos) << a.out;
   EXPECT_NE(a.out.find("files: game_2048.py"), std::string::npos) << a.out;
   EXPECT_NE(a.err.find("run ponylang__ponyc-4588: warning: event 62: shell command may change "
                        "files (sed -i); not replayed"),
@@ -113,7 +143,7 @@ TEST_F(ImportCliTest, BadFileExits2AndNothingOfItIsStored) {
   EXPECT_NE(r.err.find("nothing of " + bad + " was stored; the 1 file before it stays imported"),
             std::string::npos)
       << r.err;
-  EXPECT_EQ(LogCount(), 16u);  // basic.json only
+  EXPECT_EQ(LogCount(), 26u);  // basic.json only: 16 events and 10 of memory
   EXPECT_EQ(LogCount("ponylang__ponyc-4595"), 0u);
   EXPECT_EQ(LogCount("wrong_initial_state"), 0u);
 

@@ -83,7 +83,8 @@ TEST(OpenHandsImport, EveryRecordOfOutputJsonlImportsAsOneValidRun) {
       EXPECT_TRUE(ids.insert(e.id).second) << "id repeats: " << e.id;
       EXPECT_EQ(e.run, r.run);
       EXPECT_TRUE(e.id.starts_with(r.run + "/")) << e.id;
-      EXPECT_TRUE(e.stream == "run/" + r.run || e.stream.starts_with("run/" + r.run + "/task/"))
+      EXPECT_TRUE(e.stream == "run/" + r.run || e.stream == "run/" + r.run + "/memory" ||
+                  e.stream.starts_with("run/" + r.run + "/task/"))
           << e.stream;
       // 2025-04-30, no zone in the recording: read as UTC.
       EXPECT_GE(e.occurred_ns, int64_t{1745971200} * 1000000000);

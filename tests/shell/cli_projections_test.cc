@@ -230,7 +230,7 @@ TEST_F(CliProjectionsTest, ReplayCheckJsonToAndProjection) {
   std::set<std::string> names;
   for (const auto& p : j["projections"]) names.insert(p["name"].get<std::string>());
   EXPECT_EQ(names, (std::set<std::string>{"ids", "streams", "runs", "types", "times", "scheduler",
-                                          "canvas"}))
+                                          "canvas", "memory"}))
       << json.out;
   for (const auto& p : j["projections"]) {
     EXPECT_EQ(p["equal"], true) << p.dump();

@@ -94,6 +94,19 @@ TEST_F(ReportCliTest, JsonMatchesTheLog) {
   bool sed = false;
   for (const auto& w : warnings) sed = sed || w.find("sed -i") != std::string::npos;
   EXPECT_TRUE(sed) << "the sed -i of event 62 is reported";
+
+  // The memory the importer added: counted from the run's memory events.
+  size_t nodes = 0, edges = 0, files = 0;
+  for (const json& e : events) {
+    nodes += e["type"] == "memory.node";
+    edges += e["type"] == "memory.edge";
+    files += e["type"] == "memory.node" && e["data"]["labels"][0] == "File";
+  }
+  EXPECT_GT(nodes, 0u);
+  EXPECT_EQ(rep["memory"]["nodes"], nodes);
+  EXPECT_EQ(rep["memory"]["edges"], edges);
+  EXPECT_EQ(rep["memory"]["labels"]["File"], files);
+  EXPECT_EQ(files, 1u);  // match.c
 }
 
 TEST_F(ReportCliTest, TextPicksTheFailedRunAndNamesWhatToDoNext) {
@@ -104,6 +117,8 @@ TEST_F(ReportCliTest, TextPicksTheFailedRunAndNamesWhatToDoNext) {
   EXPECT_NE(r.out.find("src/libponyc/expr/match.c"), std::string::npos);
   EXPECT_NE(r.out.find("DIFFERS"), std::string::npos);
   EXPECT_NE(r.out.find("tink canvas diff --run"), std::string::npos);
+  EXPECT_NE(r.out.find("\nMemory: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::string("tink memory neighbors run:") + kRun), std::string::npos);
 }
 
 TEST_F(ReportCliTest, UnknownRunIsExit2) {
