@@ -2,12 +2,19 @@
 // 256-byte random payloads. Prints events/s, MB/s, events per fdatasync where known, and the ratio
 // of ours to each baseline in the same class, then the goals of the log issue as PASS/MISS.
 // Then the as-of class (bench/asof_compare.cc): as-of task lookups, ours against SQLite, on an
-// agent-shaped store of --asof-events events (lookups/s, p50/p99 latency, ratio).
+// agent-shaped store of --asof-events events (lookups/s, p50/p99 latency, ratio). Then the memory
+// class (bench/memory_compare.cc): the memory graph's neighbours, shortest paths and as-of
+// lookups against SQLite adjacency tables and recursive CTEs, on --memory-nodes nodes and
+// --memory-edges edges (queries/s, p50/p99/max latency, ratio, answers compared).
 // Information only: the exit status never depends on a goal.
 //
-//   tink_compare [--dir D] [--seconds S] [--count N] [--json]
+//   tink_compare [--dir D] [--seconds S] [--count N] [--json] [--only log,asof,memory]
 //                [--asof-events N (1000000; 0 skips)] [--asof-probes P (20000)] [--asof-only]
+//                [--memory-nodes N (100000)] [--memory-edges M (1000000; 0 skips)]
+//                [--memory-probes P (500)] [--memory-path-depth D (5)] [--memory-skew A (0.3)]
+//                [--memory-seed S] [--memory-store DIR]
 //
+// --only picks sections: log (every class of the log), asof, memory; --asof-only = --only asof.
 // Each measurement runs for S seconds (default 2) or N events (default 2,000,000), whichever ends
 // first. Scratch data goes to D/tink-bench-XXXXXX (D: --dir, else $TINK_BENCH_DIR, else the build
 // directory) and is removed at the end.
@@ -152,11 +159,15 @@ Row OursVerify(const std::string& dir) {
 
 bool IsOurs(const Row& r) { return r.name.rfind("tinkerbell", 0) == 0; }
 
-// Ours in the row's class; for the limit rows, our 1-writer durable append.
+// Ours in the row's class (and group, for memory rows); for the limit rows, our 1-writer durable
+// append. The memory class's load rows have no counterpart.
 const Row* OursFor(const std::vector<Row>& rows, const Row& r) {
+  if (r.cls == "memory" && r.group == "load") {
+    return nullptr;
+  }
   const std::string cls = r.cls == "limit" ? "durable-1" : r.cls;
   for (const Row& o : rows) {
-    if (o.cls == cls && IsOurs(o)) {
+    if (o.cls == cls && o.group == r.group && IsOurs(o)) {
       return &o;
     }
   }
@@ -196,13 +207,56 @@ int Run(int argc, char** argv) {
     } else if (a == "--asof-probes" && has_value) {
       g_cfg.asof_probes = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
     } else if (a == "--asof-only") {
-      g_cfg.asof_only = true;
+      g_cfg.log = g_cfg.memory = false;
+    } else if (a == "--only" && has_value) {
+      g_cfg.log = g_cfg.asof = g_cfg.memory = false;
+      const std::string list = argv[++i];
+      for (size_t p = 0; p <= list.size();) {
+        const size_t c = std::min(list.find(',', p), list.size());
+        const std::string name = list.substr(p, c - p);
+        bool* section = name == "log"      ? &g_cfg.log
+                        : name == "asof"   ? &g_cfg.asof
+                        : name == "memory" ? &g_cfg.memory
+                                           : nullptr;
+        if (section == nullptr) {
+          std::fprintf(stderr, "tink_compare: --only: unknown section '%s' (log, asof, memory)\n",
+                       name.c_str());
+          return 2;
+        }
+        *section = true;
+        p = c + 1;
+      }
+    } else if (a == "--memory-nodes" && has_value) {
+      g_cfg.mem.nodes = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
+    } else if (a == "--memory-edges" && has_value) {
+      g_cfg.mem.edges = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--memory-probes" && has_value) {
+      g_cfg.mem.probes = std::max<uint64_t>(20, std::strtoull(argv[++i], nullptr, 10));
+    } else if (a == "--memory-path-depth" && has_value) {
+      g_cfg.mem.path_depth = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--memory-skew" && has_value) {
+      g_cfg.mem.skew = std::max(0.0, std::atof(argv[++i]));
+    } else if (a == "--memory-seed" && has_value) {
+      g_cfg.mem.seed = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--memory-store" && has_value) {
+      g_cfg.mem.store = argv[++i];
     } else {
       std::fprintf(a == "--help" ? stdout : stderr,
                    "usage: tink_compare [--dir D] [--seconds S] [--count N] [--json]\n"
-                   "                    [--asof-events N] [--asof-probes P] [--asof-only]\n");
+                   "                    [--only log,asof,memory]\n"
+                   "                    [--asof-events N] [--asof-probes P] [--asof-only]\n"
+                   "                    [--memory-nodes N] [--memory-edges M] [--memory-probes P]\n"
+                   "                    [--memory-path-depth D] [--memory-skew A] "
+                   "[--memory-seed S]\n"
+                   "                    [--memory-store DIR]\n");
       return a == "--help" ? 0 : 2;
     }
+  }
+  if (g_cfg.mem.edges == 0) {
+    g_cfg.memory = false;
+  }
+  if (g_cfg.asof_events == 0) {
+    g_cfg.asof = false;
   }
   ScratchDir scratch(BenchBase(g_cfg.dir));
   const DiskInfo disk = DescribeDisk(scratch.path());
@@ -224,7 +278,10 @@ int Run(int argc, char** argv) {
     row.cls = cls;
     row.name = name;
     std::fprintf(stderr, "  %-44s %12.0f %s/s  %s\n", name.c_str(), row.rate.per_sec(),
-                 row.cls == "as-of" ? "lookups" : "events", row.rate.error.c_str());
+                 row.cls == "as-of"                           ? "lookups"
+                 : row.cls == "memory" && row.group != "load" ? "queries"
+                                                              : "events",
+                 row.rate.error.c_str());
     rows.push_back(std::move(row));
   };
   auto rate = [](Rate r, double file_bytes, double per_sync) {
@@ -233,7 +290,7 @@ int Run(int argc, char** argv) {
   using M = log::Durability::Mode;
   const auto& S = scratch;
   double open_warm = 0, open_cold = 0;
-  if (!g_cfg.asof_only) {
+  if (g_cfg.log) {
     add("limit", "raw pwrite+fdatasync, growing file", rate(RawFsync(S.path(), "append"), 256, 1));
     add("limit", "raw pwrite+fdatasync, fallocated", rate(RawFsync(S.path(), "fallocate"), 256, 1));
     add("limit", "raw pwrite+fdatasync, overwrite", rate(RawFsync(S.path(), "overwrite"), 256, 1));
@@ -277,7 +334,7 @@ int Run(int argc, char** argv) {
 
   // As-of task lookups, ours against SQLite, on an agent-shaped store (bench/asof_compare.cc).
   std::string asof_setup;
-  if (g_cfg.asof_events > 0) {
+  if (g_cfg.asof) {
     std::fprintf(stderr, "  as-of: writing %llu agent events, building both sides...\n",
                  static_cast<unsigned long long>(g_cfg.asof_events));
     for (Row& r : AsOfCompare(S.Sub("asof"), g_cfg.asof_events, g_cfg.asof_probes, &asof_setup)) {
@@ -286,12 +343,31 @@ int Run(int argc, char** argv) {
     }
   }
 
-  if (!g_cfg.asof_only) {
+  // The memory graph, ours against SQLite (bench/memory_compare.cc).
+  std::string mem_setup;
+  if (g_cfg.memory) {
+    std::fprintf(stderr, "  memory: %llu nodes, %llu edges, building both sides...\n",
+                 static_cast<unsigned long long>(g_cfg.mem.nodes),
+                 static_cast<unsigned long long>(g_cfg.mem.edges));
+    std::string mem_dir = g_cfg.mem.store;
+    if (mem_dir.empty()) {
+      mem_dir = S.Sub("memory");
+    } else {
+      std::filesystem::create_directories(mem_dir);
+    }
+    for (Row& r : MemoryCompare(mem_dir, g_cfg.mem, &mem_setup)) {
+      const std::string name = r.group + ": " + r.name;
+      add("memory", name, std::move(r));
+      rows.back().name = rows.back().name.substr(rows.back().group.size() + 2);
+    }
+  }
+
+  if (g_cfg.log) {
     std::printf("\n%-11s %-44s %12s %9s %9s %8s %9s\n", "class", "system", "events/s", "MB/s",
                 "file MB/s", "ev/sync", "ours/this");
     for (const Row& r : rows) {
-      if (r.cls == "as-of") {
-        continue;  // their own table below
+      if (r.cls == "as-of" || r.cls == "memory") {
+        continue;  // their own tables below
       }
       const Row* ours = OursFor(rows, r);
       char ratio[32] = "", file_mb[32] = "-", per_sync[32] = "-";
@@ -315,7 +391,7 @@ int Run(int argc, char** argv) {
         "  counted through the FileSystem seam, RocksDB from its statistics). ours/this: our row\n"
         "  of the same class / this row (limit rows: our 1-writer durable append / this).\n");
     for (const Row& r : rows) {
-      if (!r.detail.empty() && r.cls != "as-of") {
+      if (!r.detail.empty() && r.cls != "as-of" && r.cls != "memory") {
         std::printf("%s:\n  %s\n", r.name.c_str(), r.detail.c_str());
       }
     }
@@ -352,12 +428,62 @@ int Run(int argc, char** argv) {
     }
   }
 
+  const bool have_memory =
+      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.cls == "memory"; });
+  if (have_memory) {
+    std::printf(
+        "\nmemory: the memory graph (projections/memory.h) vs SQLite adjacency tables. %s.\n",
+        mem_setup.c_str());
+    std::printf("%-48s %-38s %10s %9s %9s %9s %9s %9s  %s\n", "query", "system", "queries/s",
+                "p50 ms", "p99 ms", "max ms", "ours/this", "p99 x", "answers");
+    std::string last_group;
+    for (const Row& r : rows) {
+      if (r.cls != "memory" || r.group == "load") {
+        continue;
+      }
+      const Row* ours = OursFor(rows, r);
+      char ratio[32] = "", p99x[32] = "", check[64] = "";
+      if (ours && ours != &r && r.rate.per_sec() > 0) {
+        std::snprintf(ratio, sizeof(ratio), "%.2fx", ours->rate.per_sec() / r.rate.per_sec());
+        if (ours->p99_us > 0) {
+          std::snprintf(p99x, sizeof(p99x), "%.2fx", r.p99_us / ours->p99_us);
+        }
+      }
+      if (ours && ours != &r) {
+        std::snprintf(check, sizeof(check), "%s %llu/%llu", r.mismatched ? "MISMATCH" : "same",
+                      static_cast<unsigned long long>(r.checked - r.mismatched),
+                      static_cast<unsigned long long>(r.checked));
+      }
+      std::printf("%-48s %-38s %10.0f %9.3f %9.3f %9.3f %9s %9s  %s%s%s\n",
+                  r.group == last_group ? "" : r.group.c_str(), r.name.c_str(), r.rate.per_sec(),
+                  r.p50_us / 1e3, r.p99_us / 1e3, r.max_us / 1e3, ratio, p99x, check,
+                  r.rate.error.empty() ? "" : "  ERROR: ", r.rate.error.c_str());
+      last_group = r.group;
+    }
+    std::printf(
+        "ours/this: our queries/s / this row's; p99 x: this row's p99 / ours (both > 1: ours is\n"
+        "  faster). answers: probes (warm-up included) whose answers were equal on both sides.\n");
+    for (const Row& r : rows) {
+      if (r.cls == "memory" && r.group != "load" && !r.detail.empty()) {
+        std::printf("  %s, %s: %s\n", r.group.c_str(), r.name.c_str(), r.detail.c_str());
+      }
+    }
+    std::printf("load:\n");
+    for (const Row& r : rows) {
+      if (r.cls == "memory" && r.group == "load") {
+        std::printf("  %-44s %10.0f %s/s  %s%s%s\n", r.name.c_str(), r.rate.per_sec(),
+                    IsOurs(r) ? "events" : "rows", r.detail.c_str(),
+                    r.rate.error.empty() ? "" : "  ERROR: ", r.rate.error.c_str());
+      }
+    }
+  }
+
   struct Goal {
     std::string what, measured;
     bool pass;
   };
   std::vector<Goal> goals;
-  if (!g_cfg.asof_only) {
+  if (g_cfg.log) {
     // The goals of the log issue. The SQLite baseline is the best SQLite WAL/FULL one-event-per-
     // transaction rate measured above, whichever writer setup gave it.
     const double d16 = PerSec(rows, "tinkerbell always x16");
@@ -398,6 +524,17 @@ int Run(int argc, char** argv) {
     goals.push_back({"as-of task lookup p99 < 1 ms", m[0],
                      asof_ours->rate.error.empty() && asof_ours->p99_us < 1000});
   }
+  for (const char* q : {"neighbours depth 2, out", "neighbours depth 2, both"}) {
+    for (const Row& r : rows) {
+      if (r.cls == "memory" && r.group == q && IsOurs(r)) {
+        char m[200];
+        std::snprintf(m, sizeof(m), "p99 %.2f ms (p50 %.2f ms, max %.2f ms)", r.p99_us / 1e3,
+                      r.p50_us / 1e3, r.max_us / 1e3);
+        goals.push_back({std::string("memory ") + q + ": p99 < 10 ms", m,
+                         r.rate.error.empty() && r.p99_us < 10'000});
+      }
+    }
+  }
   std::printf("\ngoals (information only, never a failure):\n");
   for (const Goal& g : goals) {
     std::printf("  %-4s  %-52s %s\n", g.pass ? "PASS" : "MISS", g.what.c_str(), g.measured.c_str());
@@ -413,6 +550,9 @@ int Run(int argc, char** argv) {
     j["count"] = g_cfg.count;
     j["payload_bytes"] = kPayload;
     j["read_only_open_seconds"] = {{"warm", open_warm}, {"cold", open_cold}};
+    if (have_memory) {
+      j["memory_setup"] = mem_setup;
+    }
     for (const Row& r : rows) {
       const Row* ours = OursFor(rows, r);
       j["rows"].push_back(
@@ -427,6 +567,10 @@ int Run(int argc, char** argv) {
            {"detail", r.detail},
            {"p50_us", r.p50_us},
            {"p99_us", r.p99_us},
+           {"max_us", r.max_us},
+           {"group", r.group},
+           {"answers_checked", r.checked},
+           {"answers_mismatched", r.mismatched},
            {"ours_ratio",
             ours && r.rate.per_sec() > 0 ? ours->rate.per_sec() / r.rate.per_sec() : 0.0},
            {"error", r.rate.error}});

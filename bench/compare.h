@@ -1,6 +1,7 @@
 // Shared by tink_compare's files: the run's configuration and payloads, the result row, the
-// baseline measurements (bench/baselines.cc) and the as-of class (bench/asof_compare.cc). Our
-// log's measurements and the report are in bench/compare.cc. Not thread-safe except where a
+// baseline measurements (bench/baselines.cc), the as-of class (bench/asof_compare.cc) and the
+// memory-graph class (bench/memory_compare.cc). Our log's measurements and the report are in
+// bench/compare.cc. Not thread-safe except where a
 // function says so; bench/ only.
 #pragma once
 
@@ -16,6 +17,19 @@ inline constexpr size_t kPayload = 256;   // bytes of every event, for every sys
 inline constexpr int kMany = 16;          // writer threads of the "x16" rows
 inline constexpr uint64_t kBatch = 1000;  // events per batch in the bulk rows
 
+// The memory-graph class (bench/memory_compare.cc describes the workload and the queries).
+struct MemoryOptions {
+  uint64_t nodes = 100'000;
+  uint64_t edges = 1'000'000;  // edge creations (0: skip the class)
+  uint64_t probes = 500;       // per neighbour row; paths probes/4, Edges x5, Node x10
+  int path_depth = 5;          // ShortestPath max depth
+  double skew = 0.3;           // destination popularity (rank+1)^-skew; 0: uniform
+  uint64_t seed = 11;
+  // Keep the store and the SQLite file here and reuse them in later runs with the same flags
+  // (for profiling one side); empty: a scratch directory, removed at the end.
+  std::string store;
+};
+
 struct Config {
   std::string dir;
   double seconds = 2;          // each measurement stops after this long...
@@ -23,7 +37,9 @@ struct Config {
   bool json = false;
   uint64_t asof_events = 1'000'000;  // store size of the as-of class (0: skip the class)
   uint64_t asof_probes = 20'000;     // lookups per as-of row
-  bool asof_only = false;            // only the as-of class
+  // Sections (--only): "log" (every class but the two below), "asof", "memory".
+  bool log = true, asof = true, memory = true;
+  MemoryOptions mem;
 };
 
 struct Row {
@@ -33,6 +49,11 @@ struct Row {
   double events_per_sync = 0;       // 0: not measured
   std::string detail;               // printed under the table
   double p50_us = 0, p99_us = 0;    // per-operation latency (as-of rows); 0: not measured
+  double max_us = 0;                // memory rows
+  // Memory rows: the query (the ratio column pairs rows of one group), and how many answers were
+  // compared with the other system's and how many differed.
+  std::string group;
+  uint64_t checked = 0, mismatched = 0;
 };
 
 // Set once by main before any measurement; read-only afterwards (so safe from any thread).
@@ -73,5 +94,12 @@ Row JsonlScan(const std::string& path, bool cold);
 // on each (rate = lookups). *setup describes the data. Rows come back without a class.
 std::vector<Row> AsOfCompare(const std::string& dir, uint64_t events, uint64_t probes,
                              std::string* setup);
+
+// The memory class: generates the graph workload into a store in `dir` through the engine, folds
+// it (Replay("memory")), loads the same graph into SQLite and times the same probes on both.
+// Rows come back without a class: group "load" (append, fold, SQLite load; rate = events) and
+// one group per query with a "tinkerbell" row and a "sqlite ..." row (rate = queries).
+// *setup describes the data.
+std::vector<Row> MemoryCompare(const std::string& dir, const MemoryOptions& o, std::string* setup);
 
 }  // namespace tink::bench

@@ -40,6 +40,12 @@ std::span<const CommandSpec> Commands() {
        SetupCanvas},
       {"report", "A forensic summary of one run: tasks, failed tool calls, files changed",
        SetupReport},
+      {"memory",
+       "The memory graph as of any point: node, neighbors, path, about, history, nodes, "
+       "anomalies",
+       SetupMemory},
+      {"shell", "The query shell: a pipeline language over events, runs, tasks, files, the graph",
+       SetupShell},
   };
   return kCommands;
 }

@@ -1,0 +1,128 @@
+// The state of one `tink shell` (docs/shell.md, "tink shell"): the open store and its Provider,
+// the settings the dot-commands change (a config struct with defaults), the table of
+// dot-commands, and running statements — queries through query::PrepareQuery, rendered by
+// shell/query/format.h. The REPL (shell_repl.cc) and the one-shot modes (-c, FILE, stdin) all
+// feed statements cut by a StatementSplitter to a ShellSession.
+//
+// Thread safety: one thread; only cancel() is touched by the SIGINT handler (an atomic).
+// Errors go to stderr as one line; Run returns the exit code of DESIGN.md §6.
+#pragma once
+
+#include <cstdio>
+#include <istream>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine.h"
+#include "shell/query/format.h"
+#include "shell/query/query.h"
+
+namespace tink::cli {
+
+struct ShellConfig {
+  query::Format format = query::Format::kTable;  // .mode, --format
+  bool timer = false;                            // .timer on|off
+  bool interactive = false;  // the REPL: a caret under a query error; the lock is not held
+  query::FormatOptions format_options;
+};
+
+// A query or a dot-command cut from the input, and where its first character is (1-based).
+struct Statement {
+  std::string text;
+  int line = 1;
+  int col = 1;
+  bool dot = false;
+};
+
+// Cuts input into statements, a line at a time: `;` outside quotes ends a query, and so does a
+// blank line; a statement whose first character is '.' is a dot-command running to the end of
+// its line, and a line starting with '.' ends a pending query first.
+class StatementSplitter {
+ public:
+  // One line without its '\n'; complete statements are appended to *out.
+  void AddLine(std::string_view line, std::vector<Statement>* out);
+  // The end of the input: a pending query is complete.
+  void Finish(std::vector<Statement>* out);
+  // A query has started and not ended (the REPL shows the continuation prompt).
+  bool pending() const { return !text_.empty(); }
+  // Drops a pending query and counts lines from 1 again (the REPL: positions per statement).
+  void Reset() { text_.clear(), quote_ = 0, line_ = 0; }
+
+ private:
+  void Emit(std::vector<Statement>* out);
+  std::string text_;  // from the query's first non-blank character
+  int line_ = 0;      // lines seen
+  int start_line_ = 1, start_col_ = 1;
+  char quote_ = 0;  // inside '...' or "..."
+};
+
+class ShellSession;
+
+struct DotCommand {
+  const char* name;  // ".mode"
+  const char* args;  // "FORMAT"
+  const char* help;
+  int (ShellSession::*run)(const std::vector<std::string>& args);
+};
+
+std::span<const DotCommand> DotCommands();
+
+// Keywords of the language, for TAB completion (sources and verbs included).
+std::span<const char* const> QueryKeywords();
+
+class ShellSession {
+ public:
+  explicit ShellSession(ShellConfig config);
+  ~ShellSession();
+
+  // Opens a store (read-only, or as the writer for a moment to catch the projections up when no
+  // other process holds it) and replaces the current one. On failure the current one stays.
+  Status Open(const std::string& store_path);
+
+  // Runs one statement. 0, or the exit code of its error (2 query/input, 3 corruption, 4 I/O);
+  // `origin` ("" or a file name) prefixes error lines of scripts.
+  int Run(const Statement& st, std::string_view origin);
+  // Runs every statement of `text`; stops at the first error and returns its exit code.
+  int RunScript(std::string_view text, std::string_view origin);
+  // The same, reading lines as they come (stdin); each statement runs as soon as it is complete.
+  int RunLines(std::istream& in, std::string_view origin);
+
+  bool quit() const { return quit_; }
+  query::Cancel& cancel() { return cancel_; }
+  query::Provider* provider() { return provider_.get(); }
+  const ShellConfig& config() const { return config_; }
+
+  // Dot-commands (DotCommands() names them).
+  int Help(const std::vector<std::string>& args);
+  int Mode(const std::vector<std::string>& args);
+  int Timer(const std::vector<std::string>& args);
+  int Read(const std::vector<std::string>& args);
+  int Output(const std::vector<std::string>& args);
+  int Schema(const std::vector<std::string>& args);
+  int OpenCmd(const std::vector<std::string>& args);
+  int Quit(const std::vector<std::string>& args);
+
+ private:
+  int RunQuery(const Statement& st, std::string_view origin);
+  int RunDot(const Statement& st);
+  int Error(std::string_view origin, const std::string& message, int code);
+
+  ShellConfig config_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<query::Provider> provider_;
+  std::string store_path_;
+  std::FILE* out_ = stdout;  // .output FILE
+  query::Cancel cancel_{false};
+  bool quit_ = false;
+  int read_depth_ = 0;  // .read nesting
+};
+
+// The interactive shell (shell_repl.cc): libedit line editing, the history file ($TINK_HISTORY,
+// else ~/.tink_history), TAB completion, multi-line queries, Ctrl-C cancelling the running query.
+// Returns 0 at Ctrl-D or .quit.
+int RunRepl(ShellSession* session);
+
+}  // namespace tink::cli

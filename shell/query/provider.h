@@ -1,0 +1,70 @@
+// The engine-backed Provider (query.h): the eight sources and the domain verbs over an open
+// engine::Engine — the log through Engine::Scan, the projections through one StateReader
+// snapshot per query (scheduler, canvas, memory).
+//
+// Sources (fields: sources.cc, docs/shell.md):
+//   events     streamed from Engine::Scan in chunks of `Options::event_chunk` rows, never the
+//              whole log in memory. Pushdown: stream/type/run == literal -> the engine's index;
+//              lsn == N -> one record; as of P -> lsn <= P; between A and B -> LSN or record-time
+//              range (inclusive).
+//   runs tasks files nodes edges anomalies
+//              read from the projections as of a point (LSN, time via the times index, now = the
+//              projection's applied LSN). Pushdown: run == R (runs, tasks, files, anomalies),
+//              id == "run/task" (tasks), path == P (files), id == X (nodes, edges), src == X or
+//              dst == X (edges), projection == X (anomalies). The executor still applies the
+//              whole filter; anything else (state == "failed", ...) it filters alone.
+//   segments   the log's segments (no as of).
+//
+// Verbs (RunVerb; semantics in verbs.cc and why.cc): timeline why history diff blame
+// neighbors path. A user mistake (unknown run/task/node/path, a task that did not fail, no path)
+// comes back as NotFound or InvalidArgument with one line saying what; anything else is the
+// store's own failure.
+//
+// Ownership and lifetime: the Provider borrows `engine`, which must outlive it; a stream it
+// opened must not outlive the Provider. Thread safety: one thread (query.h). Consistency: a
+// projection source is read whole at Open from one StateReader snapshot (bounded by the state,
+// not the log); an events stream reads up to the log's last LSN at Open, so appends made while it
+// runs are not seen. Cancellation: every stream checks `cancel` before each row (and while an
+// events chunk is being filled) and then fails with Cancelled().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "shell/query/query.h"
+
+namespace tink::query {
+
+class EngineProvider final : public Provider {
+ public:
+  struct Options {
+    // Rows of `events` fetched per Engine::Scan call: the most an events stream holds at once.
+    size_t event_chunk = 4096;
+  };
+  // Counters for tests and `.timer`-style diagnostics.
+  struct Stats {
+    uint64_t event_scans = 0;         // Engine::Scan calls made by events streams
+    uint64_t event_max_buffered = 0;  // the largest chunk an events stream held
+    std::string last_index;           // the index the last events scan used ("" = the log)
+  };
+
+  explicit EngineProvider(engine::Engine* engine) : EngineProvider(engine, Options()) {}
+  EngineProvider(engine::Engine* engine, Options options);
+  ~EngineProvider() override;
+
+  Result<std::unique_ptr<RowStream>> Open(const ScanRequest& req, const Cancel* cancel) override;
+  Result<VerbResult> RunVerb(const VerbCall& call, const Cancel* cancel) override;
+  std::vector<std::string> CompletionIds(std::string_view prefix, size_t limit) override;
+
+  const Stats& stats() const { return stats_; }
+
+ private:
+  engine::Engine* engine_;
+  Options options_;
+  Stats stats_;  // updated by the events streams
+};
+
+}  // namespace tink::query

@@ -1,0 +1,240 @@
+// EngineProvider (shell/query/provider.h), the sources: fields in schema order, as of an earlier
+// point differs from the head, pushdown == the unindexed filter, the events stream pulls bounded
+// chunks, between, cancel.
+#include "query/provider_test_fixture.h"
+
+namespace tink::query::test {
+namespace {
+
+TEST_F(ProviderTest, SourcesTable) {
+  std::vector<std::string> names;
+  for (const SourceInfo& s : Sources()) {
+    names.push_back(s.name);
+    EXPECT_FALSE(s.fields.empty()) << s.name;
+    EXPECT_EQ(FindSource(s.name), &s);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"events", "runs", "tasks", "files", "nodes", "edges",
+                                             "anomalies", "segments"}));
+  EXPECT_EQ(FindSource("nope"), nullptr);
+  EXPECT_TRUE(FindSource("events")->between);
+  EXPECT_FALSE(FindSource("segments")->as_of);
+}
+
+TEST_F(ProviderTest, EveryProjectionSourceHasItsFieldsInOrder) {
+  for (const char* src : {"runs", "tasks", "files", "nodes", "edges", "anomalies", "segments"}) {
+    std::vector<Row> rows = Open(src);
+    EXPECT_FALSE(rows.empty()) << src;
+    for (const Row& r : rows) EXPECT_EQ(Keys(r), Fields(src)) << src << ": " << r.dump();
+  }
+}
+
+TEST_F(ProviderTest, EventsAreTheEnvelope) {
+  std::vector<Row> rows = Open("events");
+  ASSERT_EQ(rows.size(), last_);
+  std::vector<std::string> order = Fields("events");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i]["lsn"].get<Lsn>(), i + 1);
+    // Keys are a subsequence of the schema's (occurred/run/causation only when set).
+    size_t at = 0;
+    for (const std::string& k : Keys(rows[i])) {
+      while (at < order.size() && order[at] != k) ++at;
+      EXPECT_LT(at, order.size()) << "unexpected or misordered key " << k;
+    }
+    for (const char* k : {"lsn", "time", "id", "stream", "type", "data"}) {
+      EXPECT_TRUE(rows[i].contains(k)) << k;
+    }
+  }
+  EXPECT_EQ(rows[failed1_ - 1]["causation"].get<Lsn>(), result1_);
+  EXPECT_EQ(rows[failed1_ - 1]["data"]["error"], "exit code 2");
+}
+
+TEST_F(ProviderTest, AsOfAnEarlierPointDiffersFromTheHead) {
+  // events: lsn <= point.
+  std::vector<Row> ev = Open("events", AtLsn(10));
+  ASSERT_EQ(ev.size(), 10u);
+  EXPECT_EQ(ev.back()["lsn"], 10);
+  // tasks: t1 running before its failure, failed at the head.
+  auto state = [&](std::optional<Point> p) {
+    for (const Row& r : Open("tasks", p)) {
+      if (r["id"] == "r1/t1") return r["state"].get<std::string>();
+    }
+    return std::string("absent");
+  };
+  EXPECT_EQ(state(AtLsn(t1_started_)), "running");
+  EXPECT_EQ(state(std::nullopt), "failed");
+  EXPECT_EQ(state(AtLsn(main_started_)), "absent");
+  // runs: fewer tasks earlier.
+  EXPECT_LT(Open("runs", AtLsn(t1_started_))[0]["tasks"].get<int>(),
+            Open("runs")[0]["tasks"].get<int>());
+  // files: a.txt's first version.
+  auto size = [&](std::optional<Point> p) {
+    for (const Row& r : Open("files", p)) {
+      if (r["path"] == "a.txt") return r["size"].get<uint64_t>();
+    }
+    return uint64_t{0};
+  };
+  EXPECT_EQ(size(AtLsn(file1_)), 8u);
+  EXPECT_EQ(size(std::nullopt), 14u);
+  EXPECT_EQ(size(AtLsn(file1_ - 1)), 0u);
+  // nodes and edges: n4 and e4 came after mid_.
+  EXPECT_EQ(Open("nodes", AtLsn(mid_)).size(), 3u);
+  EXPECT_EQ(Open("nodes").size(), 4u);
+  EXPECT_EQ(Open("edges", AtLsn(mid_)).size(), 2u);
+  EXPECT_EQ(Open("edges").size(), 3u);
+  // anomalies: none before the ghost task.
+  EXPECT_TRUE(Open("anomalies", AtLsn(ghost_ - 1)).empty());
+  std::vector<Row> an = Open("anomalies");
+  std::set<std::string> projs;
+  for (const Row& r : an) projs.insert(r["projection"].get<std::string>());
+  EXPECT_EQ(projs, (std::set<std::string>{"scheduler", "canvas", "memory"}));
+  EXPECT_TRUE(std::is_sorted(an.begin(), an.end(), [](const Row& a, const Row& b) {
+    return a["lsn"].get<Lsn>() < b["lsn"].get<Lsn>();
+  }));
+  // A time point: the last LSN recorded at or before it.
+  Point t;
+  t.kind = Point::Kind::kTime;
+  t.time_ns = schema::ParseTime(
+                  ev[t1_started_ - 1 < ev.size() ? t1_started_ - 1 : 0]["time"].get<std::string>())
+                  .value();
+  EXPECT_GE(Open("events", t).size(), t1_started_);
+  EXPECT_FALSE(Open("tasks", t).empty());
+}
+
+TEST_F(ProviderTest, EventPushdownsUseTheIndexAndMatchTheUnindexedFilter) {
+  const std::vector<Row> all = Open("events");
+  struct Case {
+    std::string field, index;
+    Json value;
+  };
+  for (const Case& c : std::vector<Case>{{"stream", "stream", "run/r1/task/t1"},
+                                         {"stream", "stream", "misc/a"},
+                                         {"type", "type", "x.ping"},
+                                         {"type", "type", "task.failed"},
+                                         {"run", "run", "r2"},
+                                         {"run", "run", "nope"}}) {
+    std::vector<Row> got = Open("events", std::nullopt, {{c.field, {c.value}}});
+    EXPECT_EQ(provider_->stats().last_index, c.index) << c.field;
+    EXPECT_EQ(got, Filter(all, c.field, c.value)) << c.field << " == " << c.value;
+  }
+  // Two conjuncts: one index, the other filtered by the engine.
+  std::vector<Row> both =
+      Open("events", std::nullopt, {{"run", {"r1"}}, {"type", {"task.failed"}}});
+  EXPECT_EQ(both, Filter(Filter(all, "run", "r1"), "type", "task.failed"));
+  EXPECT_EQ(both.size(), 2u);
+  // lsn == N reads one record; lsn in [...] a superset the executor narrows.
+  std::vector<Row> one = Open("events", std::nullopt, {{"lsn", {Json(failed1_)}}});
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0]["lsn"], failed1_);
+  std::vector<Row> range = Open("events", std::nullopt, {{"lsn", {Json(3), Json(5)}}});
+  EXPECT_EQ(range.size(), 3u);
+  // Several values of an indexed field: no pushdown, so a superset.
+  EXPECT_EQ(Open("events", std::nullopt, {{"type", {"note", "x.ping"}}}).size(), all.size());
+  // Non-string literal or contradictory conjuncts: nothing can match.
+  EXPECT_TRUE(Open("events", std::nullopt, {{"stream", {Json(5)}}}).empty());
+  EXPECT_TRUE(Open("events", std::nullopt, {{"run", {"r1"}}, {"run", {"r2"}}}).empty());
+  // as of + pushdown.
+  std::vector<Row> early = Open("events", AtLsn(failed1_), {{"type", {"task.failed"}}});
+  ASSERT_EQ(early.size(), 1u);
+}
+
+TEST_F(ProviderTest, ProjectionPushdownsMatchTheUnindexedFilter) {
+  struct Case {
+    std::string source, field;
+    Json value;
+  };
+  for (const Case& c : std::vector<Case>{{"tasks", "run", "r1"},
+                                         {"tasks", "run", "r2"},
+                                         {"tasks", "id", "r1/t2"},
+                                         {"tasks", "id", "r1/none"},
+                                         {"runs", "run", "r2"},
+                                         {"files", "run", "r1"},
+                                         {"files", "path", "b.txt"},
+                                         {"files", "path", "nope"},
+                                         {"nodes", "id", "n2"},
+                                         {"edges", "src", "n1"},
+                                         {"edges", "dst", "n2"},
+                                         {"edges", "id", "e4"},
+                                         {"anomalies", "projection", "canvas"},
+                                         {"anomalies", "run", "r1"}}) {
+    const std::vector<Row> all = Open(c.source);
+    std::vector<Row> got = Open(c.source, std::nullopt, {{c.field, {c.value}}});
+    EXPECT_EQ(Filter(got, c.field, c.value), Filter(all, c.field, c.value))
+        << c.source << " where " << c.field << " == " << c.value;
+  }
+  EXPECT_EQ(Open("tasks", std::nullopt, {{"run", {"r1"}}}).size(), 4u);
+  // A task's earlier version through id pushdown and as of.
+  std::vector<Row> t1 = Open("tasks", AtLsn(t1_started_), {{"id", {"r1/t1"}}});
+  ASSERT_EQ(t1.size(), 1u);
+  EXPECT_EQ(t1[0]["state"], "running");
+}
+
+TEST_F(ProviderTest, EventsStreamInBoundedChunks) {
+  const uint64_t before = provider_->stats().event_scans;
+  std::vector<Row> all = Open("events");
+  ASSERT_EQ(all.size(), last_);
+  // Chunks of 7: every chunk is a separate Engine::Scan, none holds more than 7 records.
+  EXPECT_GE(provider_->stats().event_scans - before, last_ / 7);
+  EXPECT_LE(provider_->stats().event_max_buffered, 7u);
+  // Also through an index.
+  const uint64_t mid = provider_->stats().event_scans;
+  std::vector<Row> notes = Open("events", std::nullopt, {{"type", {"note"}}});
+  EXPECT_EQ(notes, Filter(all, "type", "note"));
+  EXPECT_GE(provider_->stats().event_scans - mid, notes.size() / 7);
+  for (size_t i = 1; i < all.size(); ++i) EXPECT_LT(all[i - 1]["lsn"], all[i]["lsn"]);
+}
+
+TEST_F(ProviderTest, Between) {
+  ScanRequest req;
+  req.source = "events";
+  req.between = std::make_pair(AtLsn(5), AtLsn(9));
+  std::vector<Row> rows = Open(req);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows.front()["lsn"], 5);
+  EXPECT_EQ(rows.back()["lsn"], 9);
+  // Record-time bounds: everything (all events share a few timestamps at most).
+  Point lo, hi;
+  lo.kind = hi.kind = Point::Kind::kTime;
+  lo.time_ns = schema::ParseTime(rows.front()["time"].get<std::string>()).value();
+  hi.time_ns = schema::ParseTime(rows.back()["time"].get<std::string>()).value();
+  req.between = std::make_pair(lo, hi);
+  std::vector<Row> by_time = Open(req);
+  EXPECT_GE(by_time.size(), 5u);
+  for (const Row& r : by_time) {
+    int64_t t = schema::ParseTime(r["time"].get<std::string>()).value();
+    EXPECT_GE(t, lo.time_ns);
+    EXPECT_LE(t, hi.time_ns);
+  }
+  // between on a projection source is refused.
+  req.source = "tasks";
+  EXPECT_FALSE(provider_->Open(req, &cancel_).ok());
+  ScanRequest seg;
+  seg.source = "segments";
+  seg.as_of = AtLsn(3);
+  EXPECT_EQ(provider_->Open(seg, &cancel_).status().code(), Code::kInvalidArgument);
+  ScanRequest bad;
+  bad.source = "nope";
+  EXPECT_EQ(provider_->Open(bad, &cancel_).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(ProviderTest, CancelStopsEveryStream) {
+  for (const char* src : {"events", "tasks", "segments"}) {
+    ScanRequest req;
+    req.source = src;
+    auto s = provider_->Open(req, &cancel_);
+    ASSERT_TRUE(s.ok());
+    Row r;
+    ASSERT_TRUE((*s)->Next(&r).value());
+    cancel_ = true;
+    Result<bool> n = (*s)->Next(&r);
+    EXPECT_FALSE(n.ok()) << src;
+    EXPECT_TRUE(IsCancelled(n.status())) << n.status().ToString();
+    cancel_ = false;
+  }
+  cancel_ = true;
+  auto v = Verb("why", {"r1/t1"});
+  EXPECT_TRUE(!v.ok() && IsCancelled(v.status()));
+  cancel_ = false;
+}
+
+}  // namespace
+}  // namespace tink::query::test
