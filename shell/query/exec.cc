@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <regex>
+#include <set>
 #include <unordered_map>
 
 #include "schema/schema.h"
@@ -111,15 +112,29 @@ class Planner {
 
   std::vector<Column>& columns() { return cols_; }
 
+  // Called when an operator replaces the columns (select, count, group by): field references
+  // after it no longer name the source's fields.
+  void Project() { projected_ = true; }
+  bool projected() const { return projected_; }
+  // The source fields referenced before the first projection.
+  const std::set<std::string>& used() const { return used_; }
+  void Use(const std::string& top) {
+    if (!projected_) used_.insert(top);
+  }
+
   // The type of `path` in the current columns ("" when unknown), or a QueryError.
-  std::string Resolve(const FieldRef& f) const {
+  std::string Resolve(const FieldRef& f) {
     for (const Column& c : cols_) {
-      if (c.name == f.path) return c.type;
+      if (c.name == f.path) {
+        Use(c.name);
+        return c.type;
+      }
     }
     const size_t dot = f.path.find('.');
     const std::string top = f.path.substr(0, dot);
     for (const Column& c : cols_) {
       if (c.name != top) continue;
+      Use(top);
       if (!TakesPaths(c.type)) {
         Fail(f.pos, "field '" + top + "' is " + Article(c.type) + "; it has no field '" +
                         f.path.substr(dot + 1) + "'");
@@ -195,7 +210,7 @@ class Planner {
   }
 
   // A side of a comparison: a literal, or a field that must exist.
-  CExpr Operand(const Expr& e) const {
+  CExpr Operand(const Expr& e) {
     CExpr c;
     c.kind = e.kind;
     if (e.kind == Expr::Kind::kField) {
@@ -207,7 +222,7 @@ class Planner {
     return c;
   }
 
-  std::string TypeOf(const Expr& operand) const {
+  std::string TypeOf(const Expr& operand) {
     return operand.kind == Expr::Kind::kField ? Resolve(operand.field) : "";
   }
 
@@ -298,6 +313,8 @@ class Planner {
  private:
   const SourceInfo& source_;
   std::vector<Column> cols_;
+  bool projected_ = false;
+  std::set<std::string> used_;
 };
 
 // ---- planning -------------------------------------------------------------------------------
@@ -411,6 +428,8 @@ Plan MakePlan(const Query& q, const Cancel* cancel) {
                              "'; put it before select, count and group by");
           }
         }
+        pl.Use("lsn");
+        pl.Use("time");
         if (prefix && !plan.req.between) plan.req.between = std::make_pair(op.from, op.to);
         if (!q.as_of) plan.open_pos = op.from.pos;
         // Applied here as well: a scan may narrow by LSN and still yield rows outside a time range.
@@ -432,6 +451,7 @@ Plan MakePlan(const Query& q, const Cancel* cancel) {
           cols.push_back({it.name, type});
         }
         pl.CheckUnique(seen);
+        pl.Project();
         pl.columns() = std::move(cols);
         plan.stages.push_back([paths, names](std::unique_ptr<RowStream> up) {
           return MakeSelect(std::move(up), paths, names);
@@ -459,6 +479,7 @@ Plan MakePlan(const Query& q, const Cancel* cancel) {
         break;
       }
       case Op::Kind::kCount:
+        pl.Project();
         pl.columns() = {{"count", "int"}};
         plan.stages.push_back(
             [cancel](std::unique_ptr<RowStream> up) { return MakeCount(std::move(up), cancel); });
@@ -491,6 +512,7 @@ Plan MakePlan(const Query& q, const Cancel* cancel) {
           cols.push_back({a.name, type});
         }
         pl.CheckUnique(seen);
+        pl.Project();
         pl.columns() = std::move(cols);
         plan.stages.push_back([keys, aggs, cancel](std::unique_ptr<RowStream> up) {
           return MakeGroup(std::move(up), keys, aggs, cancel);
@@ -499,6 +521,7 @@ Plan MakePlan(const Query& q, const Cancel* cancel) {
       }
     }
   }
+  if (pl.projected()) plan.req.fields.emplace(pl.used().begin(), pl.used().end());
   return plan;
 }
 

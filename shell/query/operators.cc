@@ -249,20 +249,44 @@ class GroupStream final : public RowStream {
 
   Status Consume() {
     Row r;
+    std::string id;  // the group's key as bytes, rebuilt in place for each row
     while (true) {
       if (IsSet(cancel_)) return Cancelled();
       ASSIGN_OR_RETURN(bool more, up_->Next(&r));
       if (!more) return Status::Ok();
-      Json key = Json::array();
-      for (const std::string& k : keys_) {
-        const Json* v = Lookup(r, k);
-        key.push_back(v != nullptr ? *v : Json());
+      id.clear();
+      for (const std::string& k : keys_) AppendKey(Lookup(r, k), &id);
+      auto it = index_.find(id);
+      if (it == index_.end()) {
+        Json key = Json::array();
+        for (const std::string& k : keys_) {
+          const Json* v = Lookup(r, k);
+          key.push_back(v != nullptr ? *v : Json());
+        }
+        it = index_.emplace(id, groups_.size()).first;
+        groups_.push_back(Group{std::move(key), std::vector<AggState>(aggs_.size())});
       }
-      auto [it, added] = index_.try_emplace(key.dump(), groups_.size());
-      if (added) groups_.push_back(Group{std::move(key), std::vector<AggState>(aggs_.size())});
       Group& g = groups_[it->second];
       for (size_t i = 0; i < aggs_.size(); ++i) g.state[i].Add(aggs_[i], r);
     }
+  }
+
+  // One value of a group's key, self-delimiting: strings (the common key) are copied as they
+  // are, behind their length; anything else as its JSON text, behind a different tag.
+  static void AppendKey(const Json* v, std::string* out) {
+    if (v != nullptr && v->is_string()) {
+      const std::string& s = v->get_ref<const std::string&>();
+      out->push_back('s');
+      out->append(std::to_string(s.size()));
+      out->push_back(':');
+      out->append(s);
+      return;
+    }
+    const std::string text = v != nullptr ? v->dump() : "null";
+    out->push_back('j');
+    out->append(std::to_string(text.size()));
+    out->push_back(':');
+    out->append(text);
   }
 
   std::unique_ptr<RowStream> up_;

@@ -19,7 +19,8 @@ class EventsStream final : public RowStream {
  public:
   EventsStream(engine::Engine* engine, engine::LogQuery q, size_t chunk,
                EngineProvider::Stats* stats, const Cancel* cancel,
-               std::function<Result<bool>(Row*)> map, std::vector<std::string> columns)
+               std::function<Result<bool>(Row*)> map, std::vector<std::string> columns,
+               uint32_t mask)
       : engine_(engine),
         q_(std::move(q)),
         chunk_(std::max<size_t>(chunk, 1)),
@@ -27,6 +28,7 @@ class EventsStream final : public RowStream {
         cancel_(cancel),
         next_from_(q_.from),
         map_(std::move(map)),
+        mask_(mask),
         columns_(columns.empty() ? internal::ColumnsOf("events") : std::move(columns)) {}
 
   Result<bool> Next(Row* out) override {
@@ -40,8 +42,8 @@ class EventsStream final : public RowStream {
       log::LogRecord rec;
       rec.lsn = r.lsn;
       rec.time_ns = r.time_ns;
-      rec.payload = r.payload;
-      ASSIGN_OR_RETURN(*out, internal::EventRow(rec));
+      rec.payload = std::string_view(arena_).substr(r.offset, r.size);
+      RETURN_IF_ERROR(internal::EventRowInto(rec, mask_, out));
       if (!map_) return true;
       ASSIGN_OR_RETURN(bool keep, map_(out));
       if (keep) return true;
@@ -50,14 +52,17 @@ class EventsStream final : public RowStream {
   std::vector<std::string> Columns() const override { return columns_; }
 
  private:
+  // A buffered record; its payload is arena_[offset, offset + size), 8-byte aligned so the
+  // FlatBuffers reader uses it in place.
   struct Rec {
     Lsn lsn;
     int64_t time_ns;
-    std::string payload;
+    size_t offset, size;
   };
 
   Status Fill() {
     buf_.clear();
+    arena_.clear();
     pos_ = 0;
     if (next_from_ > q_.to || next_from_ == 0) {
       done_ = true;
@@ -75,7 +80,10 @@ class EventsStream final : public RowStream {
             cancelled = true;
             return false;
           }
-          buf_.push_back({rec.lsn, rec.time_ns, std::string(rec.payload)});
+          const size_t offset = (arena_.size() + 7) & ~size_t{7};
+          arena_.resize(offset);
+          arena_.append(rec.payload);
+          buf_.push_back({rec.lsn, rec.time_ns, offset, rec.payload.size()});
           return buf_.size() < chunk_;
         },
         &st);
@@ -101,7 +109,9 @@ class EventsStream final : public RowStream {
   const Cancel* cancel_;
   Lsn next_from_;
   std::function<Result<bool>(Row*)> map_;
+  const uint32_t mask_;
   std::vector<Rec> buf_;
+  std::string arena_;
   size_t pos_ = 0;
   bool done_ = false;
   std::vector<std::string> columns_;
@@ -112,9 +122,9 @@ class EventsStream final : public RowStream {
 std::unique_ptr<RowStream> NewEventsStream(engine::Engine* engine, engine::LogQuery q, size_t chunk,
                                            EngineProvider::Stats* stats, const Cancel* cancel,
                                            std::function<Result<bool>(Row*)> map,
-                                           std::vector<std::string> columns) {
+                                           std::vector<std::string> columns, uint32_t fields) {
   return std::make_unique<EventsStream>(engine, std::move(q), chunk, stats, cancel, std::move(map),
-                                        std::move(columns));
+                                        std::move(columns), fields);
 }
 
 }  // namespace internal
@@ -469,7 +479,8 @@ Result<std::unique_ptr<RowStream>> EngineProvider::Open(const ScanRequest& req,
   }
   if (req.source == "events") {
     engine::LogQuery q = EventsQuery(req, engine_->log().LastLsn());
-    return internal::NewEventsStream(engine_, std::move(q), options_.event_chunk, &stats_, cancel);
+    return internal::NewEventsStream(engine_, std::move(q), options_.event_chunk, &stats_, cancel,
+                                     {}, {}, internal::EventFieldMask(req.fields));
   }
   if (req.source == "segments") return OpenSegments(engine_, cancel);
   ASSIGN_OR_RETURN(std::unique_ptr<projections::StateReader> reader, engine_->NewReader());

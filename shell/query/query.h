@@ -96,6 +96,11 @@ struct ScanRequest {
   std::optional<Point> as_of;
   std::optional<std::pair<Point, Point>> between;  // events: LSN range or record-time range
   std::vector<Pushdown> equals;
+  // The top-level fields the query reads, when it never outputs whole source rows (it ends in
+  // select, count or group by); nullopt: all of them. A provider may leave the other fields out
+  // of its rows (events then skips decoding the payload: `events | group by type` never builds
+  // `data`).
+  std::optional<std::vector<std::string>> fields;
 };
 
 class RowStream {

@@ -1,6 +1,7 @@
 // Rows of the engine-backed sources (provider_internal.h): one builder per projection type, in the
 // field order of sources.cc, and the helpers the verbs share.
 #include <algorithm>
+#include <array>
 
 #include "schema/schema.h"
 #include "shell/query/provider_internal.h"
@@ -166,6 +167,57 @@ Result<Row> EventRow(const log::LogRecord& rec) {
     return Status::Corruption("LSN " + std::to_string(rec.lsn) + ": event JSON does not parse");
   }
   return j;
+}
+
+uint32_t EventFieldMask(const std::optional<std::vector<std::string>>& fields) {
+  if (!fields) return kAllEventFields;
+  static constexpr std::array<std::string_view, 9> kNames = {
+      "lsn", "time", "occurred", "id", "stream", "type", "run", "causation", "data"};
+  uint32_t mask = 0;
+  for (const std::string& f : *fields) {
+    for (size_t i = 0; i < kNames.size(); ++i) {
+      if (f == kNames[i]) mask |= 1u << i;
+    }
+  }
+  return mask;
+}
+
+Status EventRowInto(const log::LogRecord& rec, uint32_t mask, Row* out) {
+  enum : uint32_t {
+    kLsn = 1,
+    kTime = 2,
+    kOccurred = 4,
+    kId = 8,
+    kStream = 16,
+    kType = 32,
+    kRun = 64,
+    kCausation = 128,
+    kData = 256
+  };
+  if (mask & kData) {
+    ASSIGN_OR_RETURN(*out, EventRow(rec));
+    return Status::Ok();
+  }
+  if (out->is_object()) {
+    out->clear();  // keeps the object's storage for the next row
+  } else {
+    *out = Row::object();
+  }
+  Row& r = *out;
+  if (mask & kLsn) r["lsn"] = rec.lsn;
+  if (mask & kTime) r["time"] = schema::FormatTime(rec.time_ns);
+  if ((mask & ~(kLsn | kTime)) == 0) return Status::Ok();
+  Result<schema::EventView> v = schema::DecodeEvent(rec.payload);
+  if (!v.ok()) {
+    return Status::Corruption("LSN " + std::to_string(rec.lsn) + ": " + v.status().message());
+  }
+  if ((mask & kOccurred) && v->occurred_ns != 0) r["occurred"] = schema::FormatTime(v->occurred_ns);
+  if (mask & kId) r["id"] = v->id;
+  if (mask & kStream) r["stream"] = v->stream;
+  if (mask & kType) r["type"] = v->type;
+  if ((mask & kRun) && !v->run.empty()) r["run"] = v->run;
+  if ((mask & kCausation) && v->causation != 0) r["causation"] = v->causation;
+  return Status::Ok();
 }
 
 std::string OneLine(std::string_view s, size_t max) {

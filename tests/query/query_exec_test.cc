@@ -515,4 +515,27 @@ TEST(QueryError, ToString) {
 }
 
 }  // namespace
+TEST_F(QueryExec, ScanAsksOnlyForTheFieldsAProjectingQueryReads) {
+  using Fields = std::optional<std::vector<std::string>>;
+  auto fields = [&](std::string_view q) {
+    Rows(q);
+    return provider_.last_req.fields;
+  };
+  // Rows of the source reach the output: every field.
+  EXPECT_EQ(fields("events"), Fields());
+  EXPECT_EQ(fields("events | where type == 'a' | sort lsn | limit 2"), Fields());
+  // Ends in count / group by / select: what was referenced before the first of them.
+  EXPECT_EQ(fields("events | count"), Fields(std::vector<std::string>{}));
+  EXPECT_EQ(fields("events | group by type"), Fields(std::vector<std::string>{"type"}));
+  EXPECT_EQ(fields("events | where lsn > 2 | group by type max(lsn) as m"),
+            (Fields(std::vector<std::string>{"lsn", "type"})));
+  EXPECT_EQ(fields("events | where data.exit_code == 2 | count"),
+            Fields(std::vector<std::string>{"data"}));
+  // Names made by select are not source fields; `between` reads lsn and time.
+  EXPECT_EQ(fields("events | select lsn as n, type | where n > 6 | sort type"),
+            (Fields(std::vector<std::string>{"lsn", "type"})));
+  EXPECT_EQ(fields("events | between 2 and 4 | count"),
+            (Fields(std::vector<std::string>{"lsn", "time"})));
+}
+
 }  // namespace tink::query

@@ -237,4 +237,38 @@ TEST_F(ProviderTest, CancelStopsEveryStream) {
 }
 
 }  // namespace
+TEST_F(ProviderTest, EventsNarrowedToSomeFieldsEqualTheFullRowsCutDown) {
+  const std::vector<Row> all = Open("events");
+  ASSERT_FALSE(all.empty());
+  const std::vector<std::vector<std::string>> cases = {
+      {},
+      {"type"},
+      {"lsn", "time"},
+      {"run", "stream", "causation"},
+      {"occurred", "id", "type", "lsn"},
+      {"type", "data"},
+  };
+  for (const std::vector<std::string>& fields : cases) {
+    ScanRequest req;
+    req.source = "events";
+    req.fields = fields;
+    const std::vector<Row> got = Open(req);
+    ASSERT_EQ(got.size(), all.size());
+    bool has_data = std::find(fields.begin(), fields.end(), "data") != fields.end();
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (has_data) {
+        EXPECT_EQ(got[i], all[i]);  // data needs the whole envelope
+        continue;
+      }
+      Row want = Row::object();
+      for (auto it = all[i].begin(); it != all[i].end(); ++it) {
+        if (std::find(fields.begin(), fields.end(), it.key()) != fields.end()) {
+          want[it.key()] = it.value();
+        }
+      }
+      EXPECT_EQ(got[i], want) << "row " << i << " fields " << json(fields).dump();
+    }
+  }
+}
+
 }  // namespace tink::query::test
