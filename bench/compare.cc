@@ -5,7 +5,9 @@
 // agent-shaped store of --asof-events events (lookups/s, p50/p99 latency, ratio). Then the memory
 // class (bench/memory_compare.cc): the memory graph's neighbours, shortest paths and as-of
 // lookups against SQLite adjacency tables and recursive CTEs, on --memory-nodes nodes and
-// --memory-edges edges (queries/s, p50/p99/max latency, ratio, answers compared).
+// --memory-edges edges (queries/s, p50/p99/max latency, ratio, answers compared). Then the shell
+// class (bench/shell_compare.cc): indexed queries and full-scan aggregates of the query language
+// against the same questions in SQL, on an agent-shaped store of --shell-events events.
 // Information only: the exit status never depends on a goal.
 //
 //   tink_compare [--dir D] [--seconds S] [--count N] [--json] [--only log,asof,memory]
@@ -13,8 +15,11 @@
 //                [--memory-nodes N (100000)] [--memory-edges M (1000000; 0 skips)]
 //                [--memory-probes P (500)] [--memory-path-depth D (5)] [--memory-skew A (0.3)]
 //                [--memory-seed S] [--memory-store DIR]
+//                [--shell-events N (1000000; 0 skips)] [--shell-reps R (5)] [--shell-no-sqlite]
+//                [--shell-store DIR]
 //
-// --only picks sections: log (every class of the log), asof, memory; --asof-only = --only asof.
+// --only picks sections: log (every class of the log), asof, memory, shell; --asof-only = --only
+// asof.
 // Each measurement runs for S seconds (default 2) or N events (default 2,000,000), whichever ends
 // first. Scratch data goes to D/tink-bench-XXXXXX (D: --dir, else $TINK_BENCH_DIR, else the build
 // directory) and is removed at the end.
@@ -207,9 +212,9 @@ int Run(int argc, char** argv) {
     } else if (a == "--asof-probes" && has_value) {
       g_cfg.asof_probes = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
     } else if (a == "--asof-only") {
-      g_cfg.log = g_cfg.memory = false;
+      g_cfg.log = g_cfg.memory = g_cfg.shell = false;
     } else if (a == "--only" && has_value) {
-      g_cfg.log = g_cfg.asof = g_cfg.memory = false;
+      g_cfg.log = g_cfg.asof = g_cfg.memory = g_cfg.shell = false;
       const std::string list = argv[++i];
       for (size_t p = 0; p <= list.size();) {
         const size_t c = std::min(list.find(',', p), list.size());
@@ -217,9 +222,11 @@ int Run(int argc, char** argv) {
         bool* section = name == "log"      ? &g_cfg.log
                         : name == "asof"   ? &g_cfg.asof
                         : name == "memory" ? &g_cfg.memory
+                        : name == "shell"  ? &g_cfg.shell
                                            : nullptr;
         if (section == nullptr) {
-          std::fprintf(stderr, "tink_compare: --only: unknown section '%s' (log, asof, memory)\n",
+          std::fprintf(stderr,
+                       "tink_compare: --only: unknown section '%s' (log, asof, memory, shell)\n",
                        name.c_str());
           return 2;
         }
@@ -240,15 +247,25 @@ int Run(int argc, char** argv) {
       g_cfg.mem.seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--memory-store" && has_value) {
       g_cfg.mem.store = argv[++i];
+    } else if (a == "--shell-events" && has_value) {
+      g_cfg.shell_opts.events = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--shell-reps" && has_value) {
+      g_cfg.shell_opts.reps = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--shell-no-sqlite") {
+      g_cfg.shell_opts.sqlite = false;
+    } else if (a == "--shell-store" && has_value) {
+      g_cfg.shell_opts.store = argv[++i];
     } else {
       std::fprintf(a == "--help" ? stdout : stderr,
                    "usage: tink_compare [--dir D] [--seconds S] [--count N] [--json]\n"
-                   "                    [--only log,asof,memory]\n"
+                   "                    [--only log,asof,memory,shell]\n"
                    "                    [--asof-events N] [--asof-probes P] [--asof-only]\n"
                    "                    [--memory-nodes N] [--memory-edges M] [--memory-probes P]\n"
                    "                    [--memory-path-depth D] [--memory-skew A] "
                    "[--memory-seed S]\n"
-                   "                    [--memory-store DIR]\n");
+                   "                    [--memory-store DIR]\n"
+                   "                    [--shell-events N] [--shell-reps R] [--shell-no-sqlite]\n"
+                   "                    [--shell-store DIR]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -257,6 +274,9 @@ int Run(int argc, char** argv) {
   }
   if (g_cfg.asof_events == 0) {
     g_cfg.asof = false;
+  }
+  if (g_cfg.shell_opts.events == 0) {
+    g_cfg.shell = false;
   }
   ScratchDir scratch(BenchBase(g_cfg.dir));
   const DiskInfo disk = DescribeDisk(scratch.path());
@@ -360,6 +380,14 @@ int Run(int argc, char** argv) {
       add("memory", name, std::move(r));
       rows.back().name = rows.back().name.substr(rows.back().group.size() + 2);
     }
+  }
+
+  // The query language, ours against SQLite (bench/shell_compare.cc).
+  std::string shell_report;
+  if (g_cfg.shell) {
+    std::string shell_dir = g_cfg.shell_opts.store;
+    if (shell_dir.empty()) shell_dir = S.Sub("shell");
+    shell_report = ShellCompare(shell_dir, g_cfg.shell_opts);
   }
 
   if (g_cfg.log) {
@@ -477,6 +505,8 @@ int Run(int argc, char** argv) {
       }
     }
   }
+
+  std::fputs(shell_report.c_str(), stdout);
 
   struct Goal {
     std::string what, measured;

@@ -30,6 +30,15 @@ struct MemoryOptions {
   std::string store;
 };
 
+// The shell class (bench/shell_compare.cc describes the store and the queries).
+struct ShellOptions {
+  uint64_t events = 1'000'000;  // store size (0: skip the class)
+  int reps = 5;                 // timed runs of each query, after one warm-up
+  bool sqlite = true;           // load the events into SQLite and run the same questions
+  // Keep the store (and the SQLite file) here and reuse it in later runs of the same size.
+  std::string store;
+};
+
 struct Config {
   std::string dir;
   double seconds = 2;          // each measurement stops after this long...
@@ -37,9 +46,10 @@ struct Config {
   bool json = false;
   uint64_t asof_events = 1'000'000;  // store size of the as-of class (0: skip the class)
   uint64_t asof_probes = 20'000;     // lookups per as-of row
-  // Sections (--only): "log" (every class but the two below), "asof", "memory".
-  bool log = true, asof = true, memory = true;
+  // Sections (--only): "log" (every class but the three below), "asof", "memory", "shell".
+  bool log = true, asof = true, memory = true, shell = true;
   MemoryOptions mem;
+  ShellOptions shell_opts;
 };
 
 struct Row {
@@ -101,5 +111,10 @@ std::vector<Row> AsOfCompare(const std::string& dir, uint64_t events, uint64_t p
 // one group per query with a "tinkerbell" row and a "sqlite ..." row (rate = queries).
 // *setup describes the data.
 std::vector<Row> MemoryCompare(const std::string& dir, const MemoryOptions& o, std::string* setup);
+
+// The shell class: builds (or reuses) an agent-shaped store in `dir`, loads its events into
+// SQLite, times indexed queries and full-scan aggregates on both. Returns the report section
+// (a table; not part of --json).
+std::string ShellCompare(const std::string& dir, const ShellOptions& o);
 
 }  // namespace tink::bench

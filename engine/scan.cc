@@ -15,7 +15,7 @@ bool Matches(const LogQuery& q, const log::LogRecord& rec) {
   if (q.has_since && rec.time_ns < q.since_ns) return false;
   if (q.has_until && rec.time_ns > q.until_ns) return false;
   if (q.stream.empty() && q.run.empty() && q.type.empty()) return true;
-  Result<schema::EventView> v = schema::DecodeEvent(rec.payload);
+  Result<schema::EventView> v = schema::DecodeEnvelope(rec.payload);
   if (!v.ok()) return false;
   if (!q.stream.empty() && v->stream != q.stream) return false;
   if (!q.run.empty() && v->run != q.run) return false;

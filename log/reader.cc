@@ -2,6 +2,8 @@
 // checked before it is returned. Concurrent with the writer: bounded by each segment's published
 // end and by the last visible LSN.
 #include <algorithm>
+#include <cstring>
+#include <memory>
 
 #include "log/internal/log_impl.h"
 #include "log/internal/record.h"
@@ -9,6 +11,9 @@
 namespace tink::log::internal {
 namespace {
 
+// Reads start at kFirstChunk (a seek lands within kIndexIntervalBytes of its record, so a point
+// read needs little more) and double on each refill up to kChunk for sequential scans.
+constexpr uint64_t kFirstChunk = 2 * kIndexIntervalBytes;
 constexpr uint64_t kChunk = 1 << 20;
 
 class IteratorImpl final : public LogIterator {
@@ -58,15 +63,20 @@ class IteratorImpl final : public LogIterator {
 
   // Makes [off, off+n) available in buf_; returns bytes available from off (may be < n at end).
   Result<uint64_t> Fill(const Segment& seg, uint64_t off, uint64_t n, uint64_t end) {
-    if (off >= buf_start_ && off + n <= buf_start_ + buf_.size()) {
-      return buf_start_ + buf_.size() - off;
+    if (off >= buf_start_ && off + n <= buf_start_ + size_) {
+      return buf_start_ + size_ - off;
     }
-    const uint64_t want = std::min(std::max(n, kChunk), end - off);
-    buf_.resize(want);
-    ASSIGN_OR_RETURN(std::string_view got, seg.file->Read(off, want, buf_.data()));
-    buf_.resize(got.size());
+    const uint64_t want = std::min(std::max(n, chunk_), end - off);
+    chunk_ = std::min(chunk_ * 2, kChunk);
+    if (want > cap_) {  // not zero-filled: every byte used is read first
+      buf_ = std::make_unique_for_overwrite<char[]>(want);
+      cap_ = want;
+    }
+    ASSIGN_OR_RETURN(std::string_view got, seg.file->Read(off, want, buf_.get()));
+    if (got.data() != buf_.get()) std::memmove(buf_.get(), got.data(), got.size());
+    size_ = got.size();
     buf_start_ = off;
-    return got.size();
+    return size_;
   }
 
   void Advance() {
@@ -89,7 +99,7 @@ class IteratorImpl final : public LogIterator {
         }
         ++idx_;
         off_ = kSegmentHeaderSize;
-        buf_.clear();
+        size_ = 0;
         buf_start_ = 0;
         continue;
       }
@@ -100,7 +110,7 @@ class IteratorImpl final : public LogIterator {
       }
       uint64_t limit = std::min(*avail, end - off_);
       if (limit >= kRecordHeaderSize) {
-        const uint64_t len = GetU32(buf_.data() + (off_ - buf_start_) + 32);
+        const uint64_t len = GetU32(buf_.get() + (off_ - buf_start_) + 32);
         const uint64_t need = kRecordHeaderSize + std::min<uint64_t>(len, end - off_);
         if (need > limit) {
           avail = Fill(seg, off_, need, end);
@@ -111,7 +121,7 @@ class IteratorImpl final : public LogIterator {
           limit = std::min(*avail, end - off_);
         }
       }
-      const char* p = buf_.data() + (off_ - buf_start_);
+      const char* p = buf_.get() + (off_ - buf_start_);
       RecordHeader h;
       const RecordCheck c = CheckRecord(p, limit, log_->options().max_record_size, &h);
       if (c != RecordCheck::kOk) return Corrupt(seg, off_, RecordCheckName(c));
@@ -145,7 +155,9 @@ class IteratorImpl final : public LogIterator {
   Lsn expect_lsn_ = 1;
   uint64_t prev_ = 0;
   bool chain_known_ = false;
-  std::string buf_;
+  std::unique_ptr<char[]> buf_;  // bytes [buf_start_, buf_start_ + size_) of the segment
+  uint64_t cap_ = 0, size_ = 0;
+  uint64_t chunk_ = kFirstChunk;
   uint64_t buf_start_ = 0;
   LogRecord rec_;
   bool valid_ = false;

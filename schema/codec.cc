@@ -289,6 +289,17 @@ class AlignedPayload {
     }
     return fb::GetEvent(data_);
   }
+  // The envelope fields alone (EventEnvelope in schema/event.fbs): the payload is not walked.
+  Result<const fb::EventEnvelope*> VerifyEnvelope() const {
+    if (in_.size() >= FLATBUFFERS_MAX_BUFFER_SIZE) {
+      return Status::Corruption("event payload is larger than FlatBuffers allows");
+    }
+    flatbuffers::Verifier v(data_, in_.size());
+    if (!v.VerifyBuffer<fb::EventEnvelope>(fb::EventIdentifier())) {
+      return Status::Corruption("event envelope fails FlatBuffers verification");
+    }
+    return flatbuffers::GetRoot<fb::EventEnvelope>(data_);
+  }
   // A string of the buffer, as a view into the caller's bytes (not into a copy).
   std::string_view View(const flatbuffers::String* s) const {
     if (s == nullptr) return {};
@@ -390,6 +401,19 @@ Result<std::string> EncodeEvent(const EventInput& e) {
 Result<EventView> DecodeEvent(std::string_view payload) {
   const AlignedPayload buf(payload);
   ASSIGN_OR_RETURN(const fb::Event* ev, buf.Verify());
+  EventView view;
+  view.id = buf.View(ev->id());
+  view.stream = buf.View(ev->stream());
+  view.type = buf.View(ev->type());
+  view.run = buf.View(ev->run());
+  view.occurred_ns = ev->occurred_ns().value_or(0);
+  view.causation = ev->causation().value_or(0);
+  return view;
+}
+
+Result<EventView> DecodeEnvelope(std::string_view payload) {
+  const AlignedPayload buf(payload);
+  ASSIGN_OR_RETURN(const fb::EventEnvelope* ev, buf.VerifyEnvelope());
   EventView view;
   view.id = buf.View(ev->id());
   view.stream = buf.View(ev->stream());

@@ -12,9 +12,10 @@ namespace tink::query {
 namespace internal {
 namespace {
 
-// Streams Engine::Scan in chunks: each Scan call starts after the last LSN delivered and stops
-// once `chunk` records are buffered, so the stream holds at most one chunk whatever the log's
-// size. Between calls the engine's index (or log iterator) is re-seeked: both are cheap seeks.
+// A scan with no index and no time bound reads the log through one iterator, a record at a time.
+// Otherwise it streams Engine::Scan in chunks: each Scan call starts after the last LSN delivered
+// and stops once `chunk` records are buffered, so the stream holds at most one chunk whatever the
+// log's size. Between calls the engine's index is re-seeked: a cheap seek.
 class EventsStream final : public RowStream {
  public:
   EventsStream(engine::Engine* engine, engine::LogQuery q, size_t chunk,
@@ -32,6 +33,7 @@ class EventsStream final : public RowStream {
         columns_(columns.empty() ? internal::ColumnsOf("events") : std::move(columns)) {}
 
   Result<bool> Next(Row* out) override {
+    if (Direct()) return NextDirect(out);
     while (true) {
       if (IsSet(cancel_)) return Cancelled();
       while (pos_ >= buf_.size()) {
@@ -59,6 +61,36 @@ class EventsStream final : public RowStream {
     int64_t time_ns;
     size_t offset, size;
   };
+
+  // No index and no time bound: the log is read in place through one iterator, one record at a
+  // time (nothing is buffered or copied).
+  bool Direct() const {
+    return q_.stream.empty() && q_.run.empty() && q_.type.empty() && !q_.has_since &&
+           !q_.has_until;
+  }
+
+  Result<bool> NextDirect(Row* out) {
+    if (!it_) {
+      if (q_.to == 0 || q_.from > q_.to) return false;
+      it_ = engine_->log().NewIterator(std::max<Lsn>(q_.from, 1));
+      if (stats_) {
+        ++stats_->event_scans;
+        stats_->last_index.clear();
+      }
+    }
+    while (true) {
+      if (IsSet(cancel_)) return Cancelled();
+      if (!it_->Valid() || it_->record().lsn > q_.to) {
+        RETURN_IF_ERROR(it_->status());
+        return false;
+      }
+      RETURN_IF_ERROR(internal::EventRowInto(it_->record(), mask_, out));
+      it_->Next();
+      if (!map_) return true;
+      ASSIGN_OR_RETURN(bool keep, map_(out));
+      if (keep) return true;
+    }
+  }
 
   Status Fill() {
     buf_.clear();
@@ -112,6 +144,7 @@ class EventsStream final : public RowStream {
   const uint32_t mask_;
   std::vector<Rec> buf_;
   std::string arena_;
+  std::unique_ptr<log::LogIterator> it_;  // Direct()
   size_t pos_ = 0;
   bool done_ = false;
   std::vector<std::string> columns_;
@@ -268,20 +301,45 @@ Result<std::unique_ptr<RowStream>> OpenTasks(projections::StateReader& r, const 
                                              const Cancel* cancel) {
   SchedulerReader s(r);
   ASSIGN_OR_RETURN(Lsn at, s.Resolve(internal::ToAsOf(req.as_of)));
+  // state == S: rows only for such tasks, and only the runs that have one as of `at` (their
+  // per-state counts are versioned with the run) are read.
+  const std::optional<std::vector<std::string>> states = StringValues(req, "state");
+  auto wanted = [&](projections::TaskStatus st) {
+    return !states || std::find(states->begin(), states->end(),
+                                projections::TaskStatusName(st)) != states->end();
+  };
   std::vector<Row> rows;
+  auto add = [&](const projections::Task& t) {
+    if (wanted(t.status)) rows.push_back(internal::TaskRow(t));
+  };
+  std::optional<std::vector<std::string>> runs = StringValues(req, "run");
   if (auto ids = StringValues(req, "id")) {
     for (const std::string& id : *ids) {
       ASSIGN_OR_RETURN(std::optional<projections::Task> t, internal::FindTask(s, id, at));
-      if (t) rows.push_back(internal::TaskRow(*t));
+      if (t) add(*t);
     }
-  } else if (auto runs = StringValues(req, "run")) {
+    return Rows("tasks", std::move(rows), cancel);
+  }
+  if (!runs && states) {
+    runs.emplace();
+    ASSIGN_OR_RETURN(std::vector<projections::RunInfo> all, s.ListRuns(at));
+    for (const projections::RunInfo& run : all) {
+      for (size_t st = 1; st < std::size(run.counts); ++st) {
+        if (run.counts[st] > 0 && wanted(static_cast<projections::TaskStatus>(st))) {
+          runs->push_back(run.id);
+          break;
+        }
+      }
+    }
+  }
+  if (runs) {
     for (const std::string& run : *runs) {
       ASSIGN_OR_RETURN(std::vector<projections::Task> tasks, s.ListTasks(run, at));
-      for (const auto& t : tasks) rows.push_back(internal::TaskRow(t));
+      for (const auto& t : tasks) add(t);
     }
   } else {
     ASSIGN_OR_RETURN(std::vector<projections::Task> tasks, s.ListTasks(std::nullopt, at));
-    for (const auto& t : tasks) rows.push_back(internal::TaskRow(t));
+    for (const auto& t : tasks) add(t);
   }
   return Rows("tasks", std::move(rows), cancel);
 }

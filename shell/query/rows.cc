@@ -207,7 +207,7 @@ Status EventRowInto(const log::LogRecord& rec, uint32_t mask, Row* out) {
   if (mask & kLsn) r["lsn"] = rec.lsn;
   if (mask & kTime) r["time"] = schema::FormatTime(rec.time_ns);
   if ((mask & ~(kLsn | kTime)) == 0) return Status::Ok();
-  Result<schema::EventView> v = schema::DecodeEvent(rec.payload);
+  Result<schema::EventView> v = schema::DecodeEnvelope(rec.payload);
   if (!v.ok()) {
     return Status::Corruption("LSN " + std::to_string(rec.lsn) + ": " + v.status().message());
   }

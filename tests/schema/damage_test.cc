@@ -30,6 +30,22 @@ std::string Encoded(std::string type, std::string data) {
 bool CheckDamaged(const std::string& bytes) {
   auto view = DecodeEvent(bytes);
   auto json = EventToJson(1, 0, bytes);
+  // The envelope-only decode checks less (not the payload): it accepts whatever DecodeEvent
+  // accepts, with the same fields, and refuses only as Corruption.
+  auto env = DecodeEnvelope(bytes);
+  if (view.ok()) {
+    EXPECT_TRUE(env.ok()) << env.status().ToString();
+    if (env.ok()) {
+      EXPECT_EQ(env->id, view->id);
+      EXPECT_EQ(env->stream, view->stream);
+      EXPECT_EQ(env->type, view->type);
+      EXPECT_EQ(env->run, view->run);
+      EXPECT_EQ(env->occurred_ns, view->occurred_ns);
+      EXPECT_EQ(env->causation, view->causation);
+    }
+  } else if (!env.ok()) {
+    EXPECT_TRUE(env.status().IsCorruption()) << env.status().ToString();
+  }
   if (!view.ok()) {
     EXPECT_TRUE(view.status().IsCorruption()) << view.status().ToString();
     EXPECT_FALSE(json.ok());
@@ -112,6 +128,8 @@ TEST(DamageTest, GarbageIsCorruption) {
   }
   EXPECT_TRUE(DecodeEvent("").status().IsCorruption());
   EXPECT_TRUE(DecodeEvent(std::string(64, '\0')).status().IsCorruption());
+  EXPECT_TRUE(DecodeEnvelope("").status().IsCorruption());
+  EXPECT_TRUE(DecodeEnvelope(std::string(64, '\0')).status().IsCorruption());
 }
 
 TEST(DamageTest, UnalignedPayloadsDecodeIntoTheCallersBytes) {

@@ -199,6 +199,23 @@ TEST_F(ShellDocsTest, ExamplesCoverTheLanguage) {
   }
 }
 
+// scripts/demo ends with the queries of scripts/demo-queries; docs/shell.md shows each with its
+// output (so EveryExampleRuns checks what the demo prints).
+TEST_F(ShellDocsTest, TheDemosQueriesAreExamples) {
+  std::set<std::string> documented;
+  for (const Example& e : Examples()) documented.insert(e.command);
+  std::ifstream in(kSource + "/scripts/demo-queries");
+  ASSERT_TRUE(in) << "scripts/demo-queries";
+  int queries = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    ++queries;
+    EXPECT_TRUE(documented.count(line)) << "scripts/demo-queries: '" << line
+                                        << "' is not an example in docs/shell.md";
+  }
+  EXPECT_EQ(queries, 3) << "the demo ends with three queries: what failed and why";
+}
+
 TEST(ShellDocsRunnerTest, ParsesBlocks) {
   const std::string doc =
       "text\n```\ntink> not an example\n```\n"
