@@ -11,6 +11,7 @@
 //    fields are read from the verified buffer and printed exactly; GenText's text is used for the
 //    rest (strings, integers, booleans, string vectors).
 #include <flatbuffers/idl.h>
+#include <flatbuffers/util.h>
 #include <flatbuffers/verifier.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 
 #include "schema/event_fbs_text.h"
 #include "schema/event_generated.h"
+#include "schema/event_json.h"
 #include "schema/internal/catalog.h"
 #include "schema/schema.h"
 
@@ -218,12 +220,19 @@ Status CheckTableData(const flatbuffers::StructDef& sd, const Json& data) {
 }
 
 bool ValidUtf8(const std::string& s) {
-  try {
-    (void)Json(s).dump();
-    return true;
-  } catch (const Json::type_error&) {
-    return false;
+  // flatbuffers::FromUTF8 is strict (no overlong forms, no surrogates, nothing past U+10FFFF).
+  // It reads a sequence's continuation bytes before checking them; c_str()'s terminating NUL is
+  // never one, so it cannot read past the string.
+  const char* p = s.c_str();
+  const char* const end = p + s.size();
+  while (p < end) {
+    if (static_cast<unsigned char>(*p) < 0x80) {
+      ++p;
+    } else if (flatbuffers::FromUTF8(&p) < 0 || p > end) {
+      return false;
+    }
   }
+  return true;
 }
 
 OJson FlexToJson(flexbuffers::Reference r);
@@ -424,8 +433,23 @@ Result<EventView> DecodeEnvelope(std::string_view payload) {
   return view;
 }
 
-Result<std::string> EventToJson(uint64_t lsn, int64_t time_ns, std::string_view payload,
-                                bool pretty) {
+namespace {
+
+// Whether every key and string in `j` is valid UTF-8 (what dump() would otherwise throw on).
+bool AllUtf8(const OJson& j) {
+  if (j.is_string()) return ValidUtf8(j.get_ref<const std::string&>());
+  if (j.is_array()) return std::all_of(j.begin(), j.end(), AllUtf8);
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (!ValidUtf8(it.key()) || !AllUtf8(it.value())) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<OJson> EventToJsonValue(uint64_t lsn, int64_t time_ns, std::string_view payload) {
   const AlignedPayload buf(payload);
   ASSIGN_OR_RETURN(const fb::Event* ev, buf.Verify());
   const std::string at = "event at LSN " + std::to_string(lsn);
@@ -460,11 +484,18 @@ Result<std::string> EventToJson(uint64_t lsn, int64_t time_ns, std::string_view 
   }
   j["data"] = std::move(data);
   // Strings were UTF-8-checked when the event was encoded; a payload that passes the Verifier
-  // but holds invalid UTF-8 is damage. nlohmann reports it by exception: stop it here.
+  // but holds invalid UTF-8 is damage.
+  if (!AllUtf8(j)) return Status::Corruption(at + " holds invalid UTF-8");
+  return j;
+}
+
+Result<std::string> EventToJson(uint64_t lsn, int64_t time_ns, std::string_view payload,
+                                bool pretty) {
+  ASSIGN_OR_RETURN(OJson j, EventToJsonValue(lsn, time_ns, payload));
   try {
     return pretty ? j.dump(2) : j.dump();
   } catch (const OJson::type_error&) {
-    return Status::Corruption(at + " holds invalid UTF-8");
+    return Status::Corruption("event at LSN " + std::to_string(lsn) + " holds invalid UTF-8");
   }
 }
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <regex>
+#include <thread>
 #include <set>
 #include <unordered_map>
 
@@ -18,6 +20,7 @@ using internal::MakeCount;
 using internal::MakeFilter;
 using internal::MakeGroup;
 using internal::MakeLimit;
+using internal::MakeParallelAggregate;
 using internal::MakeSelect;
 using internal::MakeSort;
 using internal::SortSpec;
@@ -387,6 +390,12 @@ struct Plan {
   ScanRequest req;
   std::vector<Stage> stages;
   Pos open_pos;
+  // When the query starts with where/between ops and then count or group by (stages[agg]), the
+  // aggregate, for a parallel scan: each slice runs stages[0, agg) and the slices are merged.
+  std::optional<size_t> agg;
+  bool agg_count = false;
+  std::vector<std::string> agg_keys;
+  std::vector<AggSpec> agg_specs;
 };
 
 Plan MakePlan(const Query& q, const Cancel* cancel) {
@@ -403,6 +412,12 @@ Plan MakePlan(const Query& q, const Cancel* cancel) {
   }
   Planner pl(*src);
   bool prefix = true;  // still in the leading where/between ops, which a scan may narrow
+  auto prefix_only = [&](size_t i) {  // ops before i are all where/between
+    return std::all_of(q.ops.begin(), q.ops.begin() + static_cast<std::ptrdiff_t>(i),
+                       [](const Op& o) {
+                         return o.kind == Op::Kind::kWhere || o.kind == Op::Kind::kBetween;
+                       });
+  };
   for (size_t i = 0; i < q.ops.size(); ++i) {
     const Op& op = q.ops[i];
     if (op.kind != Op::Kind::kWhere && op.kind != Op::Kind::kBetween) prefix = false;
@@ -479,6 +494,10 @@ Plan MakePlan(const Query& q, const Cancel* cancel) {
         break;
       }
       case Op::Kind::kCount:
+        if (prefix_only(i)) {
+          plan.agg = plan.stages.size();
+          plan.agg_count = true;
+        }
         pl.Project();
         pl.columns() = {{"count", "int"}};
         plan.stages.push_back(
@@ -514,6 +533,11 @@ Plan MakePlan(const Query& q, const Cancel* cancel) {
         pl.CheckUnique(seen);
         pl.Project();
         pl.columns() = std::move(cols);
+        if (prefix_only(i)) {
+          plan.agg = plan.stages.size();
+          plan.agg_keys = keys;
+          plan.agg_specs = aggs;
+        }
         plan.stages.push_back([keys, aggs, cancel](std::unique_ptr<RowStream> up) {
           return MakeGroup(std::move(up), keys, aggs, cancel);
         });
@@ -523,6 +547,15 @@ Plan MakePlan(const Query& q, const Cancel* cancel) {
   }
   if (pl.projected()) plan.req.fields.emplace(pl.used().begin(), pl.used().end());
   return plan;
+}
+
+// Threads of a parallel count / group by: the machine's cores, at most 8; TINK_SCAN_THREADS
+// overrides (1 turns parallel scans off).
+size_t ScanThreads() {
+  if (const char* env = std::getenv("TINK_SCAN_THREADS"); env != nullptr && *env != '\0') {
+    return std::clamp<size_t>(std::strtoull(env, nullptr, 10), 1, 64);
+  }
+  return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
 }
 
 // A store's answer to a bad request (unknown run, LSN past the head) is the user's error.
@@ -551,16 +584,36 @@ Result<std::variant<Prepared, QueryError>> PrepareQuery(Provider& provider, std:
   } catch (PlanFailure& f) {
     return std::variant<Prepared, QueryError>(std::move(f.error));
   }
-  auto opened = provider.Open(plan.req, cancel);
-  if (!opened.ok()) {
-    if (IsUserError(opened.status()) && !IsCancelled(opened.status())) {
-      return std::variant<Prepared, QueryError>(
-          QueryError{plan.open_pos, opened.status().message()});
+  // A count or group by right after the scan's filters runs on slices in parallel when the
+  // provider splits the source (events, on a large enough log).
+  std::vector<ScanRequest> slices;
+  if (plan.agg) slices = provider.Split(plan.req, ScanThreads());
+  if (slices.empty()) slices.push_back(plan.req);
+  std::vector<std::unique_ptr<RowStream>> parts;
+  for (const ScanRequest& slice : slices) {
+    auto opened = provider.Open(slice, cancel);
+    if (!opened.ok()) {
+      if (IsUserError(opened.status()) && !IsCancelled(opened.status())) {
+        return std::variant<Prepared, QueryError>(
+            QueryError{plan.open_pos, opened.status().message()});
+      }
+      return opened.status();
     }
-    return opened.status();
+    parts.push_back(std::move(*opened));
   }
-  std::unique_ptr<RowStream> stream = std::move(*opened);
-  for (const Stage& s : plan.stages) stream = s(std::move(stream));
+  std::unique_ptr<RowStream> stream;
+  size_t first = 0;  // the first stage still to apply to `stream`
+  if (parts.size() == 1) {
+    stream = std::move(parts[0]);
+  } else {
+    for (std::unique_ptr<RowStream>& p : parts) {
+      for (size_t i = 0; i < *plan.agg; ++i) p = plan.stages[i](std::move(p));
+    }
+    stream = MakeParallelAggregate(std::move(parts), plan.agg_count, plan.agg_keys,
+                                   plan.agg_specs, cancel);
+    first = *plan.agg + 1;
+  }
+  for (size_t i = first; i < plan.stages.size(); ++i) stream = plan.stages[i](std::move(stream));
   return std::variant<Prepared, QueryError>(Prepared{std::move(stream), std::nullopt});
 }
 

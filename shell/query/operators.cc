@@ -1,6 +1,8 @@
 #include "shell/query/operators.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <unordered_map>
 
 #include "shell/query/exec.h"
@@ -200,6 +202,28 @@ struct AggState {
     }
   }
 
+  // Folds in the state of the same aggregate over later rows (a parallel scan's next slice).
+  void Merge(const AggSpec& spec, const AggState& o) {
+    switch (spec.fn) {
+      case AggFn::kCount:
+        n += o.n;
+        return;
+      case AggFn::kMin:
+      case AggFn::kMax: {
+        if (o.best.is_null()) return;
+        const int c = best.is_null() ? 0 : OrderValues(o.best, best);
+        if (best.is_null() || (spec.fn == AggFn::kMin ? c < 0 : c > 0)) best = o.best;
+        return;
+      }
+      case AggFn::kSum:
+      case AggFn::kAvg:
+        n += o.n;
+        dsum += o.dsum;
+        int_sum = int_sum && o.int_sum && !__builtin_add_overflow(isum, o.isum, &isum);
+        return;
+    }
+  }
+
   Json Result(const AggSpec& spec) const {
     switch (spec.fn) {
       case AggFn::kCount:
@@ -217,59 +241,66 @@ struct AggState {
   }
 };
 
-class GroupStream final : public RowStream {
+// The groups of a group by: rows go in one at a time; groups come out in order of first
+// appearance. Merge appends a later slice's groups (a parallel scan), which keeps that order.
+class Grouper {
  public:
-  GroupStream(std::unique_ptr<RowStream> up, std::vector<std::string> keys,
-              std::vector<AggSpec> aggs, const Cancel* cancel)
-      : up_(std::move(up)), keys_(std::move(keys)), aggs_(std::move(aggs)), cancel_(cancel) {}
-  Result<bool> Next(Row* out) override {
-    if (!grouped_) {
-      RETURN_IF_ERROR(Consume());
-      grouped_ = true;
+  Grouper(const std::vector<std::string>& keys, const std::vector<AggSpec>& aggs)
+      : keys_(keys), aggs_(aggs) {}
+
+  void Add(const Row& r) {
+    id_.clear();
+    for (const std::string& k : keys_) AppendKey(Lookup(r, k), &id_);
+    auto it = index_.find(id_);
+    if (it == index_.end()) {
+      Json key = Json::array();
+      for (const std::string& k : keys_) {
+        const Json* v = Lookup(r, k);
+        key.push_back(v != nullptr ? *v : Json());
+      }
+      it = index_.emplace(id_, groups_.size()).first;
+      groups_.push_back(Group{std::move(key), std::vector<AggState>(aggs_.size())});
     }
-    if (next_ >= groups_.size()) return false;
-    Group& g = groups_[next_++];
-    Row r = Row::object();
-    for (size_t i = 0; i < keys_.size(); ++i) r[keys_[i]] = std::move(g.key[i]);
-    for (size_t i = 0; i < aggs_.size(); ++i) r[aggs_[i].name] = g.state[i].Result(aggs_[i]);
-    *out = std::move(r);
-    return true;
+    Group& g = groups_[it->second];
+    for (size_t i = 0; i < aggs_.size(); ++i) g.state[i].Add(aggs_[i], r);
   }
-  std::vector<std::string> Columns() const override {
-    std::vector<std::string> cols = keys_;
-    for (const AggSpec& a : aggs_) cols.push_back(a.name);
-    return cols;
+
+  void Merge(Grouper&& later) {
+    for (auto& [id, at] : later.index_) {
+      Group& theirs = later.groups_[at];
+      auto it = index_.find(id);
+      if (it == index_.end()) {
+        continue;  // appended below, in the later slice's order
+      }
+      Group& ours = groups_[it->second];
+      for (size_t i = 0; i < aggs_.size(); ++i) ours.state[i].Merge(aggs_[i], theirs.state[i]);
+      theirs.merged = true;
+    }
+    for (Group& g : later.groups_) {
+      if (g.merged) continue;
+      std::string id;
+      for (const Json& v : g.key) AppendKey(&v, &id);
+      index_.emplace(std::move(id), groups_.size());
+      groups_.push_back(std::move(g));
+    }
+  }
+
+  size_t size() const { return groups_.size(); }
+
+  Row Take(size_t i) {
+    Group& g = groups_[i];
+    Row r = Row::object();
+    for (size_t k = 0; k < keys_.size(); ++k) r[keys_[k]] = std::move(g.key[k]);
+    for (size_t a = 0; a < aggs_.size(); ++a) r[aggs_[a].name] = g.state[a].Result(aggs_[a]);
+    return r;
   }
 
  private:
   struct Group {
     Json key;  // array, one value per key
     std::vector<AggState> state;
+    bool merged = false;
   };
-
-  Status Consume() {
-    Row r;
-    std::string id;  // the group's key as bytes, rebuilt in place for each row
-    while (true) {
-      if (IsSet(cancel_)) return Cancelled();
-      ASSIGN_OR_RETURN(bool more, up_->Next(&r));
-      if (!more) return Status::Ok();
-      id.clear();
-      for (const std::string& k : keys_) AppendKey(Lookup(r, k), &id);
-      auto it = index_.find(id);
-      if (it == index_.end()) {
-        Json key = Json::array();
-        for (const std::string& k : keys_) {
-          const Json* v = Lookup(r, k);
-          key.push_back(v != nullptr ? *v : Json());
-        }
-        it = index_.emplace(id, groups_.size()).first;
-        groups_.push_back(Group{std::move(key), std::vector<AggState>(aggs_.size())});
-      }
-      Group& g = groups_[it->second];
-      for (size_t i = 0; i < aggs_.size(); ++i) g.state[i].Add(aggs_[i], r);
-    }
-  }
 
   // One value of a group's key, self-delimiting: strings (the common key) are copied as they
   // are, behind their length; anything else as its JSON text, behind a different tag.
@@ -289,13 +320,139 @@ class GroupStream final : public RowStream {
     out->append(text);
   }
 
+  const std::vector<std::string>& keys_;
+  const std::vector<AggSpec>& aggs_;
+  std::unordered_map<std::string, size_t> index_;
+  std::vector<Group> groups_;
+  std::string id_;  // the key of the row being added, rebuilt in place
+};
+
+class GroupStream final : public RowStream {
+ public:
+  GroupStream(std::unique_ptr<RowStream> up, std::vector<std::string> keys,
+              std::vector<AggSpec> aggs, const Cancel* cancel)
+      : up_(std::move(up)),
+        keys_(std::move(keys)),
+        aggs_(std::move(aggs)),
+        cancel_(cancel),
+        groups_(keys_, aggs_) {}
+  Result<bool> Next(Row* out) override {
+    if (!grouped_) {
+      Row r;
+      while (true) {
+        if (IsSet(cancel_)) return Cancelled();
+        ASSIGN_OR_RETURN(bool more, up_->Next(&r));
+        if (!more) break;
+        groups_.Add(r);
+      }
+      grouped_ = true;
+    }
+    if (next_ >= groups_.size()) return false;
+    *out = groups_.Take(next_++);
+    return true;
+  }
+  std::vector<std::string> Columns() const override { return GroupColumns(keys_, aggs_); }
+
+  static std::vector<std::string> GroupColumns(const std::vector<std::string>& keys,
+                                               const std::vector<AggSpec>& aggs) {
+    std::vector<std::string> cols = keys;
+    for (const AggSpec& a : aggs) cols.push_back(a.name);
+    return cols;
+  }
+
+ private:
   std::unique_ptr<RowStream> up_;
   std::vector<std::string> keys_;
   std::vector<AggSpec> aggs_;
   const Cancel* cancel_;
-  std::unordered_map<std::string, size_t> index_;
-  std::vector<Group> groups_;  // in order of first appearance
+  Grouper groups_;
   bool grouped_ = false;
+  size_t next_ = 0;
+};
+
+// count or group by over slices of one scan, one thread per slice (the caller's thread takes the
+// first), merged in slice order: the same rows as one stream over the slices in turn would give.
+class ParallelAggregateStream final : public RowStream {
+ public:
+  ParallelAggregateStream(std::vector<std::unique_ptr<RowStream>> parts, bool count,
+                          std::vector<std::string> keys, std::vector<AggSpec> aggs,
+                          const Cancel* cancel)
+      : parts_(std::move(parts)),
+        count_(count),
+        keys_(std::move(keys)),
+        aggs_(std::move(aggs)),
+        cancel_(cancel) {}
+
+  Result<bool> Next(Row* out) override {
+    if (!done_) {
+      RETURN_IF_ERROR(Run());
+      done_ = true;
+    }
+    if (count_) {
+      if (next_ > 0) return false;
+      ++next_;
+      *out = Row::object();
+      (*out)["count"] = total_;
+      return true;
+    }
+    if (next_ >= groups_->size()) return false;
+    *out = groups_->Take(next_++);
+    return true;
+  }
+  std::vector<std::string> Columns() const override {
+    return count_ ? std::vector<std::string>{"count"} : GroupStream::GroupColumns(keys_, aggs_);
+  }
+
+ private:
+  Status Run() {
+    const size_t n = parts_.size();
+    std::vector<Grouper> partial;
+    for (size_t i = 0; i < n; ++i) partial.emplace_back(keys_, aggs_);
+    std::vector<uint64_t> counts(n, 0);
+    std::vector<Status> errors(n);
+    std::atomic<bool> failed{false};
+    auto work = [&](size_t i) {
+      Row r;
+      while (!failed.load(std::memory_order_relaxed)) {
+        if (IsSet(cancel_)) {
+          errors[i] = Cancelled();
+          break;
+        }
+        Result<bool> more = parts_[i]->Next(&r);
+        if (!more.ok()) {
+          errors[i] = more.status();
+          break;
+        }
+        if (!*more) return;
+        if (count_) {
+          ++counts[i];
+        } else {
+          partial[i].Add(r);
+        }
+      }
+      failed = true;
+    };
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < n; ++i) threads.emplace_back(work, i);
+    work(0);
+    for (std::thread& t : threads) t.join();
+    for (const Status& e : errors) RETURN_IF_ERROR(e);  // the first slice's error first
+    for (uint64_t c : counts) total_ += c;
+    if (!count_) {
+      for (size_t i = 1; i < n; ++i) partial[0].Merge(std::move(partial[i]));
+      groups_ = std::make_unique<Grouper>(std::move(partial[0]));
+    }
+    return Status::Ok();
+  }
+
+  std::vector<std::unique_ptr<RowStream>> parts_;
+  const bool count_;
+  const std::vector<std::string> keys_;
+  const std::vector<AggSpec> aggs_;
+  const Cancel* cancel_;
+  bool done_ = false;
+  uint64_t total_ = 0;
+  std::unique_ptr<Grouper> groups_;
   size_t next_ = 0;
 };
 
@@ -327,6 +484,13 @@ std::unique_ptr<RowStream> MakeSort(std::unique_ptr<RowStream> up, std::vector<S
 std::unique_ptr<RowStream> MakeGroup(std::unique_ptr<RowStream> up, std::vector<std::string> keys,
                                      std::vector<AggSpec> aggs, const Cancel* cancel) {
   return std::make_unique<GroupStream>(std::move(up), std::move(keys), std::move(aggs), cancel);
+}
+
+std::unique_ptr<RowStream> MakeParallelAggregate(std::vector<std::unique_ptr<RowStream>> parts,
+                                                 bool count, std::vector<std::string> keys,
+                                                 std::vector<AggSpec> aggs, const Cancel* cancel) {
+  return std::make_unique<ParallelAggregateStream>(std::move(parts), count, std::move(keys),
+                                                   std::move(aggs), cancel);
 }
 
 }  // namespace tink::query::internal

@@ -4,7 +4,8 @@
 // Next. Operators that loop over their input check the Cancel flag between rows and fail with
 // Cancelled(); errors of the input pass through.
 //
-// Thread safety: a stream belongs to one thread.
+// Thread safety: a stream belongs to one thread; MakeParallelAggregate's parts are each pulled by
+// a thread of their own.
 #pragma once
 
 #include <cstdint>
@@ -52,5 +53,14 @@ std::unique_ptr<RowStream> MakeSort(std::unique_ptr<RowStream> up, std::vector<S
 // One row per distinct key tuple, in order of first appearance: the keys, then the aggregates.
 std::unique_ptr<RowStream> MakeGroup(std::unique_ptr<RowStream> up, std::vector<std::string> keys,
                                      std::vector<AggSpec> aggs, const Cancel* cancel);
+
+// count (count = true: one row {"count": N}) or group by (keys, aggs as MakeGroup) over `parts`,
+// consecutive slices of one input: each slice is pulled to the end by its own thread (the
+// caller's takes the first) and the partial results are merged in slice order, so the rows are
+// those of the same operator over the slices one after the other. sum and avg of non-integers may
+// differ from one pass in the last bits (floating-point addition in another order).
+std::unique_ptr<RowStream> MakeParallelAggregate(std::vector<std::unique_ptr<RowStream>> parts,
+                                                 bool count, std::vector<std::string> keys,
+                                                 std::vector<AggSpec> aggs, const Cancel* cancel);
 
 }  // namespace tink::query::internal

@@ -30,7 +30,12 @@ class EventsStream final : public RowStream {
         next_from_(q_.from),
         map_(std::move(map)),
         mask_(mask),
-        columns_(columns.empty() ? internal::ColumnsOf("events") : std::move(columns)) {}
+        columns_(columns.empty() ? internal::ColumnsOf("events") : std::move(columns)) {
+    if (Direct() && stats_) {  // counted here: Next may run on another thread (Split)
+      ++stats_->event_scans;
+      stats_->last_index.clear();
+    }
+  }
 
   Result<bool> Next(Row* out) override {
     if (Direct()) return NextDirect(out);
@@ -73,10 +78,6 @@ class EventsStream final : public RowStream {
     if (!it_) {
       if (q_.to == 0 || q_.from > q_.to) return false;
       it_ = engine_->log().NewIterator(std::max<Lsn>(q_.from, 1));
-      if (stats_) {
-        ++stats_->event_scans;
-        stats_->last_index.clear();
-      }
     }
     while (true) {
       if (IsSet(cancel_)) return Cancelled();
@@ -233,6 +234,10 @@ engine::LogQuery EventsQuery(const ScanRequest& req, Lsn head) {
   if (req.between) {
     LowerBound(&q, req.between->first, head);
     UpperBound(&q, req.between->second);
+  }
+  if (req.lsn_range) {
+    q.from = std::max(q.from, req.lsn_range->first);
+    q.to = std::min(q.to, req.lsn_range->second);
   }
   auto none = [&] { q.to = 0; };  // no row can match
   for (const Pushdown& p : req.equals) {
@@ -553,6 +558,28 @@ Result<std::unique_ptr<RowStream>> EngineProvider::Open(const ScanRequest& req,
 Result<VerbResult> EngineProvider::RunVerb(const VerbCall& call, const Cancel* cancel) {
   ASSIGN_OR_RETURN(std::unique_ptr<projections::StateReader> reader, engine_->NewReader());
   return internal::RunVerb({engine_, reader.get(), options_.event_chunk, cancel}, call);
+}
+
+std::vector<ScanRequest> EngineProvider::Split(const ScanRequest& req, size_t parts) {
+  if (req.source != "events" || parts < 2) return {req};
+  const engine::LogQuery q = EventsQuery(req, engine_->log().LastLsn());
+  const bool direct = q.stream.empty() && q.run.empty() && q.type.empty() && !q.has_since &&
+                      !q.has_until;
+  if (!direct || q.to == 0 || q.from > q.to || q.to - q.from + 1 < options_.split_min_events) {
+    return {req};
+  }
+  const uint64_t n = q.to - q.from + 1;
+  parts = static_cast<size_t>(std::min<uint64_t>(parts, n));
+  std::vector<ScanRequest> out;
+  Lsn from = q.from;
+  for (size_t i = 0; i < parts; ++i) {
+    const Lsn to = i + 1 == parts ? q.to : from + n / parts - 1;
+    ScanRequest slice = req;
+    slice.lsn_range = std::make_pair(from, to);
+    out.push_back(std::move(slice));
+    from = to + 1;
+  }
+  return out;
 }
 
 std::vector<std::string> EngineProvider::CompletionIds(std::string_view prefix, size_t limit) {

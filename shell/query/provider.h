@@ -3,8 +3,10 @@
 // snapshot per query (scheduler, canvas, memory).
 //
 // Sources (fields: sources.cc, docs/shell.md):
-//   events     streamed from Engine::Scan in chunks of `Options::event_chunk` rows, never the
-//              whole log in memory. Pushdown: stream/type/run == literal -> the engine's index;
+//   events     without an index or a time bound, read from the log through one iterator a record
+//              at a time; else streamed from Engine::Scan in chunks of `Options::event_chunk`
+//              rows; never the whole log in memory. A count or group by over a large log runs
+//              on LSN slices in parallel (Split). Pushdown: stream/type/run == literal -> the engine's index;
 //              lsn == N -> one record; as of P -> lsn <= P; between A and B -> LSN or record-time
 //              range (inclusive).
 //   runs tasks files nodes edges anomalies
@@ -43,6 +45,8 @@ class EngineProvider final : public Provider {
   struct Options {
     // Rows of `events` fetched per Engine::Scan call: the most an events stream holds at once.
     size_t event_chunk = 4096;
+    // Split: an events scan of fewer LSNs than this is not split.
+    uint64_t split_min_events = 1 << 16;
   };
   // Counters for tests and `.timer`-style diagnostics.
   struct Stats {
@@ -58,6 +62,9 @@ class EngineProvider final : public Provider {
   Result<std::unique_ptr<RowStream>> Open(const ScanRequest& req, const Cancel* cancel) override;
   Result<VerbResult> RunVerb(const VerbCall& call, const Cancel* cancel) override;
   std::vector<std::string> CompletionIds(std::string_view prefix, size_t limit) override;
+  // events read straight from the log (no stream/type/run index, no time bound) with at least
+  // Options::split_min_events LSNs: `parts` equal LSN slices, bounded by the head at this call.
+  std::vector<ScanRequest> Split(const ScanRequest& req, size_t parts) override;
 
   const Stats& stats() const { return stats_; }
 

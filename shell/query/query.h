@@ -101,6 +101,8 @@ struct ScanRequest {
   // of its rows (events then skips decoding the payload: `events | group by type` never builds
   // `data`).
   std::optional<std::vector<std::string>> fields;
+  // A slice of a parallel scan (Provider::Split): only LSNs in [first, second].
+  std::optional<std::pair<uint64_t, uint64_t>> lsn_range;
 };
 
 class RowStream {
@@ -141,6 +143,13 @@ class Provider {
   virtual Result<VerbResult> RunVerb(const VerbCall& call, const Cancel* cancel) = 0;
   // Ids for TAB completion: runs, tasks ("run/task"), node ids; at most `limit`.
   virtual std::vector<std::string> CompletionIds(std::string_view prefix, size_t limit) = 0;
+  // For a parallel count / group by: `req` as up to `parts` requests over consecutive, disjoint
+  // slices whose rows, one slice after the other, are req's rows. Streams of the slices may be
+  // pulled from different threads at once. {req} when a source cannot be split (the default).
+  virtual std::vector<ScanRequest> Split(const ScanRequest& req, size_t parts) {
+    (void)parts;
+    return {req};
+  }
 };
 
 // A query ready to run: rows (streaming), or text for verbs that print text.

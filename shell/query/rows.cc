@@ -2,7 +2,9 @@
 // field order of sources.cc, and the helpers the verbs share.
 #include <algorithm>
 #include <array>
+#include <bit>
 
+#include "schema/event_json.h"
 #include "schema/schema.h"
 #include "shell/query/provider_internal.h"
 
@@ -161,12 +163,7 @@ Row EdgeRow(const projections::MemEdge& e) {
 }
 
 Result<Row> EventRow(const log::LogRecord& rec) {
-  ASSIGN_OR_RETURN(std::string text, schema::EventToJson(rec.lsn, rec.time_ns, rec.payload));
-  Row j = Row::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Status::Corruption("LSN " + std::to_string(rec.lsn) + ": event JSON does not parse");
-  }
-  return j;
+  return schema::EventToJsonValue(rec.lsn, rec.time_ns, rec.payload);
 }
 
 uint32_t EventFieldMask(const std::optional<std::vector<std::string>>& fields) {
@@ -198,25 +195,82 @@ Status EventRowInto(const log::LogRecord& rec, uint32_t mask, Row* out) {
     ASSIGN_OR_RETURN(*out, EventRow(rec));
     return Status::Ok();
   }
-  if (out->is_object()) {
-    out->clear();  // keeps the object's storage for the next row
-  } else {
-    *out = Row::object();
+  schema::EventView v;
+  if (mask & ~(kLsn | kTime)) {
+    Result<schema::EventView> d = schema::DecodeEnvelope(rec.payload);
+    if (!d.ok()) {
+      return Status::Corruption("LSN " + std::to_string(rec.lsn) + ": " + d.status().message());
+    }
+    v = *d;
   }
-  Row& r = *out;
-  if (mask & kLsn) r["lsn"] = rec.lsn;
-  if (mask & kTime) r["time"] = schema::FormatTime(rec.time_ns);
-  if ((mask & ~(kLsn | kTime)) == 0) return Status::Ok();
-  Result<schema::EventView> v = schema::DecodeEnvelope(rec.payload);
-  if (!v.ok()) {
-    return Status::Corruption("LSN " + std::to_string(rec.lsn) + ": " + v.status().message());
+  // The fields this row has, in schema order (absent optional fields are left out).
+  uint32_t has = mask;
+  if (v.occurred_ns == 0) has &= ~kOccurred;
+  if (v.run.empty()) has &= ~kRun;
+  if (v.causation == 0) has &= ~kCausation;
+  static constexpr std::pair<uint32_t, const char*> kKeys[] = {
+      {kLsn, "lsn"},   {kTime, "time"}, {kOccurred, "occurred"}, {kId, "id"},
+      {kStream, "stream"}, {kType, "type"}, {kRun, "run"},       {kCausation, "causation"}};
+  auto value = [&](uint32_t bit, Json* slot) {
+    // Strings are assigned into the slot's own string when it has one (no allocation).
+    auto str = [&](std::string_view sv) {
+      if (slot->is_string()) {
+        slot->get_ref<std::string&>().assign(sv);
+      } else {
+        *slot = sv;
+      }
+    };
+    switch (bit) {
+      case kLsn:
+        *slot = rec.lsn;
+        break;
+      case kTime:
+        *slot = schema::FormatTime(rec.time_ns);
+        break;
+      case kOccurred:
+        *slot = schema::FormatTime(v.occurred_ns);
+        break;
+      case kId:
+        str(v.id);
+        break;
+      case kStream:
+        str(v.stream);
+        break;
+      case kType:
+        str(v.type);
+        break;
+      case kRun:
+        str(v.run);
+        break;
+      case kCausation:
+        *slot = v.causation;
+        break;
+    }
+  };
+  // The previous row of the same scan usually has the same keys: then only values change.
+  bool same = out->is_object() && out->size() == static_cast<size_t>(std::popcount(has));
+  if (same) {
+    auto it = out->begin();
+    for (const auto& [bit, key] : kKeys) {
+      if (!(has & bit)) continue;
+      if (it.key() != key) {
+        same = false;
+        break;
+      }
+      ++it;
+    }
   }
-  if ((mask & kOccurred) && v->occurred_ns != 0) r["occurred"] = schema::FormatTime(v->occurred_ns);
-  if (mask & kId) r["id"] = v->id;
-  if (mask & kStream) r["stream"] = v->stream;
-  if (mask & kType) r["type"] = v->type;
-  if ((mask & kRun) && !v->run.empty()) r["run"] = v->run;
-  if ((mask & kCausation) && v->causation != 0) r["causation"] = v->causation;
+  if (same) {
+    auto it = out->begin();
+    for (const auto& [bit, key] : kKeys) {
+      if (has & bit) value(bit, &(it++).value());
+    }
+    return Status::Ok();
+  }
+  *out = Row::object();
+  for (const auto& [bit, key] : kKeys) {
+    if (has & bit) value(bit, &(*out)[key]);
+  }
   return Status::Ok();
 }
 

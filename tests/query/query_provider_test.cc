@@ -286,4 +286,53 @@ TEST_F(ProviderTest, EventsNarrowedToSomeFieldsEqualTheFullRowsCutDown) {
   }
 }
 
+// count and group by over events run on LSN slices in parallel (Provider::Split), each slice on
+// its own thread: the rows must be those of one sequential pass, for every aggregate and filter.
+TEST_F(ProviderTest, ParallelAggregatesEqualOneSequentialPass) {
+  EngineProvider sequential(engine_, EngineProvider::Options{7, UINT64_MAX});
+  EngineProvider parallel(engine_, EngineProvider::Options{7, /*split_min_events=*/1});
+  auto run = [&](EngineProvider& p, const std::string& q) {
+    auto prepared = PrepareQuery(p, q, &cancel_);
+    EXPECT_TRUE(prepared.ok()) << prepared.status().ToString();
+    if (!prepared.ok()) return std::vector<Row>{};
+    if (auto* e = std::get_if<QueryError>(&*prepared)) {
+      ADD_FAILURE() << q << ": " << e->ToString();
+      return std::vector<Row>{};
+    }
+    return Drain(*std::get<Prepared>(*prepared).rows);
+  };
+  ASSERT_EQ(setenv("TINK_SCAN_THREADS", "3", 1), 0);
+  for (const std::string q : {
+           "events | count",
+           "events | group by type",
+           "events | where type ~ 'task' | group by run, type count() as n, min(lsn) as lo, "
+           "max(lsn) as hi, sum(lsn) as s, avg(lsn) as a, min(time) as t0",
+           "events | where data.exit_code != 0 | count",
+           "events | where data.task != null | group by data.task count() as n",
+           "events | between 3 and 20 | group by stream",
+           "events | group by type | sort count desc, type | limit 2",
+           "events as of 10 | count",
+           "events | where run == 'r1' | count",
+           "events | where lsn > 1000000 | count",
+       }) {
+    const uint64_t before = parallel.stats().event_scans;
+    const std::vector<Row> want = run(sequential, q);
+    const std::vector<Row> got = run(parallel, q);
+    ASSERT_FALSE(want.empty()) << q;
+    EXPECT_EQ(got, want) << q;
+    const bool split = q.find("run ==") == std::string::npos && q.find("between") == std::string::npos;
+    if (split) {
+      EXPECT_EQ(parallel.stats().event_scans - before, 3u) << q << ": not split in 3";
+    }
+  }
+  // A cancelled parallel scan fails as cancelled.
+  Cancel cancelled{true};
+  auto prepared = PrepareQuery(parallel, "events | group by type", &cancelled);
+  ASSERT_TRUE(prepared.ok());
+  Row r;
+  Result<bool> next = std::get<Prepared>(*prepared).rows->Next(&r);
+  EXPECT_TRUE(IsCancelled(next.status())) << next.status().ToString();
+  ASSERT_EQ(unsetenv("TINK_SCAN_THREADS"), 0);
+}
+
 }  // namespace tink::query::test

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "schema/schema.h"
 
@@ -227,6 +228,37 @@ TEST(ErrorsTest, EnvelopeParsing) {
   auto bad_time = ParseEnvelopeJson(R"({"stream":"s","type":"note","occurred":"yesterday"})");
   ASSERT_FALSE(bad_time.ok());
   EXPECT_EQ(bad_time.status().message().find("bad time 'yesterday'"), 0u);
+}
+
+// The UTF-8 check of envelope strings agrees with nlohmann's (which prints every stored string):
+// short random byte strings, biased towards multi-byte sequences, edge cases included.
+TEST(ErrorsTest, Utf8CheckAgreesWithTheJsonPrinter) {
+  std::mt19937 rng(1206);
+  const std::vector<std::string> edges = {
+      "", "a", "\xc3\xa9", "\xc3", "\xe2\x82\xac", "\xe2\x82", "\xf0\x9f\x98\x80", "\xf0\x9f\x98",
+      "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff", "\x80", std::string("a\0b", 3)};
+  std::vector<std::string> cases = edges;
+  const unsigned char pool[] = {'a', 0x00, 0x7f, 0x80, 0xbf, 0xc2, 0xc3, 0xdf, 0xe0, 0xe2,
+                                0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x82, 0xa0};
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(rng() % 7, '\0');
+    for (char& c : s) c = static_cast<char>(pool[rng() % sizeof(pool)]);
+    cases.push_back(s);
+  }
+  for (const std::string& s : cases) {
+    bool printable = true;
+    try {
+      (void)nlohmann::json(s).dump();
+    } catch (const nlohmann::json::type_error&) {
+      printable = false;
+    }
+    EventInput e = Make("note", "{}");
+    e.id = "id-" + s;
+    auto r = EncodeEvent(e);
+    std::string hex;
+    for (unsigned char c : s) hex += "0123456789abcdef"[c >> 4], hex += "0123456789abcdef"[c & 15];
+    ASSERT_EQ(r.ok(), printable) << "bytes " << hex << ": " << r.status().ToString();
+  }
 }
 
 }  // namespace

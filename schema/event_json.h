@@ -1,0 +1,19 @@
+// The JSON view of a stored event (DESIGN.md §4) as a parsed value, for readers that work on JSON
+// values rather than text (the query shell's event rows): schema::EventToJson without printing it
+// and parsing it back. Same keys, order, errors and checks (every string valid UTF-8).
+//
+// Thread safety: as schema.h.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "schema/status.h"
+
+namespace tink::schema {
+
+Result<nlohmann::ordered_json> EventToJsonValue(uint64_t lsn, int64_t time_ns,
+                                                std::string_view payload);
+
+}  // namespace tink::schema
