@@ -407,9 +407,11 @@ Result<std::string> EncodeEvent(const EventInput& e) {
                      parser.builder_.GetSize());
 }
 
-Result<EventView> DecodeEvent(std::string_view payload) {
-  const AlignedPayload buf(payload);
-  ASSIGN_OR_RETURN(const fb::Event* ev, buf.Verify());
+namespace {
+
+// The envelope fields of an Event or an EventEnvelope (the same field ids).
+template <typename Table>
+EventView ViewOf(const AlignedPayload& buf, const Table* ev) {
   EventView view;
   view.id = buf.View(ev->id());
   view.stream = buf.View(ev->stream());
@@ -420,17 +422,18 @@ Result<EventView> DecodeEvent(std::string_view payload) {
   return view;
 }
 
+}  // namespace
+
+Result<EventView> DecodeEvent(std::string_view payload) {
+  const AlignedPayload buf(payload);
+  ASSIGN_OR_RETURN(const fb::Event* ev, buf.Verify());
+  return ViewOf(buf, ev);
+}
+
 Result<EventView> DecodeEnvelope(std::string_view payload) {
   const AlignedPayload buf(payload);
   ASSIGN_OR_RETURN(const fb::EventEnvelope* ev, buf.VerifyEnvelope());
-  EventView view;
-  view.id = buf.View(ev->id());
-  view.stream = buf.View(ev->stream());
-  view.type = buf.View(ev->type());
-  view.run = buf.View(ev->run());
-  view.occurred_ns = ev->occurred_ns().value_or(0);
-  view.causation = ev->causation().value_or(0);
-  return view;
+  return ViewOf(buf, ev);
 }
 
 namespace {
