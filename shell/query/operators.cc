@@ -406,31 +406,38 @@ class ParallelAggregateStream final : public RowStream {
  private:
   Status Run() {
     const size_t n = parts_.size();
-    std::vector<Grouper> partial;
-    for (size_t i = 0; i < n; ++i) partial.emplace_back(keys_, aggs_);
+    // Each thread counts and groups into its own objects, allocated by that thread and published
+    // once at its end: nothing a thread writes per row shares a cache line with another thread.
+    std::vector<std::unique_ptr<Grouper>> partial(n);
     std::vector<uint64_t> counts(n, 0);
     std::vector<Status> errors(n);
     std::atomic<bool> failed{false};
     auto work = [&](size_t i) {
+      auto groups = std::make_unique<Grouper>(keys_, aggs_);
+      uint64_t count = 0;
       Row r;
+      Status error;
       while (!failed.load(std::memory_order_relaxed)) {
         if (IsSet(cancel_)) {
-          errors[i] = Cancelled();
+          error = Cancelled();
           break;
         }
         Result<bool> more = parts_[i]->Next(&r);
         if (!more.ok()) {
-          errors[i] = more.status();
+          error = more.status();
           break;
         }
-        if (!*more) return;
+        if (!*more) break;
         if (count_) {
-          ++counts[i];
+          ++count;
         } else {
-          partial[i].Add(r);
+          groups->Add(r);
         }
       }
-      failed = true;
+      if (!error.ok()) failed = true;
+      errors[i] = std::move(error);
+      counts[i] = count;
+      partial[i] = std::move(groups);
     };
     std::vector<std::thread> threads;
     for (size_t i = 1; i < n; ++i) threads.emplace_back(work, i);
@@ -439,8 +446,8 @@ class ParallelAggregateStream final : public RowStream {
     for (const Status& e : errors) RETURN_IF_ERROR(e);  // the first slice's error first
     for (uint64_t c : counts) total_ += c;
     if (!count_) {
-      for (size_t i = 1; i < n; ++i) partial[0].Merge(std::move(partial[i]));
-      groups_ = std::make_unique<Grouper>(std::move(partial[0]));
+      for (size_t i = 1; i < n; ++i) partial[0]->Merge(std::move(*partial[i]));
+      groups_ = std::move(partial[0]);
     }
     return Status::Ok();
   }

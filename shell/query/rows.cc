@@ -2,7 +2,6 @@
 // field order of sources.cc, and the helpers the verbs share.
 #include <algorithm>
 #include <array>
-#include <bit>
 
 #include "schema/event_json.h"
 #include "schema/schema.h"
@@ -248,7 +247,9 @@ Status EventRowInto(const log::LogRecord& rec, uint32_t mask, Row* out) {
     }
   };
   // The previous row of the same scan usually has the same keys: then only values change.
-  bool same = out->is_object() && out->size() == static_cast<size_t>(std::popcount(has));
+  size_t fields = 0;
+  for (const auto& [bit, key] : kKeys) fields += (has & bit) ? 1 : 0;
+  bool same = out->is_object() && out->size() == fields;
   if (same) {
     auto it = out->begin();
     for (const auto& [bit, key] : kKeys) {
