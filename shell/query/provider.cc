@@ -285,6 +285,13 @@ Result<std::unique_ptr<RowStream>> Rows(std::string_view source, std::vector<Row
       std::make_unique<VectorStream>(internal::ColumnsOf(source), std::move(rows), cancel));
 }
 
+template <typename T>
+Result<std::unique_ptr<RowStream>> Lazy(std::string_view source, std::vector<T> items,
+                                        Row (*to_row)(const T&), const Cancel* cancel) {
+  return std::unique_ptr<RowStream>(std::make_unique<internal::LazyRowStream<T>>(
+      internal::ColumnsOf(source), std::move(items), to_row, cancel));
+}
+
 Result<std::unique_ptr<RowStream>> OpenRuns(projections::StateReader& r, const ScanRequest& req,
                                             const Cancel* cancel) {
   SchedulerReader s(r);
@@ -313,9 +320,9 @@ Result<std::unique_ptr<RowStream>> OpenTasks(projections::StateReader& r, const 
     return !states || std::find(states->begin(), states->end(),
                                 projections::TaskStatusName(st)) != states->end();
   };
-  std::vector<Row> rows;
-  auto add = [&](const projections::Task& t) {
-    if (wanted(t.status)) rows.push_back(internal::TaskRow(t));
+  std::vector<projections::Task> rows;
+  auto add = [&](projections::Task& t) {
+    if (wanted(t.status)) rows.push_back(std::move(t));
   };
   std::optional<std::vector<std::string>> runs = StringValues(req, "run");
   if (auto ids = StringValues(req, "id")) {
@@ -323,7 +330,7 @@ Result<std::unique_ptr<RowStream>> OpenTasks(projections::StateReader& r, const 
       ASSIGN_OR_RETURN(std::optional<projections::Task> t, internal::FindTask(s, id, at));
       if (t) add(*t);
     }
-    return Rows("tasks", std::move(rows), cancel);
+    return Lazy("tasks", std::move(rows), internal::TaskRow, cancel);
   }
   if (!runs && states) {
     runs.emplace();
@@ -340,13 +347,13 @@ Result<std::unique_ptr<RowStream>> OpenTasks(projections::StateReader& r, const 
   if (runs) {
     for (const std::string& run : *runs) {
       ASSIGN_OR_RETURN(std::vector<projections::Task> tasks, s.ListTasks(run, at));
-      for (const auto& t : tasks) add(t);
+      for (auto& t : tasks) add(t);
     }
   } else {
     ASSIGN_OR_RETURN(std::vector<projections::Task> tasks, s.ListTasks(std::nullopt, at));
-    for (const auto& t : tasks) add(t);
+    for (auto& t : tasks) add(t);
   }
-  return Rows("tasks", std::move(rows), cancel);
+  return Lazy("tasks", std::move(rows), internal::TaskRow, cancel);
 }
 
 Result<std::unique_ptr<RowStream>> OpenFiles(projections::StateReader& r, const ScanRequest& req,
@@ -381,17 +388,16 @@ Result<std::unique_ptr<RowStream>> OpenNodes(projections::StateReader& r, const 
   MemoryReader m(r);
   ASSIGN_OR_RETURN(Lsn at, m.Resolve(internal::ToAsOf(req.as_of)));
   const GraphAt g{at, std::nullopt};
-  std::vector<Row> rows;
+  std::vector<projections::MemNode> rows;
   if (auto ids = StringValues(req, "id")) {
     for (const std::string& id : *ids) {
       ASSIGN_OR_RETURN(std::optional<projections::MemNode> n, m.Node(id, g));
-      if (n) rows.push_back(internal::NodeRow(*n));
+      if (n) rows.push_back(std::move(*n));
     }
   } else {
-    ASSIGN_OR_RETURN(std::vector<projections::MemNode> nodes, m.Nodes("", g));
-    for (const auto& n : nodes) rows.push_back(internal::NodeRow(n));
+    ASSIGN_OR_RETURN(rows, m.Nodes("", g));
   }
-  return Rows("nodes", std::move(rows), cancel);
+  return Lazy("nodes", std::move(rows), internal::NodeRow, cancel);
 }
 
 Result<std::unique_ptr<RowStream>> OpenEdges(projections::StateReader& r, const ScanRequest& req,
@@ -399,13 +405,13 @@ Result<std::unique_ptr<RowStream>> OpenEdges(projections::StateReader& r, const 
   MemoryReader m(r);
   ASSIGN_OR_RETURN(Lsn at, m.Resolve(internal::ToAsOf(req.as_of)));
   const GraphAt g{at, std::nullopt};
-  std::vector<Row> rows;
+  std::vector<projections::MemEdge> rows;
   if (auto ids = StringValues(req, "id")) {
     for (const std::string& id : *ids) {
       ASSIGN_OR_RETURN(std::optional<projections::MemEdge> e, m.Edge(id, g));
-      if (e) rows.push_back(internal::EdgeRow(*e));
+      if (e) rows.push_back(std::move(*e));
     }
-    return Rows("edges", std::move(rows), cancel);
+    return Lazy("edges", std::move(rows), internal::EdgeRow, cancel);
   }
   // One end known: that node's adjacency; else every live node's out-edges (each edge once).
   std::vector<std::string> starts;
@@ -423,9 +429,9 @@ Result<std::unique_ptr<RowStream>> OpenEdges(projections::StateReader& r, const 
   for (const std::string& id : starts) {
     if (IsSet(cancel)) return Cancelled();
     ASSIGN_OR_RETURN(std::vector<projections::MemEdge> edges, m.Edges(id, x, g));
-    for (const auto& e : edges) rows.push_back(internal::EdgeRow(e));
+    for (auto& e : edges) rows.push_back(std::move(e));
   }
-  return Rows("edges", std::move(rows), cancel);
+  return Lazy("edges", std::move(rows), internal::EdgeRow, cancel);
 }
 
 Result<std::unique_ptr<RowStream>> OpenAnomalies(projections::StateReader& r,

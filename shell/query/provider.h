@@ -25,7 +25,8 @@
 // Ownership and lifetime: the Provider borrows `engine`, which must outlive it; a stream it
 // opened must not outlive the Provider. Thread safety: one thread (query.h). Consistency: a
 // projection source is read whole at Open from one StateReader snapshot (bounded by the state,
-// not the log); an events stream reads up to the log's last LSN at Open, so appends made while it
+// not the log; tasks, nodes and edges become rows only as they are pulled); an events stream
+// reads up to the log's last LSN at Open, so appends made while it
 // runs are not seen. Cancellation: every stream checks `cancel` before each row (and while an
 // events chunk is being filled) and then fails with Cancelled().
 #pragma once

@@ -37,6 +37,31 @@ class VectorStream final : public RowStream {
 
 inline bool IsSet(const Cancel* c) { return c && c->load(std::memory_order_relaxed); }
 
+// A RowStream over projection values read already, each made a row only when it is pulled (a
+// row is several times the size of the value: 385k tasks are ~0.2 GB as Tasks, ~1 GB as rows).
+template <typename T>
+class LazyRowStream final : public RowStream {
+ public:
+  LazyRowStream(std::vector<std::string> columns, std::vector<T> items, Row (*to_row)(const T&),
+                const Cancel* cancel)
+      : columns_(std::move(columns)), items_(std::move(items)), to_row_(to_row), cancel_(cancel) {}
+  Result<bool> Next(Row* out) override {
+    if (IsSet(cancel_)) return Cancelled();
+    if (next_ >= items_.size()) return false;
+    *out = to_row_(items_[next_]);
+    items_[next_++] = T();  // released as it goes
+    return true;
+  }
+  std::vector<std::string> Columns() const override { return columns_; }
+
+ private:
+  std::vector<std::string> columns_;
+  std::vector<T> items_;
+  Row (*to_row_)(const T&);
+  size_t next_ = 0;
+  const Cancel* cancel_;
+};
+
 // The field names of a source, in schema order.
 std::vector<std::string> ColumnsOf(std::string_view source);
 
