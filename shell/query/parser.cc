@@ -562,7 +562,7 @@ class Parser {
 
   static void AddPoint(VerbCall* call, Point p) {
     if (call->verb != "diff") Fail(p.pos, "only diff takes @points; '" + call->verb + "' does not");
-    if (call->points.size() == 2) Fail(p.pos, "diff takes two points (@A @B)");
+    if (call->points.size() == 2) Fail(p.pos, "diff takes at most two points (@A @B)");
     call->points.push_back(p);
   }
 
@@ -598,7 +598,7 @@ class Parser {
         {"timeline", 1, 1, "timeline RUN|TASK"},
         {"why", 1, 1, "why TASK"},
         {"history", 1, 1, "history ENTITY"},
-        {"diff", 0, 1, "diff [PATH] [--run R] @A @B"},
+        {"diff", 0, 1, "diff [PATH] [--run R] [@A [@B]]"},
         {"blame", 1, 1, "blame PATH [--run R] [as of POINT]"},
         {"neighbors", 1, 1, "neighbors NODE [depth K] [as of POINT]"},
         {"path", 2, 2, "path A B [as of POINT]"},
@@ -609,9 +609,6 @@ class Parser {
       if (call.args.size() > s.max)
         Fail(arg_pos[s.max], "unexpected '" + call.args[s.max] + "'; " + usage);
       if (call.args.size() < s.min) Fail(end, "missing argument; " + usage);
-      if (call.verb == "diff" && call.points.size() != 2) {
-        Fail(end, "diff needs two points (@A @B); " + usage);
-      }
     }
   }
 

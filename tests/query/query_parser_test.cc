@@ -314,11 +314,16 @@ TEST(QueryParser, Diff) {
   EXPECT_EQ(c.points[0].kind, Point::Kind::kTime);
   EXPECT_EQ(c.points[1].kind, Point::Kind::kTime);
   EXPECT_EQ(c.points[1].time_ns - c.points[0].time_ns, 34LL * 3600 * 1000000000LL);
-  EXPECT_EQ(Error("diff a.py @1"),
-            "error at 1:13: diff needs two points (@A @B); usage: diff [PATH] [--run R] @A @B");
-  EXPECT_EQ(Error("diff a.py @1 @2 @3"), "error at 1:17: diff takes two points (@A @B)");
+  // Points are optional: @A defaults to the run's base, @B to now.
+  c = MustVerb("diff a.py @1");
+  ASSERT_EQ(c.points.size(), 1u);
+  EXPECT_EQ(c.points[0].lsn, 1u);
+  c = MustVerb("diff --run r1");
+  EXPECT_TRUE(c.points.empty());
+  EXPECT_TRUE(c.args.empty());
+  EXPECT_EQ(Error("diff a.py @1 @2 @3"), "error at 1:17: diff takes at most two points (@A @B)");
   EXPECT_EQ(Error("diff a b @1 @2"),
-            "error at 1:8: unexpected 'b'; usage: diff [PATH] [--run R] @A @B");
+            "error at 1:8: unexpected 'b'; usage: diff [PATH] [--run R] [@A [@B]]");
   EXPECT_EQ(Error("diff @x @2"), "error at 1:6: expected a point (an LSN, a time or now), got 'x'");
   EXPECT_EQ(Error("diff --rn r1 @1 @2"),
             "error at 1:6: unknown option '--rn' — did you mean '--run'?");

@@ -108,6 +108,16 @@ TEST_F(ProviderTest, DiffAndBlame) {
   auto r2 = Verb("diff", {"a.txt", "@" + std::to_string(file1_ - 1), "@" + std::to_string(file1_)});
   ASSERT_TRUE(r2.ok()) << r2.status().ToString();
   EXPECT_NE(r2->text->find("+two"), std::string::npos);
+  // One point: from it to now; none: from the run's base to now.
+  auto one = Verb("diff", {"a.txt", "@" + std::to_string(file1_)});
+  auto two = Verb("diff", {"a.txt", "@" + std::to_string(file1_), "@" + std::to_string(last_)});
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_EQ(*one->text, *two->text);
+  EXPECT_NE(one->text->find("+TWO"), std::string::npos) << *one->text;
+  auto none = Verb("diff", {"a.txt"});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_NE(none->text->find("+TWO"), std::string::npos) << *none->text;
+  EXPECT_NE(*none->text, *one->text);  // from the base, a.txt is new: its first version too
   // Two runs have files: diff without a path needs --run.
   auto amb = Verb("diff", {});
   EXPECT_EQ(amb.status().code(), Code::kInvalidArgument);
