@@ -486,8 +486,8 @@ class Parser {
     word_mode_ = true;
     Advance();
     const std::string& v = call.verb;
-    const bool takes_run = v == "diff" || v == "blame";
-    const bool takes_as_of = v == "blame" || v == "neighbors" || v == "path";
+    const bool takes_run = v == "diff" || v == "blame" || v == "history";
+    const bool takes_as_of = v == "blame" || v == "neighbors" || v == "path" || v == "timeline";
     std::vector<Pos> arg_pos;
     while (cur_.kind != Token::Kind::kEnd) {
       const Token t = cur_;
@@ -539,7 +539,7 @@ class Parser {
         Advance();
         continue;
       }
-      if (w == "depth" && v == "neighbors") {
+      if (w == "depth" && (v == "neighbors" || v == "path")) {
         Advance();
         const std::string& k = cur_.text;
         int depth = -1;
@@ -595,13 +595,13 @@ class Parser {
       std::string_view usage;
     };
     static constexpr std::array<Shape, 7> kShapes = {{
-        {"timeline", 1, 1, "timeline RUN|TASK"},
+        {"timeline", 1, 1, "timeline RUN|TASK [as of POINT]"},
         {"why", 1, 1, "why TASK"},
-        {"history", 1, 1, "history ENTITY"},
+        {"history", 1, 1, "history ENTITY [--run R]"},
         {"diff", 0, 1, "diff [PATH] [--run R] [@A [@B]]"},
         {"blame", 1, 1, "blame PATH [--run R] [as of POINT]"},
         {"neighbors", 1, 1, "neighbors NODE [depth K] [as of POINT]"},
-        {"path", 2, 2, "path A B [as of POINT]"},
+        {"path", 2, 2, "path A B [depth K] [as of POINT]"},
     }};
     for (const Shape& s : kShapes) {
       if (s.verb != call.verb) continue;

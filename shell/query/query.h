@@ -5,10 +5,10 @@
 //   OP     := where EXPR | select FIELD [as NAME], ... | sort [by] FIELD [asc|desc], ...
 //           | limit N | count | group by FIELD, ... [agg(FIELD) as NAME, ...] | between P and P
 //   POINT  := LSN | 'ISO-8601 time' | now
-//   VERB   := timeline RUN|TASK | why TASK | history ENTITY | diff PATH? [--run R] [@A [@B]]
-//             (@A defaults to the run's base, @B to now)
+//   VERB   := timeline RUN|TASK [as of POINT] | why TASK | history ENTITY [--run R]
+//           | diff PATH? [--run R] [@A [@B]]        (@A defaults to the run's base, @B to now)
 //           | blame PATH [--run R] [as of POINT] | neighbors NODE [depth K] [as of POINT]
-//           | path A B [as of POINT]
+//           | path A B [depth K] [as of POINT]
 //
 // The pieces, each in its own files:
 //   parser.h    text -> Query (positions on every node; QueryError "error at L:C: ...")

@@ -346,13 +346,22 @@ TEST(QueryParser, BlameNeighborsPath) {
   EXPECT_EQ(c.args, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c.as_of->lsn, 7u);
   EXPECT_FALSE(c.depth);
+  c = MustVerb("path a b depth 3");
+  EXPECT_EQ(c.depth, 3);
+  c = MustVerb("timeline r1/t1 as of 40");
+  EXPECT_EQ(c.as_of->lsn, 40u);
+  c = MustVerb("history src/a.py --run r1");
+  EXPECT_EQ(c.run, "r1");
 
   EXPECT_EQ(Error("neighbors n depth x"), "error at 1:19: depth needs a whole number, got 'x'");
-  EXPECT_EQ(Error("path a"), "error at 1:7: missing argument; usage: path A B [as of POINT]");
-  EXPECT_EQ(Error("timeline"), "error at 1:9: missing argument; usage: timeline RUN|TASK");
+  EXPECT_EQ(Error("path a"),
+            "error at 1:7: missing argument; usage: path A B [depth K] [as of POINT]");
+  EXPECT_EQ(Error("timeline"),
+            "error at 1:9: missing argument; usage: timeline RUN|TASK [as of POINT]");
   EXPECT_EQ(Error("why a b"), "error at 1:7: unexpected 'b'; usage: why TASK");
   EXPECT_EQ(Error("timeline r1 --run r1"), "error at 1:13: 'timeline' takes no --run");
-  EXPECT_EQ(Error("timeline r1 as of 3"), "error at 1:13: 'timeline' takes no 'as of'");
+  EXPECT_EQ(Error("why r1/t as of 3"), "error at 1:10: 'why' takes no 'as of'");
+  EXPECT_EQ(Error("why r1/t depth 3"), "error at 1:10: unexpected 'depth'; usage: why TASK");
   EXPECT_EQ(Error("blame a @3"), "error at 1:9: only diff takes @points; 'blame' does not");
   EXPECT_EQ(Error("timeline r1 | count"),
             "error at 1:13: a verb's result cannot be piped ('timeline' ends the query)");

@@ -176,6 +176,40 @@ TEST_F(ProviderTest, NeighborsAndPath) {
   EXPECT_EQ(Verb("frobnicate", {}).status().code(), Code::kInvalidArgument);
 }
 
+// The verb options the parser accepts beyond the first contract, end to end (parse, run).
+TEST_F(ProviderTest, TimelineAsOfPathDepthHistoryRun) {
+  auto rows = [&](const std::string& q) -> std::optional<std::vector<Row>> {
+    auto p = PrepareQuery(*provider_, q, &cancel_);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    if (!p.ok() || !std::holds_alternative<Prepared>(*p)) return std::nullopt;
+    return Drain(*std::get<Prepared>(*p).rows);
+  };
+  auto error = [&](const std::string& q) {
+    auto p = PrepareQuery(*provider_, q, &cancel_);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() && std::holds_alternative<QueryError>(*p) ? std::get<QueryError>(*p).ToString()
+                                                            : std::string("no error");
+  };
+  // timeline as of N: the events of the run up to N, no later.
+  auto all = rows("timeline r1");
+  auto early = rows("timeline r1 as of " + std::to_string(t1_started_));
+  ASSERT_TRUE(all && early);
+  ASSERT_FALSE(early->empty());
+  EXPECT_LT(early->size(), all->size());
+  for (const Row& r : *early) EXPECT_LE(r["lsn"].get<Lsn>(), t1_started_);
+  EXPECT_EQ(*early, std::vector<Row>(all->begin(), all->begin() + early->size()));
+  // path A B depth K: n1 -> n4 is three hops.
+  auto three = rows("path n1 n4 depth 3");
+  ASSERT_TRUE(three);
+  EXPECT_EQ(three->size(), 3u);
+  EXPECT_NE(error("path n1 n4 depth 2").find("no path between 'n1' and 'n4' within 2 hops"),
+            std::string::npos);
+  // history PATH --run R: the file's versions in that run.
+  auto h = rows("history a.txt --run r1");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->size(), 2u);
+}
+
 TEST_F(ProviderTest, CompletionIds) {
   std::vector<std::string> all = provider_->CompletionIds("", 100);
   for (const char* id : {"r1", "r2", "n1"}) {
