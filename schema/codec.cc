@@ -323,8 +323,9 @@ class AlignedPayload {
 };
 
 // A payload table as JSON: GenText, then doubles and FlexBuffers fields read exactly (see top).
-Result<OJson> TableToJson(flatbuffers::Parser& parser, const flatbuffers::StructDef& sd,
-                          const flatbuffers::Table* table) {
+// The reference for TableToJsonDirect, and what it falls back to.
+Result<OJson> TableToJsonText(flatbuffers::Parser& parser, const flatbuffers::StructDef& sd,
+                              const flatbuffers::Table* table) {
   std::string text;
   if (!flatbuffers::GenerateTextFromTable(parser, table, "tink.fb." + sd.name, &text)) {
     return Status::Corruption("event data cannot be shown as JSON (invalid UTF-8)");
@@ -342,6 +343,67 @@ Result<OJson> TableToJson(flatbuffers::Parser& parser, const flatbuffers::Struct
     } else if (f->flexbuffer) {
       const auto* bytes = table->GetPointer<const flatbuffers::Vector<uint8_t>*>(off);
       data[f->name] = FlexToJson(flexbuffers::GetRoot(bytes->data(), bytes->size()));
+    }
+  }
+  return data;
+}
+
+// The same object as TableToJsonText, read field by field through the schema's StructDef without
+// printing and parsing text: every field present in the table, in declaration order (GenText's
+// rule with output_default_scalars_in_json off); integers as nlohmann's parser would type them
+// (unsigned when >= 0). Payload tables hold strings, scalars, [string] and FlexBuffers only; any
+// other field type (a future schema) takes the text path. Strings are checked by the caller.
+Result<OJson> TableToJson(flatbuffers::Parser& parser, const flatbuffers::StructDef& sd,
+                          const flatbuffers::Table* table) {
+  using flatbuffers::BaseType;
+  OJson data = OJson::object();
+  auto integer = [](int64_t v) { return v >= 0 ? OJson(static_cast<uint64_t>(v)) : OJson(v); };
+  for (const flatbuffers::FieldDef* f : sd.fields.vec) {
+    const auto off = static_cast<flatbuffers::voffset_t>(f->value.offset);
+    if (f->deprecated || !table->CheckField(off)) continue;
+    const flatbuffers::Type& type = f->value.type;
+    if (type.enum_def != nullptr) return TableToJsonText(parser, sd, table);  // names, not numbers
+    switch (type.base_type) {
+      case BaseType::BASE_TYPE_STRING: {
+        const auto* s = table->GetPointer<const flatbuffers::String*>(off);
+        data[f->name] = std::string(s->c_str(), s->size());
+        break;
+      }
+      case BaseType::BASE_TYPE_BOOL:
+        data[f->name] = table->GetField<uint8_t>(off, 0) != 0;
+        break;
+      case BaseType::BASE_TYPE_INT:
+        data[f->name] = integer(table->GetField<int32_t>(off, 0));
+        break;
+      case BaseType::BASE_TYPE_LONG:
+        data[f->name] = integer(table->GetField<int64_t>(off, 0));
+        break;
+      case BaseType::BASE_TYPE_ULONG:
+        data[f->name] = table->GetField<uint64_t>(off, 0);
+        break;
+      case BaseType::BASE_TYPE_DOUBLE:
+        data[f->name] = table->GetField<double>(off, 0);
+        break;
+      case BaseType::BASE_TYPE_FLOAT:
+        data[f->name] = table->GetField<float>(off, 0);
+        break;
+      case BaseType::BASE_TYPE_VECTOR: {
+        if (f->flexbuffer) {
+          const auto* bytes = table->GetPointer<const flatbuffers::Vector<uint8_t>*>(off);
+          data[f->name] = FlexToJson(flexbuffers::GetRoot(bytes->data(), bytes->size()));
+        } else if (type.element == BaseType::BASE_TYPE_STRING) {
+          const auto* v = table->GetPointer<
+              const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>*>(off);
+          OJson a = OJson::array();
+          for (const flatbuffers::String* s : *v) a.push_back(std::string(s->c_str(), s->size()));
+          data[f->name] = std::move(a);
+        } else {
+          return TableToJsonText(parser, sd, table);
+        }
+        break;
+      }
+      default:
+        return TableToJsonText(parser, sd, table);
     }
   }
   return data;
@@ -450,9 +512,7 @@ bool AllUtf8(const OJson& j) {
   return true;
 }
 
-}  // namespace
-
-Result<OJson> EventToJsonValue(uint64_t lsn, int64_t time_ns, std::string_view payload) {
+Result<OJson> EventJson(uint64_t lsn, int64_t time_ns, std::string_view payload, bool via_text) {
   const AlignedPayload buf(payload);
   ASSIGN_OR_RETURN(const fb::Event* ev, buf.Verify());
   const std::string at = "event at LSN " + std::to_string(lsn);
@@ -476,8 +536,9 @@ Result<OJson> EventToJsonValue(uint64_t lsn, int64_t time_ns, std::string_view p
                                   ") this build does not know; written by a newer version?");
     }
     flatbuffers::Parser& parser = ThreadParser();
-    auto table = TableToJson(parser, PayloadTable(parser, table_name),
-                             static_cast<const flatbuffers::Table*>(ev->payload()));
+    const flatbuffers::StructDef& sd = PayloadTable(parser, table_name);
+    const auto* t = static_cast<const flatbuffers::Table*>(ev->payload());
+    auto table = via_text ? TableToJsonText(parser, sd, t) : TableToJson(parser, sd, t);
     if (!table.ok()) return table.status().WithContext(at);
     data = std::move(*table);
     if (ev->payload_type() == fb::Payload::Custom) {
@@ -490,6 +551,16 @@ Result<OJson> EventToJsonValue(uint64_t lsn, int64_t time_ns, std::string_view p
   // but holds invalid UTF-8 is damage.
   if (!AllUtf8(j)) return Status::Corruption(at + " holds invalid UTF-8");
   return j;
+}
+
+}  // namespace
+
+Result<OJson> EventToJsonValue(uint64_t lsn, int64_t time_ns, std::string_view payload) {
+  return EventJson(lsn, time_ns, payload, /*via_text=*/false);
+}
+
+Result<OJson> EventToJsonValueViaText(uint64_t lsn, int64_t time_ns, std::string_view payload) {
+  return EventJson(lsn, time_ns, payload, /*via_text=*/true);
 }
 
 Result<std::string> EventToJson(uint64_t lsn, int64_t time_ns, std::string_view payload,

@@ -13,7 +13,13 @@
 
 namespace tink::schema {
 
+// The payload table is read field by field through the schema (no text in between).
 Result<nlohmann::ordered_json> EventToJsonValue(uint64_t lsn, int64_t time_ns,
                                                 std::string_view payload);
+
+// The same value the long way, through FlatBuffers' text printer (GenText) and a JSON parse: the
+// reference EventToJsonValue is tested against (tests/schema/codec_test.cc).
+Result<nlohmann::ordered_json> EventToJsonValueViaText(uint64_t lsn, int64_t time_ns,
+                                                       std::string_view payload);
 
 }  // namespace tink::schema

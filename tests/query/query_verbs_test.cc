@@ -2,6 +2,7 @@
 // and by inference, timeline, history, diff, blame, neighbors, path, completion) and on the shipped
 // failed run ponyc-4588; the errors of unknown ids.
 #include "engine/import/import.h"
+#include "schema/event_json.h"
 #include "query/provider_test_fixture.h"
 
 namespace tink::query::test {
@@ -301,6 +302,25 @@ TEST_F(PonyTest, WhyOfAFailedCommand) {
   bool parent = false;
   for (const Row& r : rows) parent |= r["link"] == "parent" && r["task"] == "agent";
   EXPECT_TRUE(parent);
+}
+
+// Every event of a real recording reads the same straight from its FlatBuffers table as through
+// FlatBuffers' text printer (the way event rows were built before).
+TEST_F(PonyTest, EventRowsEqualTheTextPrintersView) {
+  int n = 0;
+  Status s = engine_->Scan(engine::LogQuery{}, [&](const log::LogRecord& rec) {
+    auto direct = schema::EventToJsonValue(rec.lsn, rec.time_ns, rec.payload);
+    auto text = schema::EventToJsonValueViaText(rec.lsn, rec.time_ns, rec.payload);
+    EXPECT_TRUE(direct.ok() && text.ok());
+    if (direct.ok() && text.ok()) {
+      EXPECT_EQ(direct->dump(), text->dump()) << "LSN " << rec.lsn;
+      EXPECT_EQ(*direct, *text);
+    }
+    ++n;
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_GT(n, 500);
 }
 
 TEST_F(PonyTest, TimelineHistoryBlameDiff) {

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "schema/event_generated.h"
+#include "schema/event_json.h"
 #include "schema/schema.h"
 
 namespace tink::schema {
@@ -51,6 +52,16 @@ bool CheckDamaged(const std::string& bytes) {
     EXPECT_FALSE(json.ok());
     EXPECT_TRUE(json.status().IsCorruption()) << json.status().ToString();
     return false;
+  }
+  // The direct reading agrees with the one through the text printer, damage or not.
+  auto direct = EventToJsonValue(1, 0, bytes);
+  auto via_text = EventToJsonValueViaText(1, 0, bytes);
+  EXPECT_EQ(direct.ok(), via_text.ok());
+  if (direct.ok() && via_text.ok()) {
+    EXPECT_EQ(direct->dump(), via_text->dump());
+  } else if (!direct.ok()) {
+    EXPECT_TRUE(direct.status().IsCorruption() || direct.status().code() == Code::kNotSupported)
+        << direct.status().ToString();
   }
   // Accepted by the Verifier: rendering may still refuse (invalid UTF-8), never crash.
   if (json.ok()) {

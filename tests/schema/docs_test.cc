@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "schema/event_json.h"
 #include "schema/schema.h"
 
 namespace tink::schema {
@@ -19,6 +20,24 @@ std::string Doc() {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Equal values of the same JSON types (unsigned vs signed integers, key order included).
+bool SameTyped(const OJson& a, const OJson& b) {
+  if (a.type() != b.type() || a.size() != b.size()) return false;
+  if (a.is_object()) {
+    for (auto x = a.begin(), y = b.begin(); x != a.end(); ++x, ++y) {
+      if (x.key() != y.key() || !SameTyped(x.value(), y.value())) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!SameTyped(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  return a == b;
 }
 
 TEST(DocsTest, EveryJsonExampleInEventsMdIsWhatTheCodecPrints) {
@@ -41,6 +60,11 @@ TEST(DocsTest, EveryJsonExampleInEventsMdIsWhatTheCodecPrints) {
     ASSERT_TRUE(input.ok()) << input.status().ToString();
     auto enc = EncodeEvent(*input);
     ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    // The value read straight from the table is the one through FlatBuffers' text printer.
+    auto direct = EventToJsonValue(3, 4, *enc);
+    auto via_text = EventToJsonValueViaText(3, 4, *enc);
+    ASSERT_TRUE(direct.ok() && via_text.ok());
+    EXPECT_TRUE(SameTyped(*direct, *via_text)) << direct->dump() << "\n" << via_text->dump();
     if (shown.contains("lsn") && shown.contains("time")) {
       auto time = ParseTime(shown["time"].get<std::string>());
       ASSERT_TRUE(time.ok());
