@@ -13,7 +13,6 @@
 namespace tink::projections {
 
 using internal::Pack;
-using internal::Unpack;
 using memory_internal::Adj;
 using memory_internal::AdjEntity;
 using memory_internal::AdjValue;
@@ -27,7 +26,6 @@ using memory_internal::Entity;
 using memory_internal::kAnomaly;
 using memory_internal::kEdge;
 using memory_internal::kIn;
-using memory_internal::kLabel;
 using memory_internal::kNode;
 using memory_internal::kOut;
 using memory_internal::LabelEntity;

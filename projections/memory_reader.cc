@@ -15,14 +15,10 @@ namespace tink::projections {
 
 using internal::Unpack;
 using memory_internal::Adj;
-using memory_internal::AdjEntity;
-using memory_internal::AdjValue;
 using memory_internal::BadKey;
 using memory_internal::DecodeAdj;
 using memory_internal::DecodeEdge;
 using memory_internal::DecodeNode;
-using memory_internal::EncodeEdge;
-using memory_internal::EncodeNode;
 using memory_internal::Entity;
 using memory_internal::kAnomaly;
 using memory_internal::kEdge;
@@ -30,11 +26,7 @@ using memory_internal::kIn;
 using memory_internal::kLabel;
 using memory_internal::kNode;
 using memory_internal::kOut;
-using memory_internal::LabelEntity;
-using memory_internal::PropsText;
-using memory_internal::ProvenanceOf;
 using memory_internal::SplitEntity;
-using memory_internal::Str;
 
 // --- reader ---------------------------------------------------------------------------------
 
