@@ -353,14 +353,16 @@ Result<OJson> TableToJsonText(flatbuffers::Parser& parser, const flatbuffers::St
 // rule with output_default_scalars_in_json off); integers as nlohmann's parser would type them
 // (unsigned when >= 0). Payload tables hold strings, scalars, [string] and FlexBuffers only; any
 // other field type (a future schema) takes the text path. Strings are checked by the caller.
+// With `keys`, only the fields of those names.
 Result<OJson> TableToJson(flatbuffers::Parser& parser, const flatbuffers::StructDef& sd,
-                          const flatbuffers::Table* table) {
+                          const flatbuffers::Table* table, const std::vector<std::string>* keys) {
   using flatbuffers::BaseType;
   OJson data = OJson::object();
   auto integer = [](int64_t v) { return v >= 0 ? OJson(static_cast<uint64_t>(v)) : OJson(v); };
   for (const flatbuffers::FieldDef* f : sd.fields.vec) {
     const auto off = static_cast<flatbuffers::voffset_t>(f->value.offset);
     if (f->deprecated || !table->CheckField(off)) continue;
+    if (keys != nullptr && std::find(keys->begin(), keys->end(), f->name) == keys->end()) continue;
     const flatbuffers::Type& type = f->value.type;
     if (type.enum_def != nullptr) return TableToJsonText(parser, sd, table);  // names, not numbers
     switch (type.base_type) {
@@ -512,7 +514,8 @@ bool AllUtf8(const OJson& j) {
   return true;
 }
 
-Result<OJson> EventJson(uint64_t lsn, int64_t time_ns, std::string_view payload, bool via_text) {
+Result<OJson> EventJson(uint64_t lsn, int64_t time_ns, std::string_view payload, bool via_text,
+                        const std::vector<std::string>* data_keys) {
   const AlignedPayload buf(payload);
   ASSIGN_OR_RETURN(const fb::Event* ev, buf.Verify());
   const std::string at = "event at LSN " + std::to_string(lsn);
@@ -538,12 +541,23 @@ Result<OJson> EventJson(uint64_t lsn, int64_t time_ns, std::string_view payload,
     flatbuffers::Parser& parser = ThreadParser();
     const flatbuffers::StructDef& sd = PayloadTable(parser, table_name);
     const auto* t = static_cast<const flatbuffers::Table*>(ev->payload());
-    auto table = via_text ? TableToJsonText(parser, sd, t) : TableToJson(parser, sd, t);
+    const bool custom = ev->payload_type() == fb::Payload::Custom;  // data is its body
+    auto table = via_text ? TableToJsonText(parser, sd, t)
+                          : TableToJson(parser, sd, t, custom ? nullptr : data_keys);
     if (!table.ok()) return table.status().WithContext(at);
     data = std::move(*table);
     if (ev->payload_type() == fb::Payload::Custom) {
       OJson body = data.contains("body") ? data["body"] : OJson();
       data = body.is_null() ? OJson::object() : std::move(body);
+    }
+  }
+  if (data_keys != nullptr && data.is_object()) {  // also what a fallback or a body brought
+    for (auto it = data.begin(); it != data.end();) {
+      if (std::find(data_keys->begin(), data_keys->end(), it.key()) == data_keys->end()) {
+        it = data.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
   j["data"] = std::move(data);
@@ -555,12 +569,13 @@ Result<OJson> EventJson(uint64_t lsn, int64_t time_ns, std::string_view payload,
 
 }  // namespace
 
-Result<OJson> EventToJsonValue(uint64_t lsn, int64_t time_ns, std::string_view payload) {
-  return EventJson(lsn, time_ns, payload, /*via_text=*/false);
+Result<OJson> EventToJsonValue(uint64_t lsn, int64_t time_ns, std::string_view payload,
+                               const std::vector<std::string>* data_keys) {
+  return EventJson(lsn, time_ns, payload, /*via_text=*/false, data_keys);
 }
 
 Result<OJson> EventToJsonValueViaText(uint64_t lsn, int64_t time_ns, std::string_view payload) {
-  return EventJson(lsn, time_ns, payload, /*via_text=*/true);
+  return EventJson(lsn, time_ns, payload, /*via_text=*/true, nullptr);
 }
 
 Result<std::string> EventToJson(uint64_t lsn, int64_t time_ns, std::string_view payload,

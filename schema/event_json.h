@@ -7,15 +7,20 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "schema/status.h"
 
 namespace tink::schema {
 
-// The payload table is read field by field through the schema (no text in between).
+// The payload table is read field by field through the schema (no text in between). With
+// `data_keys`, "data" holds only those of its keys (a reader that uses no other: the rest of the
+// payload is never converted).
 Result<nlohmann::ordered_json> EventToJsonValue(uint64_t lsn, int64_t time_ns,
-                                                std::string_view payload);
+                                                std::string_view payload,
+                                                const std::vector<std::string>* data_keys = nullptr);
 
 // The same value the long way, through FlatBuffers' text printer (GenText) and a JSON parse: the
 // reference EventToJsonValue is tested against (tests/schema/codec_test.cc).

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <functional>
 #include <regex>
-#include <thread>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "schema/schema.h"
@@ -119,7 +119,8 @@ class Planner {
   // after it no longer name the source's fields.
   void Project() { projected_ = true; }
   bool projected() const { return projected_; }
-  // The source fields referenced before the first projection.
+  // The source fields referenced before the first projection: top-level names, or for a path
+  // into an object its first key ("data.exit_code").
   const std::set<std::string>& used() const { return used_; }
   void Use(const std::string& top) {
     if (!projected_) used_.insert(top);
@@ -137,7 +138,10 @@ class Planner {
     const std::string top = f.path.substr(0, dot);
     for (const Column& c : cols_) {
       if (c.name != top) continue;
-      Use(top);
+      // A path below an object names the key it reads ("data.exit_code.x" reads data's
+      // "exit_code"), so a scan may build only that part of the object.
+      Use(TakesPaths(c.type) ? top + "." + f.path.substr(dot + 1, f.path.find('.', dot + 1) - dot - 1)
+                             : top);
       if (!TakesPaths(c.type)) {
         Fail(f.pos, "field '" + top + "' is " + Article(c.type) + "; it has no field '" +
                         f.path.substr(dot + 1) + "'");

@@ -21,7 +21,7 @@ class EventsStream final : public RowStream {
   EventsStream(engine::Engine* engine, engine::LogQuery q, size_t chunk,
                EngineProvider::Stats* stats, const Cancel* cancel,
                std::function<Result<bool>(Row*)> map, std::vector<std::string> columns,
-               uint32_t mask)
+               EventFields fields)
       : engine_(engine),
         q_(std::move(q)),
         chunk_(std::max<size_t>(chunk, 1)),
@@ -29,7 +29,7 @@ class EventsStream final : public RowStream {
         cancel_(cancel),
         next_from_(q_.from),
         map_(std::move(map)),
-        mask_(mask),
+        fields_(std::move(fields)),
         columns_(columns.empty() ? internal::ColumnsOf("events") : std::move(columns)) {
     if (Direct() && stats_) {  // counted here: Next may run on another thread (Split)
       ++stats_->event_scans;
@@ -50,7 +50,7 @@ class EventsStream final : public RowStream {
       rec.lsn = r.lsn;
       rec.time_ns = r.time_ns;
       rec.payload = std::string_view(arena_).substr(r.offset, r.size);
-      RETURN_IF_ERROR(internal::EventRowInto(rec, mask_, out));
+      RETURN_IF_ERROR(internal::EventRowInto(rec, fields_, out));
       if (!map_) return true;
       ASSIGN_OR_RETURN(bool keep, map_(out));
       if (keep) return true;
@@ -85,7 +85,7 @@ class EventsStream final : public RowStream {
         RETURN_IF_ERROR(it_->status());
         return false;
       }
-      RETURN_IF_ERROR(internal::EventRowInto(it_->record(), mask_, out));
+      RETURN_IF_ERROR(internal::EventRowInto(it_->record(), fields_, out));
       it_->Next();
       if (!map_) return true;
       ASSIGN_OR_RETURN(bool keep, map_(out));
@@ -142,7 +142,7 @@ class EventsStream final : public RowStream {
   const Cancel* cancel_;
   Lsn next_from_;
   std::function<Result<bool>(Row*)> map_;
-  const uint32_t mask_;
+  const EventFields fields_;
   std::vector<Rec> buf_;
   std::string arena_;
   std::unique_ptr<log::LogIterator> it_;  // Direct()
@@ -156,9 +156,9 @@ class EventsStream final : public RowStream {
 std::unique_ptr<RowStream> NewEventsStream(engine::Engine* engine, engine::LogQuery q, size_t chunk,
                                            EngineProvider::Stats* stats, const Cancel* cancel,
                                            std::function<Result<bool>(Row*)> map,
-                                           std::vector<std::string> columns, uint32_t fields) {
+                                           std::vector<std::string> columns, EventFields fields) {
   return std::make_unique<EventsStream>(engine, std::move(q), chunk, stats, cancel, std::move(map),
-                                        std::move(columns), fields);
+                                        std::move(columns), std::move(fields));
 }
 
 }  // namespace internal
@@ -549,7 +549,7 @@ Result<std::unique_ptr<RowStream>> EngineProvider::Open(const ScanRequest& req,
   if (req.source == "events") {
     engine::LogQuery q = EventsQuery(req, engine_->log().LastLsn());
     return internal::NewEventsStream(engine_, std::move(q), options_.event_chunk, &stats_, cancel,
-                                     {}, {}, internal::EventFieldMask(req.fields));
+                                     {}, {}, internal::EventFieldsOf(req.fields));
   }
   if (req.source == "segments") return OpenSegments(engine_, cancel);
   ASSIGN_OR_RETURN(std::unique_ptr<projections::StateReader> reader, engine_->NewReader());

@@ -82,14 +82,20 @@ Row EdgeRow(const projections::MemEdge& e);
 
 // The JSON envelope of a record (DESIGN.md §4) as a row.
 Result<Row> EventRow(const log::LogRecord& rec);
-// Which fields of the envelope an events row holds: one bit per field in schema order (lsn time
-// occurred id stream type run causation data); kAllEventFields when `fields` is nullopt.
+// Which fields an events row holds: one bit per envelope field in schema order (lsn time occurred
+// id stream type run causation data), and with `data` only some of its keys (`data.exit_code`
+// read, nothing else of data) or all of it.
 constexpr uint32_t kAllEventFields = 0x1FF;
-uint32_t EventFieldMask(const std::optional<std::vector<std::string>>& fields);
-// EventRow with only the fields in `mask`, into *out (reusing its storage). Without `data` the
-// payload is read through the FlatBuffers envelope alone (no JSON text); without any field but
-// lsn and time it is not decoded at all (the log has already checked its checksum).
-Status EventRowInto(const log::LogRecord& rec, uint32_t mask, Row* out);
+struct EventFields {
+  uint32_t mask = kAllEventFields;
+  std::optional<std::vector<std::string>> data_keys;  // nullopt: the whole data object
+};
+// From ScanRequest::fields ("type", "data", "data.exit_code", ...); all when nullopt.
+EventFields EventFieldsOf(const std::optional<std::vector<std::string>>& fields);
+// EventRow with only `fields`, into *out (reusing its storage). Without `data` the payload is
+// read through the FlatBuffers envelope alone; without any field but lsn and time it is not
+// decoded at all (the log has already checked its checksum).
+Status EventRowInto(const log::LogRecord& rec, const EventFields& fields, Row* out);
 // One line saying what an event did: "execute_bash: cd build && make", "exit 1: ...", the error
 // of task.failed, the path of file.*, ... (at most ~100 characters, newlines folded).
 std::string Summary(const Row& event);
@@ -112,7 +118,7 @@ std::unique_ptr<RowStream> NewEventsStream(engine::Engine* engine, engine::LogQu
                                            EngineProvider::Stats* stats, const Cancel* cancel,
                                            std::function<Result<bool>(Row*)> map = {},
                                            std::vector<std::string> columns = {},
-                                           uint32_t fields = kAllEventFields);
+                                           EventFields fields = {});
 
 // What a verb runs against. `reader` is a fresh snapshot owned by the caller, alive while the
 // verb runs (streams a verb returns do not use it).

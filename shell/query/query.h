@@ -97,10 +97,11 @@ struct ScanRequest {
   std::optional<Point> as_of;
   std::optional<std::pair<Point, Point>> between;  // events: LSN range or record-time range
   std::vector<Pushdown> equals;
-  // The top-level fields the query reads, when it never outputs whole source rows (it ends in
-  // select, count or group by); nullopt: all of them. A provider may leave the other fields out
-  // of its rows (events then skips decoding the payload: `events | group by type` never builds
-  // `data`).
+  // The fields the query reads, when it never outputs whole source rows (it ends in select,
+  // count or group by): top-level names, or "data.exit_code" for a path into an object (its
+  // first key); nullopt: all of them. A provider may leave the other fields out of its rows
+  // (events then skips decoding the payload: `events | group by type` never builds `data`, and
+  // `where data.exit_code != 0` builds only that key).
   std::optional<std::vector<std::string>> fields;
   // A slice of a parallel scan (Provider::Split): only LSNs in [first, second].
   std::optional<std::pair<uint64_t, uint64_t>> lsn_range;

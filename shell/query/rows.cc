@@ -165,20 +165,28 @@ Result<Row> EventRow(const log::LogRecord& rec) {
   return schema::EventToJsonValue(rec.lsn, rec.time_ns, rec.payload);
 }
 
-uint32_t EventFieldMask(const std::optional<std::vector<std::string>>& fields) {
-  if (!fields) return kAllEventFields;
+EventFields EventFieldsOf(const std::optional<std::vector<std::string>>& fields) {
+  EventFields out;
+  if (!fields) return out;
   static constexpr std::array<std::string_view, 9> kNames = {
       "lsn", "time", "occurred", "id", "stream", "type", "run", "causation", "data"};
-  uint32_t mask = 0;
+  out.mask = 0;
+  bool whole_data = false;
+  std::vector<std::string> keys;
   for (const std::string& f : *fields) {
+    const std::string_view top = std::string_view(f).substr(0, f.find('.'));
     for (size_t i = 0; i < kNames.size(); ++i) {
-      if (f == kNames[i]) mask |= 1u << i;
+      if (top == kNames[i]) out.mask |= 1u << i;
     }
+    if (f == "data") whole_data = true;
+    if (top == "data" && f.size() > 5) keys.push_back(f.substr(5));
   }
-  return mask;
+  if (!whole_data && !keys.empty()) out.data_keys = std::move(keys);
+  return out;
 }
 
-Status EventRowInto(const log::LogRecord& rec, uint32_t mask, Row* out) {
+Status EventRowInto(const log::LogRecord& rec, const EventFields& fields, Row* out) {
+  const uint32_t mask = fields.mask;
   enum : uint32_t {
     kLsn = 1,
     kTime = 2,
@@ -191,7 +199,8 @@ Status EventRowInto(const log::LogRecord& rec, uint32_t mask, Row* out) {
     kData = 256
   };
   if (mask & kData) {
-    ASSIGN_OR_RETURN(*out, EventRow(rec));
+    const std::vector<std::string>* keys = fields.data_keys ? &*fields.data_keys : nullptr;
+    ASSIGN_OR_RETURN(*out, schema::EventToJsonValue(rec.lsn, rec.time_ns, rec.payload, keys));
     return Status::Ok();
   }
   schema::EventView v;
@@ -247,9 +256,9 @@ Status EventRowInto(const log::LogRecord& rec, uint32_t mask, Row* out) {
     }
   };
   // The previous row of the same scan usually has the same keys: then only values change.
-  size_t fields = 0;
-  for (const auto& [bit, key] : kKeys) fields += (has & bit) ? 1 : 0;
-  bool same = out->is_object() && out->size() == fields;
+  size_t count = 0;
+  for (const auto& [bit, key] : kKeys) count += (has & bit) ? 1 : 0;
+  bool same = out->is_object() && out->size() == count;
   if (same) {
     auto it = out->begin();
     for (const auto& [bit, key] : kKeys) {

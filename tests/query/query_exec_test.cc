@@ -530,7 +530,9 @@ TEST_F(QueryExec, ScanAsksOnlyForTheFieldsAProjectingQueryReads) {
   EXPECT_EQ(fields("events | where lsn > 2 | group by type max(lsn) as m"),
             (Fields(std::vector<std::string>{"lsn", "type"})));
   EXPECT_EQ(fields("events | where data.exit_code == 2 | count"),
-            Fields(std::vector<std::string>{"data"}));
+            Fields(std::vector<std::string>{"data.exit_code"}));
+  EXPECT_EQ(fields("events | where data.a.b == 2 or data != null | group by data.c"),
+            (Fields(std::vector<std::string>{"data", "data.a", "data.c"})));
   // Names made by select are not source fields; `between` reads lsn and time.
   EXPECT_EQ(fields("events | select lsn as n, type | where n > 6 | sort type"),
             (Fields(std::vector<std::string>{"lsn", "type"})));
