@@ -594,7 +594,11 @@ Result<EventInput> ParseEnvelopeJson(std::string_view json) {
                                             std::to_string(kMaxDataDepth) + " levels"));
   if (!j.is_object()) return Status::InvalidArgument("an event must be a JSON object");
   EventInput e;
-  for (auto& [key, value] : j.items()) {
+  for (auto& item : j.items()) {
+    // Named references, not a structured binding: clang 14 (the fuzz build) cannot capture a
+    // structured binding in the lambda below.
+    const std::string& key = item.key();
+    const Json& value = item.value();
     auto want_string = [&](std::string* out) -> Status {
       if (!value.is_string()) return Status::InvalidArgument("'" + key + "' must be a string");
       *out = value.get<std::string>();
