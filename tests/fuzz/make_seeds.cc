@@ -27,7 +27,8 @@ std::string Event(int i) {
   e.stream = "run/1/task/" + std::to_string(i % 3);
   e.type = i % 2 ? "note" : "tool.result";
   e.run = "1";
-  e.data_json = i % 2 ? R"({"text":"seed"})" : R"({"tool":"bash","exit_code":)" + std::to_string(i) + "}";
+  e.data_json =
+      i % 2 ? R"({"text":"seed"})" : R"({"tool":"bash","exit_code":)" + std::to_string(i) + "}";
   auto enc = tink::schema::EncodeEvent(e);
   return enc.ok() ? *enc : std::string("x");
 }
@@ -116,7 +117,8 @@ int main(int argc, char** argv) {
     Put(out + "/" + s.name, 0, body);
     Put(out + "/" + s.name + "-fixed", 1, body);
     // A torn final write: the last record cut short.
-    Put(out + "/" + s.name + "-torn", 1, body.substr(0, body.size() - tink::log::kRecordHeaderSize - 12));
+    Put(out + "/" + s.name + "-torn", 1,
+        body.substr(0, body.size() - tink::log::kRecordHeaderSize - 12));
   }
   fs::remove_all(tmp);
   return 0;

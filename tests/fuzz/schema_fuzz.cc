@@ -46,7 +46,8 @@ void Views(std::string_view payload) {
   }
   if (text.ok() != value.ok()) Fail("EventToJson and EventToJsonValue disagree on accepting", "");
   if (value.ok() && *value != *ref) {
-    Fail("EventToJsonValue differs from the GenText reference", value->dump() + " vs " + ref->dump());
+    Fail("EventToJsonValue differs from the GenText reference",
+         value->dump() + " vs " + ref->dump());
   }
 }
 
@@ -66,12 +67,14 @@ void FromJson(std::string_view json) {
   view.erase("lsn");
   view.erase("time");
   auto in2 = ParseEnvelopeJson(view.dump());
-  if (!in2.ok()) Fail("the JSON view is not a valid envelope", in2.status().ToString() + ": " + *text);
+  if (!in2.ok())
+    Fail("the JSON view is not a valid envelope", in2.status().ToString() + ": " + *text);
   auto enc2 = EncodeEvent(*in2);
   if (!enc2.ok()) Fail("the JSON view does not encode", enc2.status().ToString() + ": " + *text);
   auto text2 = EventToJson(kLsn, kTime, *enc2);
   if (!text2.ok() || *text2 != *text) {
-    Fail("the JSON view does not round-trip", *text + " vs " + (text2.ok() ? *text2 : text2.status().ToString()));
+    Fail("the JSON view does not round-trip",
+         *text + " vs " + (text2.ok() ? *text2 : text2.status().ToString()));
   }
 }
 
