@@ -7,6 +7,9 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "schema/event_json.h"
 #include "schema/schema.h"
 
 namespace tink::schema {
@@ -43,6 +46,25 @@ TEST(SchemaFuzzRegression, NumberOverflowInDataIsInvalidArgument) {
   auto env = ParseEnvelopeJson(R"({"stream":"run/1","type":"note","data":{"n":-1e999999}})");
   ASSERT_FALSE(env.ok());
   EXPECT_TRUE(env.status().IsInvalidArgument()) << env.status().ToString();
+}
+
+// Not a crash: a stored tool.result whose double duration_ms is NaN (only a damaged or hand-made
+// payload holds one; JSON cannot say NaN). The JSON view shows it as null and stays valid JSON;
+// the GenText reference prints `nan` and so refuses the event (schema_fuzz tolerates exactly
+// this difference).
+TEST(SchemaFuzzRegression, NonFiniteDoubleShowsAsNull) {
+  const std::string input = ReadInput("nan-double-payload");
+  ASSERT_GT(input.size(), 1u) << "regression input missing";
+  ASSERT_EQ(input[0] & 1, 1) << "a stored payload (odd mode byte)";
+  const std::string_view payload = std::string_view(input).substr(1);
+  ASSERT_TRUE(DecodeEvent(payload).ok());
+  auto text = EventToJson(42, 0, payload);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  const nlohmann::json view = nlohmann::json::parse(*text);
+  EXPECT_EQ(view["type"], "");
+  EXPECT_TRUE(view["data"]["duration_ms"].is_null()) << *text;
+  auto ref = EventToJsonValueViaText(42, 0, payload);
+  EXPECT_TRUE(!ref.ok() && ref.status().IsCorruption());
 }
 
 }  // namespace
