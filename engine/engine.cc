@@ -133,6 +133,12 @@ Status Engine::OpenState(const EngineOptions& options) {
   ::mkdir(sdir.c_str(), 0700);
   Result<std::unique_ptr<projections::StateStore>> st =
       projections::StateStore::Open(sdir, proj_->all(), so);
+  // Only a state RocksDB calls damaged or unusable is thrown away; an I/O error (a full disk,
+  // too many open files, a permission) may pass, and deleting state/ for it would turn a
+  // transient problem into a long rebuild.
+  if (!st.ok() && st.status().code() == Code::kIOError) {
+    return st.status().WithContext("opening the projection state " + sdir);
+  }
   if (!st.ok()) {
     // The state is derived: if RocksDB cannot open it, start it again from the log.
     state_resets_.push_back("state could not be opened (" + st.status().ToString() +
@@ -227,8 +233,11 @@ Status Engine::Close() {
 
 Result<log::VerifyReport> VerifyStore(const std::string& dir, const Progress& progress) {
   if (!IsDir(dir)) return Status::NotFound("no store at " + dir);
-  return log::VerifyLog(LogDir(dir), nullptr, progress);
+  return log::VerifyLog(LogDir(dir), nullptr, progress,
+                        [&dir] { return StoreLock::HeldByAnyone(dir); });
 }
+
+bool WriterActive(const std::string& dir) { return StoreLock::HeldByAnyone(dir); }
 
 Result<log::Lsn> TruncateStoreAt(const std::string& dir, log::Lsn lsn) {
   if (!IsDir(dir)) return Status::NotFound("no store at " + dir);

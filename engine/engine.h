@@ -200,6 +200,10 @@ class Engine {
 // Reads every byte of the store's log (log::VerifyLog); takes no lock, changes nothing.
 Result<log::VerifyReport> VerifyStore(const std::string& dir, const Progress& progress = {});
 
+// Whether a process holds the store's writer lock now (a writer may be appending). Never takes
+// the lock. Readers use it to tell damage from a write in progress.
+bool WriterActive(const std::string& dir);
+
 // Takes the store's lock and removes every event with lsn >= `lsn` (rounded down to the start of
 // its batch). Returns the new last LSN. The projection state is rebuilt at the next open (its
 // applied positions no longer match the log). For `tink recover --truncate-at`.

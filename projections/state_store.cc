@@ -5,11 +5,21 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdarg>
 #include <cstring>
 
 #include "projections/internal/rocks_iter.h"
 
 namespace tink::projections {
+
+namespace {
+// Discards RocksDB's informational log (read-only opens).
+class SilentLogger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+}  // namespace
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
@@ -125,6 +135,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   dbo.keep_log_file_num = 2;
   dbo.max_manifest_file_size = 16 << 20;
   dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // A reader must not change the store: RocksDB would otherwise create (and rotate) its LOG
+  // file in the state directory even when it opens it read-only.
+  if (options.read_only) dbo.info_log = std::make_shared<SilentLogger>();
   if (!options.rocksdb_wal) dbo.atomic_flush = true;
 
   std::vector<std::string> existing;

@@ -28,6 +28,29 @@ int Fail(std::string_view cmd, const Status& s) {
   return ExitFor(s);
 }
 
+namespace {
+bool read_hit_damage = false;
+}  // namespace
+
+Result<std::unique_ptr<engine::Engine>> OpenForReading(std::string_view cmd,
+                                                        const std::string& store,
+                                                        engine::EngineOptions options) {
+  options.access = engine::Access::kRead;
+  options.tail = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> e, engine::Engine::Open(store, options));
+  const Status& damage = e->recovery().damage;
+  // With a writer at work, what looks like damage at the end of the log can be a write in
+  // progress: the reader then just stops at the last complete write, as it would anyway.
+  if (!damage.ok() && !engine::WriterActive(store)) {
+    read_hit_damage = true;
+    std::fprintf(stderr, "tink %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
+                 damage.ToString().c_str());
+  }
+  return e;
+}
+
+bool ReadHitDamage() { return read_hit_damage; }
+
 Progress::Progress(std::string label) : label_(std::move(label)), tty_(::isatty(2) == 1) {}
 
 Progress::~Progress() {

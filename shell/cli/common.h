@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/engine.h"
 #include "projections/reader.h"
 #include "schema/status.h"
 
@@ -23,6 +24,16 @@ int ExitFor(const Status& s);
 
 // Prints "tink <cmd>: <message>" to stderr and returns the exit code for s.
 int Fail(std::string_view cmd, const Status& s);
+
+// Opens a store for a read command: read-only (never takes the writer's lock, never changes a
+// byte of the store, so a reader can never make a writer fail). If the log is damaged where no
+// writer is at work, prints one line naming segment, offset and LSNs and remembers it: the
+// command shows what precedes the damage and exits 3 (see ReadHitDamage).
+Result<std::unique_ptr<engine::Engine>> OpenForReading(std::string_view cmd,
+                                                        const std::string& store,
+                                                        engine::EngineOptions options = {});
+// Whether OpenForReading reported damage in this process (main turns exit 0 into 3 then).
+bool ReadHitDamage();
 
 // A one-line progress meter on stderr, shown only when stderr is a terminal.
 class Progress {

@@ -22,7 +22,7 @@ int Run(const GlobalOptions& global, const ReplayFlags& f) {
                                                   "it takes no --projection or --to"));
   }
   engine::EngineOptions opts;
-  opts.access = engine::Access::kAuto;
+  opts.access = engine::Access::kAuto;  // never creates a store; writable if the lock is free
   opts.tail = false;
   opts.catch_up = f.check;  // a rebuild starts from nothing anyway
   Progress catchup("catching up");
