@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "engine/kill_point.h"
 #include "engine/projection_set.h"
 #include "engine/store_lock.h"
 #include "projections/state_store.h"
@@ -130,6 +131,14 @@ Status Engine::OpenState(const EngineOptions& options) {
     if (!ValidateState().ok() || !state_resets_.empty()) state_.reset();
     return Status::Ok();
   }
+  struct stat sst;
+  if (::stat(sdir.c_str(), &sst) == 0 && !S_ISDIR(sst.st_mode)) {
+    // Not a directory: no state RocksDB could ever open. It is derived; start it again.
+    state_resets_.push_back("state is not a directory; rebuilding it");
+    if (::unlink(sdir.c_str()) != 0) {
+      return Status::IOError("remove " + sdir + ": " + std::strerror(errno));
+    }
+  }
   ::mkdir(sdir.c_str(), 0700);
   Result<std::unique_ptr<projections::StateStore>> st =
       projections::StateStore::Open(sdir, proj_->all(), so);
@@ -223,7 +232,8 @@ Status Engine::Close() {
     // Apply what the tail thread had not reached yet, so the next open starts current.
     if (options_.tail && s.ok() && projection_status().ok()) s = CatchUp(log_->LastLsn(), {});
     // Flush so the next open does not have to replay RocksDB's WAL (or, without it, the log).
-    Status f = state_->Flush();
+    Status f = FailPoint("engine.close.flush") ? Status::IOError("injected: state flush failed")
+                                               : state_->Flush();
     if (s.ok()) s = f;
   }
   state_.reset();

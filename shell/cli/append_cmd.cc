@@ -105,10 +105,12 @@ int Run(const GlobalOptions& global, const AppendFlags& f) {
   std::fflush(stdout);
   Status closed = (*eng)->Close();
   if (!closed.ok()) {
-    // Under `always` the events were durable when Append returned: a failure while closing
-    // (e.g. updating the projections, which the next open redoes) does not undo them. Under
-    // interval/none the final sync is what makes them durable, so its failure is a failure.
-    if (durability->mode == log::Durability::Mode::kAlways || res->duplicate) {
+    // Under `always` the events were durable when Append returned; otherwise they are durable
+    // if the log's final sync succeeded. Then a failure while closing (e.g. flushing the
+    // projections, which the next open redoes) does not undo them.
+    const bool durable = res->duplicate || durability->mode == log::Durability::Mode::kAlways ||
+                         (*eng)->log().status().ok();
+    if (durable) {
       std::fprintf(stderr,
                    "tink append: warning: the events above are durable, but closing the store "
                    "failed: %s\n",
