@@ -142,8 +142,13 @@ class Engine {
   Lsn ProjectionsApplied() const;
 
   // Rebuilds projections from scratch (all, or one by name), applying events up to `to` (0: the
-  // head), then compacts their column families (as-of reads after a rebuild are 1.4-2.5x faster). The state stays at `to` until the next catch-up (the tail thread is paused while it
-  // runs and resumes only if to == 0).
+  // head), then compacts their column families (as-of reads after a rebuild are 1.4-2.5x
+  // faster). The rebuild is built next to the live state, which keeps answering appends' id
+  // and stream checks and readers and keeps being tailed; it is caught up to the head and
+  // swapped in atomically (appends and the applier are held only for the last few events and
+  // the swap). Readers made before the swap keep the old state until they are destroyed. A
+  // crash at any point leaves the old state or the new one. With to != 0 the tail thread is
+  // stopped and stays stopped: the replayed projections stay at `to` until the next catch-up.
   Status Replay(const std::string& projection, Lsn to, const Progress& progress);
   // Rebuilds every projection into a temporary state and compares digests with the live one.
   Result<std::vector<CheckResult>> Check(const Progress& progress);
@@ -167,7 +172,10 @@ class Engine {
   Status OpenState(const EngineOptions& options);
   Status ValidateState();
   Status CatchUp(Lsn to, const Progress& progress);
-  Status ApplyRange(projections::StateStore* st, Lsn from, Lsn to, const Progress& progress);
+  // Where ApplyRange folds a batch: the live StateStore, a rebuild next to it, a scratch state.
+  using ApplyFn = std::function<Status(std::span<const projections::Event> events,
+                                       std::span<const uint64_t> payload_hashes)>;
+  Status ApplyRange(const ApplyFn& apply, Lsn from, Lsn to, const Progress& progress);
   void TailLoop();
   void StartTail();
   void StopTail();
