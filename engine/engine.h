@@ -38,6 +38,7 @@
 #include "projections/scheduler.h"
 #include "schema/schema.h"
 #include "schema/status.h"
+#include "schema/thread_annotations.h"
 
 namespace tink::engine {
 
@@ -193,15 +194,16 @@ class Engine {
   // Append path: ids and stream events submitted to the log but perhaps not yet applied to the
   // ids/streams projections. Pruned by the tail thread once applied.
   std::mutex append_mu_;
-  std::map<std::string, Lsn, std::less<>> pending_ids_;                   // guarded by append_mu_
-  std::map<std::string, std::vector<Lsn>, std::less<>> pending_streams_;  // guarded by append_mu_
+  std::map<std::string, Lsn, std::less<>> pending_ids_ GUARDED_BY(append_mu_);
+  std::map<std::string, std::vector<Lsn>, std::less<>> pending_streams_ GUARDED_BY(append_mu_);
 
   // Projection driver.
-  std::mutex apply_mu_;  // one applier at a time (tail thread, replay, check)
+  // One applier at a time (tail thread, replay's swap, check). Taken before append_mu_.
+  std::mutex apply_mu_ ACQUIRED_BEFORE(append_mu_);
   mutable std::mutex tail_mu_;
   std::condition_variable applied_cv_;
-  bool tail_stop_ = false;     // guarded by tail_mu_
-  Status tail_error_;          // guarded by tail_mu_
+  bool tail_stop_ GUARDED_BY(tail_mu_) = false;
+  Status tail_error_ GUARDED_BY(tail_mu_);
   std::thread tail_;
 };
 
