@@ -78,7 +78,8 @@ Status StateStore::MapGenerations(const std::vector<std::string>& cf_names,
     }
     RETURN_IF_ERROR(
         FromRocks(db_->DropColumnFamily(column->handle), "dropping stale state " + name));
-    RETURN_IF_ERROR(FromRocks(db_->Delete(rocksdb::WriteOptions(), AppliedKey(name)), "state meta"));
+    RETURN_IF_ERROR(
+        FromRocks(db_->Delete(rocksdb::WriteOptions(), AppliedKey(name)), "state meta"));
   }
   std::lock_guard<std::mutex> l(view_mu_);
   view_ = std::move(view);

@@ -148,7 +148,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   std::vector<std::string> existing;
   rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, dir, &existing);
   if (!ls.ok()) existing.clear();  // a new state
-  if (options.read_only && existing.empty()) return Status::NotFound("no projection state in " + dir);
+  if (options.read_only && existing.empty()) {
+    return Status::NotFound("no projection state in " + dir);
+  }
   // Every column family there is (RocksDB opens all or none); which generation each projection
   // uses is read from the meta keys afterwards (MapGenerations).
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName};
