@@ -164,6 +164,9 @@ class Engine {
   const std::vector<std::string>& state_resets() const { return state_resets_; }
   // The projection driver's sticky error (ok while healthy).
   Status projection_status() const;
+  // Events the projections passed over since Open because their payload (checksum valid) does
+  // not decode: only a foreign or broken writer makes them. `tink verify` lists them.
+  uint64_t undecodable_events() const { return undecodable_events_.load(); }
 
   Status Close();
 
@@ -205,6 +208,7 @@ class Engine {
   bool tail_stop_ GUARDED_BY(tail_mu_) = false;
   Status tail_error_ GUARDED_BY(tail_mu_);
   std::thread tail_;
+  std::atomic<uint64_t> undecodable_events_{0};
 };
 
 // Reads every byte of the store's log (log::VerifyLog); takes no lock, changes nothing.

@@ -86,8 +86,9 @@ Status Engine::ApplyRange(const ApplyFn& apply, Lsn from, Lsn to, const Progress
   auto flush = [&]() -> Status {
     if (batch.events().empty()) return Status::Ok();
     // Undecodable events stay in the batch: the StateStore advances past them without
-    // showing them to projections, so batch boundaries never change the result.
-    batch.Finish();
+    // showing them to projections, so batch boundaries never change the result. They are
+    // counted (never skipped in silence); `tink verify` names each one.
+    undecodable_events_ += batch.Finish();
     std::vector<projections::Event>& evs = batch.events();
     std::vector<uint64_t>& hs = batch.hashes();
     KillPoint("projector.before_state_write");

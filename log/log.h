@@ -76,6 +76,8 @@ struct LogRecord {
   Lsn lsn = 0;
   int64_t time_ns = 0;
   std::string_view payload;  // valid until the iterator moves
+  std::string_view segment;  // file name of its segment (valid while the iterator lives)
+  uint64_t offset = 0;       // of its record header in that segment
 };
 
 class LogIterator {

@@ -136,6 +136,8 @@ class IteratorImpl final : public LogIterator {
       if (h.lsn > log_->LastLsn()) return;  // written but not yet acknowledged
       prev_ = h.checksum;
       chain_known_ = true;
+      rec_.offset = off_;
+      rec_.segment = seg.name;
       off_ += RecordSpan(h.length, h.flags, seg.mark);
       ++expect_lsn_;
       if (h.lsn < from_) continue;

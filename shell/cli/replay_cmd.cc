@@ -98,6 +98,13 @@ int Run(const GlobalOptions& global, const ReplayFlags& f) {
                 to < head ? "; the state stays at that LSN until the next writer opens the store"
                           : "");
   }
+  if (const uint64_t bad = (*eng)->undecodable_events(); bad > 0) {
+    std::fprintf(stderr,
+                 "tink replay: %llu events do not decode and were passed over by every "
+                 "projection; `tink verify` names them\n",
+                 static_cast<unsigned long long>(bad));
+    return static_cast<int>(Exit::kCorruption);
+  }
   return 0;
 }
 
