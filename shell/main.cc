@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     return static_cast<int>(Exit::kUsage);
   }
   for (auto& [cmd, run] : subs) {
-    if (cmd->parsed()) return run();
+    if (cmd->parsed()) return RunGuarded(cmd->get_name(), run);
   }
   return static_cast<int>(Exit::kUsage);
 }
