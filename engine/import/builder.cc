@@ -142,8 +142,8 @@ Status RunBuilder::LoadBase(const std::string& dir, int64_t occurred_ns) {
       fs::perms p = it->status(ec).permissions();
       bool exec = (p & fs::perms::owner_exec) != fs::perms::none;
       // lexically: fs::relative would follow a symlink and name its target instead.
-      files.push_back({it->path().lexically_relative(dir).generic_string(),
-                       exec ? "100755" : "100644"});
+      files.push_back(
+          {it->path().lexically_relative(dir).generic_string(), exec ? "100755" : "100644"});
     }
   }
   std::sort(files.begin(), files.end(),

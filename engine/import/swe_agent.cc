@@ -147,8 +147,8 @@ void Reader::MatchToolCalls(const json& doc) {
   for (Step& st : steps_) {
     for (size_t k = cursor; k < h.size(); ++k) {
       const json& m = h[k];
-      if (jsondoc::StrOr(m, "role") != "assistant" || !m.contains("action") || !m["action"].is_string() ||
-          m["action"].get<std::string>() != st.action) {
+      if (jsondoc::StrOr(m, "role") != "assistant" || !m.contains("action") ||
+          !m["action"].is_string() || m["action"].get<std::string>() != st.action) {
         continue;
       }
       cursor = k + 1;
@@ -180,8 +180,8 @@ Status Reader::Start(const json& doc) {
   std::string task = StrAt(rc_, {"problem_statement", "text"});
   for (size_t k = 0; task.empty() && doc.contains("history") && k < doc["history"].size(); ++k) {
     const json& m = doc["history"][k];
-    if (jsondoc::StrOr(m, "role") == "user" && !jsondoc::BoolOr(m, "is_demo", false) && m.contains("content") &&
-        m["content"].is_string()) {
+    if (jsondoc::StrOr(m, "role") == "user" && !jsondoc::BoolOr(m, "is_demo", false) &&
+        m.contains("content") && m["content"].is_string()) {
       task = swe::IssueText(m["content"].get<std::string>());
     }
   }

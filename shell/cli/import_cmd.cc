@@ -143,7 +143,8 @@ int Run(const GlobalOptions& global, const ImportFlags& f) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec)) {
       const bool odd = ec && ec != std::errc::no_such_file_or_directory;  // ELOOP, ENOTDIR
-      return fail(file, Status::InvalidArgument(file + ": " + (odd ? ec.message() : "no such file")));
+      return fail(file,
+                  Status::InvalidArgument(file + ": " + (odd ? ec.message() : "no such file")));
     }
     auto runs = engine::import::ImportFile(file, opt);
     if (!runs.ok()) return fail(file, runs.status());

@@ -1,5 +1,7 @@
 #include "shell/query/exec.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -7,8 +9,6 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
-
-#include <re2/re2.h>
 
 #include "schema/schema.h"
 #include "shell/query/operators.h"

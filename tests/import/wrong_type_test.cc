@@ -59,7 +59,8 @@ void WriteRecording(const std::string& path, const json& doc, bool lines) {
     for (const json& l : doc) text += l.dump() + "\n";
   }
   const std::string quoted = "\"" + kDeepMarker + "\"";
-  if (size_t at = text.find(quoted); at != std::string::npos) text.replace(at, quoted.size(), kDeepText);
+  if (size_t at = text.find(quoted); at != std::string::npos)
+    text.replace(at, quoted.size(), kDeepText);
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
 
@@ -96,10 +97,10 @@ std::vector<Target> Targets(const json& doc) {
 
 const std::vector<json>& Replacements() {
   static const std::vector<json> kValues = {
-      json(5),          json(-7),           json(uint64_t{18446744073709551615u}),
-      json(1.5),        json("x"),          json::array(),
-      json::object(),   json(nullptr),      json(true),
-      json::array({1}), json({{"k", "v"}}), json("2026-13-45T99:99:99Z"),
+      json(5),           json(-7),           json(uint64_t{18446744073709551615u}),
+      json(1.5),         json("x"),          json::array(),
+      json::object(),    json(nullptr),      json(true),
+      json::array({1}),  json({{"k", "v"}}), json("2026-13-45T99:99:99Z"),
       json(kDeepMarker),  // 100000 nested arrays
       json(kDeepText),    // a string holding them as JSON text
   };
@@ -160,7 +161,8 @@ void MutateEveryField(const Recording& rec) {
         EXPECT_NE(r.status().message().find(path), std::string::npos)
             << ptr.to_string() << " = " << v.dump().substr(0, 40) << ": " << r.status().ToString();
       } catch (const std::exception& e) {
-        ADD_FAILURE() << ptr.to_string() << " = " << v.dump().substr(0, 40) << ": threw " << e.what();
+        ADD_FAILURE() << ptr.to_string() << " = " << v.dump().substr(0, 40) << ": threw "
+                      << e.what();
       }
     }
   }
@@ -182,8 +184,8 @@ TEST(WrongTypes, OpenHandsNeverThrows) {
                         "openhands/wrong_initial_state.json"}) {
     MutateEveryField({f, "openhands"});
   }
-  MutateEveryField(
-      {"openhands/output.jsonl", "openhands", /*lines=*/true, /*max_lines=*/1, /*first_only=*/true});
+  MutateEveryField({"openhands/output.jsonl", "openhands", /*lines=*/true, /*max_lines=*/1,
+                    /*first_only=*/true});
 }
 
 TEST(WrongTypes, OtlpNeverThrows) {

@@ -110,11 +110,11 @@ TEST_F(BadInputCli, NonUtf8Arguments) {
   CommandResult s =
       Tink(store_, "append --stream " + ShellQuote("s" + bad) + " --type note --data '{}'");
   ExpectCleanFailure(s, "append", 2);
-  CommandResult t = Tink(store_, "append --stream s --type " + ShellQuote("n" + bad) +
-                                     " --data '{}'");
+  CommandResult t =
+      Tink(store_, "append --stream s --type " + ShellQuote("n" + bad) + " --data '{}'");
   ExpectCleanFailure(t, "append", 2);
-  CommandResult d = Tink(store_, "append --stream s --type note --data " +
-                                     ShellQuote("{\"text\":\"" + bad + "\"}"));
+  CommandResult d = Tink(
+      store_, "append --stream s --type note --data " + ShellQuote("{\"text\":\"" + bad + "\"}"));
   ExpectCleanFailure(d, "append", 2);
   // Nothing was stored; filters and queries with such bytes run and find nothing.
   ASSERT_EQ(Tink(store_, "append --stream s --type note --data '{\"text\":\"ok\"}'").exit_code, 0);
@@ -134,11 +134,11 @@ TEST_F(BadInputCli, DeeplyNestedDataIsRefused) {
   CommandResult r = Tink(store_, "append --stream s --type note --data " + ArgFile("deep", deep));
   ExpectCleanFailure(r, "append", 2);
   // The same through stdin, as a JSONL envelope.
-  CommandResult j = Tink(store_, "append",
-                         "{\"stream\":\"s\",\"type\":\"x.custom\",\"data\":" + deep + "}\n");
+  CommandResult j =
+      Tink(store_, "append", "{\"stream\":\"s\",\"type\":\"x.custom\",\"data\":" + deep + "}\n");
   ExpectCleanFailure(j, "append", 2);
-  CommandResult q = Tink(store_, "shell -c " + ArgFile("q", "events | where " +
-                                                            Repeat("not ", 30000) + "lsn == 1"));
+  CommandResult q = Tink(
+      store_, "shell -c " + ArgFile("q", "events | where " + Repeat("not ", 30000) + "lsn == 1"));
   ExpectOneLine(q, "error at 1:816: expression nested deeper than 200 levels", 2);
 }
 
