@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   }
   for (auto& [cmd, run] : subs) {
     if (!cmd->parsed()) continue;
-    const int rc = run();
+    const int rc = RunGuarded(cmd->get_name(), run);
     // A read that stopped at damage printed what came before it and said where it stopped;
     // whatever else went wrong after that, the damage is the cause to report.
     return ReadHitDamage() ? static_cast<int>(Exit::kCorruption) : rc;

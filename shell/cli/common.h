@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,14 @@ class Progress {
   bool tty_;
   int last_pct_ = -1;
 };
+
+// Runs one command's function: the last net under every `tink` command (main.cc). Commands
+// report errors as Status; an exception that still escapes one (a bug, or a library that throws
+// where it was not expected) becomes one line "tink <cmd>: ..." on stderr and an exit code instead
+// of std::terminate: nlohmann::json::exception -> 2 (JSON of a shape the command did not
+// expect), std::bad_alloc, std::filesystem::filesystem_error, std::system_error and any other
+// exception -> 4.
+int RunGuarded(std::string_view cmd, const std::function<int()>& run);
 
 std::string HumanBytes(uint64_t n);
 
