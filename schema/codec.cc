@@ -104,6 +104,12 @@ Result<Json> ParseLimited(std::string_view text, int depth_limit, std::string_vi
     if (colon != std::string::npos) what = what.substr(colon + 2);
     return Status::InvalidArgument("malformed JSON at byte " + std::to_string(e.byte) + ": " +
                                    what);
+  } catch (const Json::out_of_range& e) {
+    // A number past a double's range ("1e999999") is reported this way, not as a parse_error.
+    std::string what = e.what();
+    const size_t bracket = what.find("] ");
+    if (bracket != std::string::npos) what = what.substr(bracket + 2);
+    return Status::InvalidArgument("malformed JSON: " + what);
   }
   if (too_deep) return Status::InvalidArgument(std::string(too_deep_msg));
   return j;
@@ -594,7 +600,11 @@ Result<EventInput> ParseEnvelopeJson(std::string_view json) {
                                             std::to_string(kMaxDataDepth) + " levels"));
   if (!j.is_object()) return Status::InvalidArgument("an event must be a JSON object");
   EventInput e;
-  for (auto& [key, value] : j.items()) {
+  for (auto& item : j.items()) {
+    // Named references, not a structured binding: clang 14 (the fuzz build) cannot capture a
+    // structured binding in the lambda below.
+    const std::string& key = item.key();
+    const Json& value = item.value();
     auto want_string = [&](std::string* out) -> Status {
       if (!value.is_string()) return Status::InvalidArgument("'" + key + "' must be a string");
       *out = value.get<std::string>();

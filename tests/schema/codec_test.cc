@@ -58,7 +58,10 @@ TEST(CodecTest, EnvelopeRoundTrip) {
       << "key order is DESIGN.md §4's; an explicit 0/false stays, absent fields stay absent";
   const Json j = Json::parse(*text);
 
-  auto v = DecodeEvent(*EncodeEvent(e));
+  // The view's string_views point into the payload: keep it alive while they are read.
+  const auto payload = EncodeEvent(e);
+  ASSERT_TRUE(payload.ok());
+  auto v = DecodeEvent(*payload);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->id, "abc");
   EXPECT_EQ(v->stream, "run/1");
