@@ -4,6 +4,7 @@
 // the wait for durability happens outside it, so concurrent appends still share one fdatasync.
 // What was submitted but is not yet in the ids/streams projections is kept in pending_ids_ /
 // pending_streams_ and counted together with a snapshot of the projection state.
+#include <algorithm>
 #include <set>
 
 #include "engine/engine.h"
@@ -54,7 +55,10 @@ Result<AppendOutcome> Engine::Append(std::span<const schema::EventInput> events,
   std::vector<std::string_view> views(payloads.begin(), payloads.end());
 
   std::unique_ptr<log::PendingAppend> pending;
-  {
+  AppendOutcome duplicate;  // filled when every id is already in the store (or in flight)
+  Lsn in_flight = 0;        // the highest original LSN that was only submitted, not applied
+  // The checks and the submission, under append_mu_ (released on return).
+  Status checked = [&]() -> Status {
     std::lock_guard<std::mutex> l(append_mu_);
     // After a failed write the pending maps may name LSNs that never reached the log: answer
     // nothing from them.
@@ -68,6 +72,7 @@ Result<AppendOutcome> Engine::Append(std::span<const schema::EventInput> events,
       auto p = pending_ids_.find(ids[i]);
       if (p != pending_ids_.end()) {
         originals[i] = p->second;
+        in_flight = std::max(in_flight, p->second);
       } else if (reader) {
         ASSIGN_OR_RETURN(std::optional<Lsn> lsn, projections::LookupId(*reader, ids[i]));
         if (lsn) originals[i] = *lsn;
@@ -75,10 +80,9 @@ Result<AppendOutcome> Engine::Append(std::span<const schema::EventInput> events,
       if (originals[i] != 0) ++found;
     }
     if (found == ids.size()) {
-      AppendOutcome out;
-      out.lsns = std::move(originals);
-      out.duplicate = true;
-      return out;
+      duplicate.lsns = std::move(originals);
+      duplicate.duplicate = true;
+      return Status::Ok();
     }
     if (found > 0) {
       for (size_t i = 0; i < ids.size(); ++i) {
@@ -119,6 +123,14 @@ Result<AppendOutcome> Engine::Append(std::span<const schema::EventInput> events,
       pending_ids_[ids[i]] = first + i;
       pending_streams_[events[i].stream].push_back(first + i);
     }
+    return Status::Ok();
+  }();
+  RETURN_IF_ERROR(checked);
+  if (duplicate.duplicate) {
+    // A retry of an append that may still be in flight is acknowledged only when the original
+    // is, and fails if the original does: never before the original is durable.
+    if (in_flight != 0) RETURN_IF_ERROR(log_->WaitAcknowledged(in_flight));
+    return duplicate;
   }
   KillPoint("append.after_submit");
   ASSIGN_OR_RETURN(log::AppendResult r, pending->Wait());

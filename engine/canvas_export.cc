@@ -101,11 +101,15 @@ Result<TreeExportResult> ExportTree(projections::StateReader& reader, std::strin
                                        kTreeMarker + " in it)");
       }
       // Ours: replace the content (remove_all does not follow symlinks).
-      for (const fs::directory_entry& e : fs::directory_iterator(out_dir, ec)) {
-        fs::remove_all(e.path(), ec);
-        if (ec) return Status::IOError("remove " + e.path().string() + ": " + ec.message());
-      }
+      // The listing first, with error codes: a range-for's ++ throws on a failed readdir.
+      std::vector<fs::path> old;
+      fs::directory_iterator it(out_dir, ec), end;
+      for (; !ec && it != end; it.increment(ec)) old.push_back(it->path());
       if (ec) return Status::IOError("list " + out_dir + ": " + ec.message());
+      for (const fs::path& p : old) {
+        fs::remove_all(p, ec);
+        if (ec) return Status::IOError("remove " + p.string() + ": " + ec.message());
+      }
       res.replaced = true;
     }
   } else {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "engine/kill_point.h"
 #include "engine/projection_set.h"
 #include "engine/store_lock.h"
 #include "projections/state_store.h"
@@ -130,9 +131,23 @@ Status Engine::OpenState(const EngineOptions& options) {
     if (!ValidateState().ok() || !state_resets_.empty()) state_.reset();
     return Status::Ok();
   }
+  struct stat sst;
+  if (::stat(sdir.c_str(), &sst) == 0 && !S_ISDIR(sst.st_mode)) {
+    // Not a directory: no state RocksDB could ever open. It is derived; start it again.
+    state_resets_.push_back("state is not a directory; rebuilding it");
+    if (::unlink(sdir.c_str()) != 0) {
+      return Status::IOError("remove " + sdir + ": " + std::strerror(errno));
+    }
+  }
   ::mkdir(sdir.c_str(), 0700);
   Result<std::unique_ptr<projections::StateStore>> st =
       projections::StateStore::Open(sdir, proj_->all(), so);
+  // Only a state RocksDB calls damaged or unusable is thrown away; an I/O error (a full disk,
+  // too many open files, a permission) may pass, and deleting state/ for it would turn a
+  // transient problem into a long rebuild.
+  if (!st.ok() && st.status().code() == Code::kIOError) {
+    return st.status().WithContext("opening the projection state " + sdir);
+  }
   if (!st.ok()) {
     // The state is derived: if RocksDB cannot open it, start it again from the log.
     state_resets_.push_back("state could not be opened (" + st.status().ToString() +
@@ -217,7 +232,8 @@ Status Engine::Close() {
     // Apply what the tail thread had not reached yet, so the next open starts current.
     if (options_.tail && s.ok() && projection_status().ok()) s = CatchUp(log_->LastLsn(), {});
     // Flush so the next open does not have to replay RocksDB's WAL (or, without it, the log).
-    Status f = state_->Flush();
+    Status f = FailPoint("engine.close.flush") ? Status::IOError("injected: state flush failed")
+                                               : state_->Flush();
     if (s.ok()) s = f;
   }
   state_.reset();
@@ -227,8 +243,33 @@ Status Engine::Close() {
 
 Result<log::VerifyReport> VerifyStore(const std::string& dir, const Progress& progress) {
   if (!IsDir(dir)) return Status::NotFound("no store at " + dir);
-  return log::VerifyLog(LogDir(dir), nullptr, progress);
+  ASSIGN_OR_RETURN(log::VerifyReport r,
+                   log::VerifyLog(LogDir(dir), nullptr, progress,
+                                  [&dir] { return StoreLock::HeldByAnyone(dir); }));
+  // The log only knows checksummed bytes; an event is more: every payload must decode (the
+  // projections and scans would otherwise have to skip it). Checked over what the log serves.
+  log::LogOptions lo;
+  lo.read_only = true;
+  ASSIGN_OR_RETURN(std::unique_ptr<log::Log> log, log::Log::Open(LogDir(dir), lo));
+  constexpr size_t kListed = 20;
+  uint64_t bad = 0;
+  std::unique_ptr<log::LogIterator> it = log->NewIterator(1);
+  for (; it->Valid(); it->Next()) {
+    const log::LogRecord& rec = it->record();
+    Result<schema::EventView> v = schema::DecodeEvent(rec.payload);
+    if (v.ok()) continue;
+    if (++bad <= kListed) {
+      r.problems.push_back({std::string(rec.segment), rec.offset, rec.lsn,
+                            "the event does not decode: " + v.status().message()});
+    }
+  }
+  if (bad > kListed) {
+    r.problems.push_back({"", 0, 0, std::to_string(bad - kListed) + " more events do not decode"});
+  }
+  return r;
 }
+
+bool WriterActive(const std::string& dir) { return StoreLock::HeldByAnyone(dir); }
 
 Result<log::Lsn> TruncateStoreAt(const std::string& dir, log::Lsn lsn) {
   if (!IsDir(dir)) return Status::NotFound("no store at " + dir);

@@ -38,6 +38,7 @@
 #include "projections/scheduler.h"
 #include "schema/schema.h"
 #include "schema/status.h"
+#include "schema/thread_annotations.h"
 
 namespace tink::engine {
 
@@ -142,8 +143,13 @@ class Engine {
   Lsn ProjectionsApplied() const;
 
   // Rebuilds projections from scratch (all, or one by name), applying events up to `to` (0: the
-  // head), then compacts their column families (as-of reads after a rebuild are 1.4-2.5x faster). The state stays at `to` until the next catch-up (the tail thread is paused while it
-  // runs and resumes only if to == 0).
+  // head), then compacts their column families (as-of reads after a rebuild are 1.4-2.5x
+  // faster). The rebuild is built next to the live state, which keeps answering appends' id
+  // and stream checks and readers and keeps being tailed; it is caught up to the head and
+  // swapped in atomically (appends and the applier are held only for the last few events and
+  // the swap). Readers made before the swap keep the old state until they are destroyed. A
+  // crash at any point leaves the old state or the new one. With to != 0 the tail thread is
+  // stopped and stays stopped: the replayed projections stay at `to` until the next catch-up.
   Status Replay(const std::string& projection, Lsn to, const Progress& progress);
   // Rebuilds every projection into a temporary state and compares digests with the live one.
   Result<std::vector<CheckResult>> Check(const Progress& progress);
@@ -158,6 +164,9 @@ class Engine {
   const std::vector<std::string>& state_resets() const { return state_resets_; }
   // The projection driver's sticky error (ok while healthy).
   Status projection_status() const;
+  // Events the projections passed over since Open because their payload (checksum valid) does
+  // not decode: only a foreign or broken writer makes them. `tink verify` lists them.
+  uint64_t undecodable_events() const { return undecodable_events_.load(); }
 
   Status Close();
 
@@ -167,7 +176,10 @@ class Engine {
   Status OpenState(const EngineOptions& options);
   Status ValidateState();
   Status CatchUp(Lsn to, const Progress& progress);
-  Status ApplyRange(projections::StateStore* st, Lsn from, Lsn to, const Progress& progress);
+  // Where ApplyRange folds a batch: the live StateStore, a rebuild next to it, a scratch state.
+  using ApplyFn = std::function<Status(std::span<const projections::Event> events,
+                                       std::span<const uint64_t> payload_hashes)>;
+  Status ApplyRange(const ApplyFn& apply, Lsn from, Lsn to, const Progress& progress);
   void TailLoop();
   void StartTail();
   void StopTail();
@@ -185,20 +197,26 @@ class Engine {
   // Append path: ids and stream events submitted to the log but perhaps not yet applied to the
   // ids/streams projections. Pruned by the tail thread once applied.
   std::mutex append_mu_;
-  std::map<std::string, Lsn, std::less<>> pending_ids_;                   // guarded by append_mu_
-  std::map<std::string, std::vector<Lsn>, std::less<>> pending_streams_;  // guarded by append_mu_
+  std::map<std::string, Lsn, std::less<>> pending_ids_ GUARDED_BY(append_mu_);
+  std::map<std::string, std::vector<Lsn>, std::less<>> pending_streams_ GUARDED_BY(append_mu_);
 
   // Projection driver.
-  std::mutex apply_mu_;  // one applier at a time (tail thread, replay, check)
+  // One applier at a time (tail thread, replay's swap, check). Taken before append_mu_.
+  std::mutex apply_mu_ ACQUIRED_BEFORE(append_mu_);
   mutable std::mutex tail_mu_;
   std::condition_variable applied_cv_;
-  bool tail_stop_ = false;     // guarded by tail_mu_
-  Status tail_error_;          // guarded by tail_mu_
+  bool tail_stop_ GUARDED_BY(tail_mu_) = false;
+  Status tail_error_ GUARDED_BY(tail_mu_);
   std::thread tail_;
+  std::atomic<uint64_t> undecodable_events_{0};
 };
 
 // Reads every byte of the store's log (log::VerifyLog); takes no lock, changes nothing.
 Result<log::VerifyReport> VerifyStore(const std::string& dir, const Progress& progress = {});
+
+// Whether a process holds the store's writer lock now (a writer may be appending). Never takes
+// the lock. Readers use it to tell damage from a write in progress.
+bool WriterActive(const std::string& dir);
 
 // Takes the store's lock and removes every event with lsn >= `lsn` (rounded down to the start of
 // its batch). Returns the new last LSN. The projection state is rebuilt at the next open (its

@@ -22,5 +22,10 @@ void KillPoint(const char* name) {
   if (++hits == n) ::kill(::getpid(), SIGKILL);
 }
 
+bool FailPoint(const char* name) {
+  static const char* spec = std::getenv("TINK_FAIL_AT");
+  return spec != nullptr && std::strcmp(spec, name) == 0;
+}
+
 }  // namespace tink::engine
 #endif

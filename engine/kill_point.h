@@ -7,8 +7,12 @@ namespace tink::engine {
 
 #ifdef TINK_KILL_POINTS
 void KillPoint(const char* name);
+// Fail points, the same way: true when $TINK_FAIL_AT names this point (the caller then fails as
+// if the operation there had failed). For tests of error paths no real fault reaches.
+bool FailPoint(const char* name);
 #else
 inline void KillPoint(const char*) {}
+inline bool FailPoint(const char*) { return false; }
 #endif
 
 }  // namespace tink::engine

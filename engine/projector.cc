@@ -68,9 +68,16 @@ class DecodedBatch {
   std::vector<uint64_t> arena_;
 };
 
+template <typename T>
+auto LiveApply(T* st) {
+  return [st](std::span<const projections::Event> e, std::span<const uint64_t> h) {
+    return st->Apply(e, h);
+  };
+}
+
 }  // namespace
 
-Status Engine::ApplyRange(projections::StateStore* st, Lsn from, Lsn to, const Progress& progress) {
+Status Engine::ApplyRange(const ApplyFn& apply, Lsn from, Lsn to, const Progress& progress) {
   if (from > to) return Status::Ok();
   std::unique_ptr<log::LogIterator> it = log_->NewIterator(from);
   DecodedBatch batch;
@@ -79,12 +86,13 @@ Status Engine::ApplyRange(projections::StateStore* st, Lsn from, Lsn to, const P
   auto flush = [&]() -> Status {
     if (batch.events().empty()) return Status::Ok();
     // Undecodable events stay in the batch: the StateStore advances past them without
-    // showing them to projections, so batch boundaries never change the result.
-    batch.Finish();
+    // showing them to projections, so batch boundaries never change the result. They are
+    // counted (never skipped in silence); `tink verify` names each one.
+    undecodable_events_ += batch.Finish();
     std::vector<projections::Event>& evs = batch.events();
     std::vector<uint64_t>& hs = batch.hashes();
     KillPoint("projector.before_state_write");
-    RETURN_IF_ERROR(st->Apply(evs, hs));
+    RETURN_IF_ERROR(apply(evs, hs));
     KillPoint("projector.after_state_write");
     done = evs.back().lsn - from + 1;
     if (progress) progress(done, total);
@@ -106,7 +114,7 @@ Status Engine::ApplyRange(projections::StateStore* st, Lsn from, Lsn to, const P
 Status Engine::CatchUp(Lsn to, const Progress& progress) {
   std::lock_guard<std::mutex> l(apply_mu_);
   const Lsn from = state_->min_applied() + 1;
-  RETURN_IF_ERROR(ApplyRange(state_.get(), from, to, progress));
+  RETURN_IF_ERROR(ApplyRange(LiveApply(state_.get()), from, to, progress));
   Prune(state_->min_applied());
   {
     // Pairs with WaitForProjections: a waiter is either before its check (and sees the new
@@ -179,35 +187,70 @@ Status Engine::Replay(const std::string& projection, Lsn to, const Progress& pro
   if (!state_ || state_->read_only()) {
     return Status::NotSupported("replay needs the store open for writing");
   }
-  // Before StopTail: a refused replay must leave the tail thread running.
   if (!projection.empty() && state_->projection(projection) == nullptr) {
     std::string names;
     for (const std::string& n : ProjectionNames()) names += (names.empty() ? "" : ", ") + n;
     return Status::InvalidArgument("no projection named '" + projection + "' (have " + names +
                                    ")");
   }
-  StopTail();
+  // --to: the point is to leave the state at that LSN, so nothing may apply past it.
+  if (to != 0) StopTail();
   Status s = [&]() -> Status {
-    std::lock_guard<std::mutex> l(apply_mu_);
-    for (projections::Projection* p : state_->projections()) {
-      if (projection.empty() || p->name() == projection) RETURN_IF_ERROR(state_->Drop(p->name()));
+    // Fresh Projection objects (empty caches) fold into new column families next to the live
+    // ones, which keep serving appends and readers and keep being tailed meanwhile.
+    ProjectionSet fresh;
+    std::vector<projections::Projection*> parts;
+    for (projections::Projection* p : fresh.all()) {
+      if (projection.empty() || p->name() == projection) parts.push_back(p);
     }
-    const Lsn head = log_->LastLsn();
-    const Lsn until = to == 0 ? head : std::min(to, head);
-    RETURN_IF_ERROR(ApplyRange(state_.get(), 1, until, progress));
-    for (projections::Projection* p : state_->projections()) {
-      if (projection.empty() || p->name() == projection) RETURN_IF_ERROR(state_->Compact(p->name()));
+    ASSIGN_OR_RETURN(std::unique_ptr<projections::StateStore::Rebuild> rebuild,
+                     state_->BeginRebuild(parts));
+    const auto into = LiveApply(rebuild.get());
+    const Lsn until = to == 0 ? log_->LastLsn() : std::min(to, log_->LastLsn());
+    RETURN_IF_ERROR(ApplyRange(into, 1, until, progress));
+    if (to == 0) {
+      // Follow what was appended meanwhile, so little is left for the held part.
+      for (int round = 0; round < 4 && rebuild->applied() < log_->LastLsn(); ++round) {
+        RETURN_IF_ERROR(ApplyRange(into, rebuild->applied() + 1, log_->LastLsn(), {}));
+      }
     }
+    // Most of the rebuilt state goes to disk now rather than while appends wait.
+    RETURN_IF_ERROR(state_->Flush());
+    {
+      // Held: no append checks ids or versions and nothing is applied to the live state until
+      // the rebuilt one has the last events and is current (lock order: apply_mu_ first, as
+      // in CatchUp -> Prune).
+      std::lock_guard<std::mutex> a(apply_mu_);
+      std::lock_guard<std::mutex> b(append_mu_);
+      if (to == 0) RETURN_IF_ERROR(ApplyRange(into, rebuild->applied() + 1, log_->LastLsn(), {}));
+      KillPoint("replay.before_swap");
+      RETURN_IF_ERROR(state_->Swap(*rebuild));
+    }
+    KillPoint("replay.after_swap");
+    {
+      std::lock_guard<std::mutex> t(tail_mu_);  // pairs with WaitForProjections
+    }
+    applied_cv_.notify_all();
+    RETURN_IF_ERROR(state_->DropRetired());
+    KillPoint("replay.after_drop");
+    for (projections::Projection* p : parts) RETURN_IF_ERROR(state_->Compact(p->name()));
     return Status::Ok();
   }();
-  // The tail resumes even after a failed replay (it continues from wherever the state got to),
-  // except with --to, whose point is to leave the state at that LSN.
+  // After a replay to the head the tail runs (again, if an earlier --to or an error stopped it).
   if (to == 0 && options_.tail) {
+    bool running = false;
     {
       std::lock_guard<std::mutex> l(tail_mu_);
-      tail_error_ = Status::Ok();
+      running = !tail_stop_ && tail_error_.ok();
     }
-    StartTail();
+    if (!running || !tail_.joinable()) {
+      StopTail();
+      {
+        std::lock_guard<std::mutex> l(tail_mu_);
+        tail_error_ = Status::Ok();
+      }
+      StartTail();
+    }
   }
   return s;
 }
@@ -230,7 +273,7 @@ Result<std::vector<CheckResult>> Engine::Check(const Progress& progress) {
     ASSIGN_OR_RETURN(std::unique_ptr<projections::StateStore> scratch,
                      projections::StateStore::Open(tmp, fresh.all(), so));
     const Lsn head = state_->min_applied();
-    Status s = ApplyRange(scratch.get(), 1, head, progress);
+    Status s = ApplyRange(LiveApply(scratch.get()), 1, head, progress);
     if (s.ok()) {
       for (projections::Projection* p : state_->projections()) {
         CheckResult r;

@@ -11,12 +11,17 @@ namespace tink::engine {
 
 namespace {
 
-bool Matches(const LogQuery& q, const log::LogRecord& rec) {
+// Whether rec matches q. A payload whose checksum is valid but which does not decode is an error
+// naming its LSN, never silently left out of the answer.
+Result<bool> Matches(const LogQuery& q, const log::LogRecord& rec) {
   if (q.has_since && rec.time_ns < q.since_ns) return false;
   if (q.has_until && rec.time_ns > q.until_ns) return false;
   if (q.stream.empty() && q.run.empty() && q.type.empty()) return true;
   Result<schema::EventView> v = schema::DecodeEnvelope(rec.payload);
-  if (!v.ok()) return false;
+  if (!v.ok()) {
+    return Status::Corruption("LSN " + std::to_string(rec.lsn) +
+                              ": the event does not decode (" + v.status().message() + ")");
+  }
   if (!q.stream.empty() && v->stream != q.stream) return false;
   if (!q.run.empty() && v->run != q.run) return false;
   if (!q.type.empty() && v->type != q.type) return false;
@@ -94,7 +99,12 @@ Status Engine::Scan(const LogQuery& q, const std::function<bool(const log::LogRe
         return false;
       }
       ++st.records_read;
-      if (!Matches(q, fetch.record())) return true;
+      Result<bool> m = Matches(q, fetch.record());
+      if (!m.ok()) {
+        err = m.status();
+        return false;
+      }
+      if (!*m) return true;
       if (!fn(fetch.record())) {
         stop = true;
         return false;
@@ -122,7 +132,8 @@ Status Engine::Scan(const LogQuery& q, const std::function<bool(const log::LogRe
   for (; it->Valid() && it->record().lsn <= to; it->Next()) {
     ++st.records_read;
     if (by_index) ++st.tail_scanned;
-    if (!Matches(q, it->record())) continue;
+    ASSIGN_OR_RETURN(bool m, Matches(q, it->record()));
+    if (!m) continue;
     if (!fn(it->record())) return Status::Ok();
   }
   return it->status();

@@ -2,10 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 namespace tink::engine {
@@ -39,5 +43,24 @@ Result<std::unique_ptr<StoreLock>> StoreLock::Acquire(const std::string& store_d
 }
 
 StoreLock::~StoreLock() { ::close(fd_); }
+
+bool StoreLock::HeldByAnyone(const std::string& store_dir) {
+  struct stat st;
+  if (::stat((store_dir + "/LOCK").c_str(), &st) != 0) return false;  // never opened for writing
+  std::ifstream locks("/proc/locks");
+  if (!locks) return true;
+  // Lines look like "1: FLOCK  ADVISORY  WRITE 11215 fe:00:10952973 0 EOF" (device in hex).
+  char dev[64];
+  std::snprintf(dev, sizeof(dev), "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  const std::string want = std::string(" ") + dev + " ";
+  std::string line;
+  while (std::getline(locks, line)) {
+    if (line.find("FLOCK") != std::string::npos && line.find(want) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace tink::engine

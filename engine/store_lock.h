@@ -17,6 +17,11 @@ class StoreLock {
   static Result<std::unique_ptr<StoreLock>> Acquire(const std::string& store_dir,
                                                     bool* busy = nullptr);
   ~StoreLock();
+
+  // Whether some process (this one included) holds the store's lock right now, i.e. a writer
+  // may be appending. Looks the lock up in /proc/locks: it never takes the lock, even for a
+  // moment, so it can never make a writer's Acquire fail. True when it cannot tell.
+  static bool HeldByAnyone(const std::string& store_dir);
   StoreLock(const StoreLock&) = delete;
   StoreLock& operator=(const StoreLock&) = delete;
 

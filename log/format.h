@@ -3,9 +3,11 @@
 // The prose spec with grammar, a worked example and the rationale is docs/log-format.md; this
 // header and that document must change together. All integers are little-endian.
 //
-//   segment  := header record* [footer trailer]
+//   segment  := header write* [footer trailer]
 //   header   := 64 bytes (kSegmentHeaderSize), see SegmentHeader below
+//   write    := record+ end-mark       the last record carries kFlagWriteEnd
 //   record   := 40-byte record header, payload, zero padding to an 8-byte boundary
+//   end-mark := u32 kWriteEndMagic, u32 number of records in the write (format version >= 2)
 //   footer   := a record of type kFooter whose payload is the sparse index (sealed segments only)
 //   trailer  := u64 footer offset, u64 kTrailerMagic (the last 16 bytes of a sealed segment)
 //
@@ -31,7 +33,9 @@ using Lsn = uint64_t;
 
 inline constexpr char kSegmentMagic[8] = {'T', 'I', 'N', 'K', 'L', 'O', 'G', '\0'};
 inline constexpr uint64_t kTrailerMagic = 0x00444e454b4e4954ULL;  // "TINKEND\0" little-endian
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2 added the end mark after each write; version 1 segments are still read.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestReadableFormatVersion = 1;
 inline constexpr uint32_t kSegmentHeaderSize = 64;
 inline constexpr uint32_t kRecordHeaderSize = 40;
 inline constexpr uint32_t kTrailerSize = 16;
@@ -63,6 +67,17 @@ inline constexpr uint8_t kSafeToIgnoreMask = 0x80;
 inline constexpr uint8_t kFlagWriteEnd = 0x01;
 inline constexpr uint8_t kKnownFlags = kFlagWriteEnd;
 
+// The end mark: 8 bytes right after the (padded) last record of every write. It is not covered
+// by any record checksum; it is evidence that the write's last block reached the disk. When the
+// last record of the final write fails its checksum, a mark for that write after it means the
+// whole write was on disk and the record was damaged later (corruption, reported), while no mark
+// means the write never completed (a torn tail, cut). See docs/log-format.md "Recovery".
+inline constexpr uint32_t kWriteEndMagic = 0xE7D1A5F3;  // bytes F3 A5 D1 E7: never valid UTF-8
+inline constexpr uint32_t kWriteEndMarkSize = 8;
+inline constexpr uint32_t EndMarkSize(uint32_t format_version) {
+  return format_version >= 2 ? kWriteEndMarkSize : 0;
+}
+
 inline constexpr bool IsKnownRecordType(uint8_t t) {
   return t == 1 || t == 2 || t == 3 || t == 4 || t == 0x10;
 }
@@ -73,10 +88,14 @@ inline constexpr uint64_t AlignUp(uint64_t n) { return (n + kAlignment - 1) & ~u
 inline constexpr uint64_t RecordSpan(uint64_t payload_len) {
   return AlignUp(kRecordHeaderSize + payload_len);
 }
+// The same plus the end mark that follows a record flagged kFlagWriteEnd (`mark`: EndMarkSize).
+inline constexpr uint64_t RecordSpan(uint64_t payload_len, uint8_t flags, uint32_t mark) {
+  return RecordSpan(payload_len) + ((flags & kFlagWriteEnd) != 0 ? mark : 0);
+}
 
 // Segment header (kSegmentHeaderSize = 64 bytes):
 //   0  char[8] magic "TINKLOG\0"
-//   8  u32 format_version
+//   8  u32 format_version (2; 1 is read too: no end marks)
 //   12 u32 header_size (64)
 //   16 u8[16] store_id   random at store creation; a segment of another store is never applied
 //   32 u64 first_lsn     LSN of the segment's first record (also its file name)
@@ -84,6 +103,7 @@ inline constexpr uint64_t RecordSpan(uint64_t payload_len) {
 //   48 i64 created_ns
 //   56 u64 header_checksum XXH3-64 over bytes [0, 56)
 struct SegmentHeader {
+  uint32_t version = kFormatVersion;
   uint8_t store_id[16] = {};
   Lsn first_lsn = 0;
   uint64_t prev_checksum = 0;

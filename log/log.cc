@@ -87,6 +87,7 @@ Status Log::Sync() { return impl_->Sync(); }
 std::unique_ptr<LogIterator> Log::NewIterator(Lsn from) { return impl_->NewIterator(from); }
 Lsn Log::LastLsn() const { return impl_->LastLsn(); }
 bool Log::WaitFor(Lsn lsn, std::chrono::milliseconds timeout) { return impl_->WaitFor(lsn, timeout); }
+Status Log::WaitAcknowledged(Lsn lsn) { return impl_->WaitAcknowledged(lsn); }
 Lsn Log::LsnAtTime(int64_t time_ns) { return impl_->LsnAtTime(time_ns); }
 Status Log::Refresh() { return impl_->Refresh(); }
 LogStats Log::Stats() const { return impl_->Stats(); }
@@ -129,6 +130,15 @@ bool LogImpl::WaitFor(Lsn lsn, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lk(mu_);
   return done_cv_.wait_for(lk, timeout, [&] { return LastLsn() >= lsn || closed_; }) &&
          LastLsn() >= lsn;
+}
+
+Status LogImpl::WaitAcknowledged(Lsn lsn) {
+  std::unique_lock<std::mutex> lk(mu_);
+  done_cv_.wait(lk, [&] { return LastLsn() >= lsn || !error_.ok() || closed_; });
+  if (LastLsn() >= lsn) return Status::Ok();
+  if (!error_.ok()) return error_;
+  return Status::Failed("the log was closed before LSN " + std::to_string(lsn) +
+                        " was acknowledged");
 }
 
 Status LogImpl::status() const {

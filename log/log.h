@@ -47,6 +47,8 @@ struct LogOptions {
   bool read_only = false;
   // Called with (bytes_done, bytes_total) during long scans (open, verify); may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
+  // The clock that times interval syncs; empty: std::chrono::steady_clock. For tests.
+  std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
 // What Open found and did at the tail.
@@ -56,6 +58,11 @@ struct RecoveryReport {
   uint64_t offset = 0;        // where the torn tail began (and the log now ends)
   uint64_t bytes_dropped = 0; // non-zero bytes discarded (or, read-only, ignored)
   Lsn last_lsn = 0;
+  // Read-only opens only (a writable open refuses with this status instead): corruption in the
+  // active segment, naming segment, offset and LSN range. Readers see every record before it.
+  // A writer appending at that moment can make a read-only open see a write in progress, so
+  // the engine reports it only when no writer holds the store.
+  Status damage;
   std::string ToString() const;
 };
 
@@ -69,6 +76,8 @@ struct LogRecord {
   Lsn lsn = 0;
   int64_t time_ns = 0;
   std::string_view payload;  // valid until the iterator moves
+  std::string_view segment;  // file name of its segment (valid while the iterator lives)
+  uint64_t offset = 0;       // of its record header in that segment
 };
 
 class LogIterator {
@@ -156,6 +165,10 @@ class Log {
   Lsn LastLsn() const;
   // Blocks until LastLsn() >= lsn or the timeout passes; returns whether it got there.
   bool WaitFor(Lsn lsn, std::chrono::milliseconds timeout);
+  // Blocks until the record at `lsn` (already submitted) is acknowledged per the durability
+  // mode: Ok then; the sticky error if the log failed first (the record may never be durable);
+  // Failed if the log was closed first.
+  Status WaitAcknowledged(Lsn lsn);
   // The first LSN whose record time is >= time_ns (LastLsn()+1 if none), via the time index.
   Lsn LsnAtTime(int64_t time_ns);
 
@@ -182,6 +195,7 @@ struct VerifyProblem {
   uint64_t offset = 0;
   Lsn lsn = 0;  // the LSN expected at that place
   std::string what;
+  Lsn last_lsn = 0;  // when known, the last LSN of the damaged write (lsn..last_lsn affected)
 };
 
 struct VerifyReport {
@@ -199,8 +213,12 @@ struct VerifyReport {
 // Reads every byte of every segment: header, store id, checksums, hash chain, LSN continuity,
 // footers and their indexes. Never changes anything. Only I/O failures come back as an error
 // status; corruption is in the report.
+// `writer_active`, when given, says whether a writer may be appending right now: then damage
+// seen at the end of the last segment is re-read until it is stable (a write in progress looks
+// like damage for a moment) before it is reported.
 Result<VerifyReport> VerifyLog(const std::string& dir, FileSystem* fs = nullptr,
-                               const std::function<void(uint64_t, uint64_t)>& progress = {});
+                               const std::function<void(uint64_t, uint64_t)>& progress = {},
+                               const std::function<bool()>& writer_active = {});
 
 // Removes every record with lsn >= lsn (rounded down to the start of lsn's batch, so batches stay
 // atomic), deleting later segments. The caller must hold the store's lock. Returns the new last

@@ -126,7 +126,7 @@ class IteratorImpl final : public LogIterator {
       const RecordCheck c = CheckRecord(p, limit, log_->options().max_record_size, &h);
       if (c != RecordCheck::kOk) return Corrupt(seg, off_, RecordCheckName(c));
       if (!IsKnownRecordType(h.type) || h.type == static_cast<uint8_t>(RecordType::kFooter)) {
-        off_ += RecordSpan(h.length);  // skippable type from a newer writer
+        off_ += RecordSpan(h.length, h.flags, seg.mark);  // skippable type from a newer writer
         continue;
       }
       if (h.lsn != expect_lsn_) {
@@ -136,7 +136,9 @@ class IteratorImpl final : public LogIterator {
       if (h.lsn > log_->LastLsn()) return;  // written but not yet acknowledged
       prev_ = h.checksum;
       chain_known_ = true;
-      off_ += RecordSpan(h.length);
+      rec_.offset = off_;
+      rec_.segment = seg.name;
+      off_ += RecordSpan(h.length, h.flags, seg.mark);
       ++expect_lsn_;
       if (h.lsn < from_) continue;
       rec_.lsn = h.lsn;

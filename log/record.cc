@@ -27,6 +27,13 @@ uint64_t AppendRecord(std::string* dst, RecordType type, Lsn lsn, int64_t time_n
   return sum;
 }
 
+void AppendEndMark(std::string* dst, uint32_t records) {
+  char m[kWriteEndMarkSize];
+  PutU32(m, kWriteEndMagic);
+  PutU32(m + 4, records);
+  dst->append(m, kWriteEndMarkSize);
+}
+
 bool IsAllZero(const char* p, uint64_t n) {
   // Word-at-a-time; the log's tail check runs this over up to a whole segment at open.
   uint64_t i = 0;

@@ -75,20 +75,37 @@ Status LogImpl::RecoverActive(const std::shared_ptr<Segment>& seg, const Segment
                               int64_t min_time, RecoveryReport* report) {
   ASSIGN_OR_RETURN(std::string data, ReadWholeFile(*seg->file));
   if (options_.progress) options_.progress(data.size(), data.size());
+  // Bytes whose fsync failed earlier in this process are not there, whatever the cache shows.
+  const std::optional<uint64_t> unsynced = UnsyncedFrom(seg->path);
+  std::string shown;
+  if (unsynced && *unsynced < data.size()) {
+    shown = data;
+    std::fill(data.begin() + static_cast<std::ptrdiff_t>(*unsynced), data.end(), '\0');
+  }
   SegmentScan s;
   s.data = data;
   s.next_lsn = h.first_lsn;
   s.prev = h.prev_checksum;
   s.min_time = min_time;
   s.max_payload = options_.max_record_size;
+  s.mark = seg->mark;
   ScanSegment(&s);
 
   if (s.stop == SegmentScan::Stop::kCorrupt) {
-    return Status::Corruption(Where(seg->name, s.bad_offset) + " (LSN " +
-                              std::to_string(s.last_lsn + 1) + "): " + s.what +
-                              ". The log was not opened for writing; inspect with `tink verify`, "
-                              "then `tink recover --truncate-at " +
-                              std::to_string(s.last_lsn + 1) + "` to drop it and what follows");
+    const Lsn bad = s.last_lsn + 1;
+    const std::string lsns = s.damaged_last > bad ? "LSNs " + std::to_string(bad) + ".." +
+                                                        std::to_string(s.damaged_last)
+                                                  : "LSN " + std::to_string(bad);
+    Status damage = Status::Corruption(
+        Where(seg->name, s.bad_offset) + " (" + lsns + "): " + s.what +
+        (options_.read_only ? ". Records before it are readable; inspect with `tink verify`"
+                            : ". The log was not opened for writing; inspect with `tink "
+                              "verify`, then `tink recover --truncate-at " +
+                                  std::to_string(bad) + "` to drop it and what follows"));
+    if (!options_.read_only) return damage;
+    // A reader serves everything before the damage and says where it stops (the engine decides
+    // whether to show it: a writer mid-write can look like this for a moment).
+    report->damage = std::move(damage);
   }
   std::unique_ptr<WritableFile> wf;
   if (!options_.read_only) {
@@ -105,6 +122,20 @@ Status LogImpl::RecoverActive(const std::shared_ptr<Segment>& seg, const Segment
       RETURN_IF_ERROR(wf->Write(s.bad_offset, zeros));
       RETURN_IF_ERROR(wf->Sync());
     }
+  }
+  if (unsynced && wf) {
+    // Clear what the failed fsync left in the cache, as for a torn tail.
+    const uint64_t from = std::max(*unsynced, s.end);
+    const uint64_t to = shown.empty() ? from : NonZeroEnd(shown, from);
+    if (to > from) {
+      RETURN_IF_ERROR(wf->Write(from, std::string(to - from, '\0')));
+      RETURN_IF_ERROR(wf->Sync());
+      report->torn_tail = true;
+      report->segment = seg->name;
+      report->offset = from;
+      report->bytes_dropped = to - from;
+    }
+    ForgetUnsynced(seg->path);
   }
 
   seg->end.store(s.end);
@@ -145,6 +176,8 @@ Status LogImpl::RecoverActive(const std::shared_ptr<Segment>& seg, const Segment
   next_lsn_ = s.last_lsn + 1;
   last_time_ = std::max(min_time, s.last_time);
   segment_records_ = s.count;
+  durable_off_ = s.end;
+  written_end_ = s.end;
   last_index_off_ = s.index.empty() ? 0 : s.index.back().offset;
   // A file cut inside the last record's padding still holds that record whole (the checksum
   // does not cover padding), so s.end may lie past the bytes read: the missing padding is zeros
@@ -188,6 +221,7 @@ Status LogImpl::LoadSegments(const std::vector<SegmentName>& listed, size_t from
     }
     RETURN_IF_ERROR(CheckHeader(seg->name, h, *expected_first, *expected_prev, i == 0));
     seg->prev_checksum = h.prev_checksum;
+    seg->mark = EndMarkSize(h.version);
 
     const bool has_trailer = [&] {
       if (size < kSegmentHeaderSize + kRecordHeaderSize + kTrailerSize) return false;
@@ -244,6 +278,13 @@ Status LogImpl::Open(RecoveryReport* report) {
     for (uint8_t& b : store_id_) b = static_cast<uint8_t>(rd());
     store_id_hex_ = HexId(store_id_);
   }
+  if (active_ && active_->mark != kWriteEndMarkSize) {
+    // The active segment is of an older format version: seal it as it is and write new records
+    // in the current format (a segment never mixes versions).
+    RETURN_IF_ERROR(SealActive());
+    active_.reset();
+    active_file_.reset();
+  }
   if (!active_) {
     // No segment, or the last one is sealed: start a fresh one after it.
     chain_ = expected_prev;
@@ -251,7 +292,7 @@ Status LogImpl::Open(RecoveryReport* report) {
     last_time_ = last_time;
     RETURN_IF_ERROR(CreateSegment(next_lsn_));
   }
-  last_sync_ = std::chrono::steady_clock::now();
+  last_sync_ = Now();
   reserved_lsn_ = next_lsn_;
   writer_ = std::thread([this] { WriterLoop(); });
   return Status::Ok();

@@ -45,9 +45,13 @@ Status DecodeSegmentHeader(std::string_view b, SegmentHeader* h) {
     return Status::Corruption("segment header checksum mismatch");
   }
   const uint32_t version = GetU32(b.data() + 8);
-  if (version != kFormatVersion) {
-    return Status::Corruption("unsupported segment format version " + std::to_string(version));
+  if (version < kOldestReadableFormatVersion || version > kFormatVersion) {
+    return Status::Corruption("unsupported segment format version " + std::to_string(version) +
+                              " (this build reads " +
+                              std::to_string(kOldestReadableFormatVersion) + " to " +
+                              std::to_string(kFormatVersion) + ")");
   }
+  h->version = version;
   if (GetU32(b.data() + 12) != kSegmentHeaderSize) {
     return Status::Corruption("unexpected segment header size");
   }
@@ -124,6 +128,12 @@ Result<std::string> ReadWholeFile(const RandomAccessFile& f) {
   return data;
 }
 
+uint64_t NonZeroEnd(std::string_view data, uint64_t from) {
+  uint64_t end = data.size();
+  while (end > from && data[end - 1] == 0) --end;
+  return end;
+}
+
 std::string Where(std::string_view segment, uint64_t offset) {
   return "segment " + std::string(segment) + " offset " + std::to_string(offset);
 }
@@ -148,11 +158,24 @@ bool CorruptionAfter(std::string_view data, uint64_t from, Lsn last_lsn, uint32_
   return false;
 }
 
-// End of the last non-zero byte at or after `from` (for clearing a torn tail).
-uint64_t NonZeroEnd(std::string_view data, uint64_t from) {
-  uint64_t end = data.size();
-  while (end > from && data[end - 1] == 0) --end;
-  return end;
+// Looks for the end mark of the write that began at `write_start` and has at least `min_count`
+// records, at 8-aligned positions in [from, to). Returns its offset and the record count it
+// names (count 0: none). A write's records take at least kRecordHeaderSize bytes each, which
+// bounds a plausible count.
+struct EndMark {
+  uint64_t offset = 0;
+  uint32_t count = 0;
+};
+EndMark FindEndMark(std::string_view data, uint64_t write_start, uint64_t from, uint64_t to,
+                    uint64_t min_count) {
+  for (uint64_t p = AlignUp(from); p + kWriteEndMarkSize <= to; p += kAlignment) {
+    if (GetU32(data.data() + p) != kWriteEndMagic) continue;
+    const uint32_t count = GetU32(data.data() + p + 4);
+    if (count >= min_count && count > 0 && count <= (p - write_start) / kRecordHeaderSize) {
+      return {p, count};
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -176,6 +199,8 @@ void ScanSegment(SegmentScan* s) {
   s->last_time = last_time;
   s->count = 0;
   s->index.clear();
+  s->damaged_last = 0;
+  s->bad_mark_offset = 0;
 
   auto corrupt = [&](uint64_t at, std::string what) {
     s->stop = SegmentScan::Stop::kCorrupt;
@@ -207,8 +232,25 @@ void ScanSegment(SegmentScan* s) {
       if (CorruptionAfter(data, off + kAlignment, s->last_lsn, s->max_payload)) {
         return corrupt(off, std::string(RecordCheckName(c)) + ", and valid records follow it");
       }
-      return end_here(NonZeroEnd(data, off), RecordCheckName(c));
+      const uint64_t nonzero_end = NonZeroEnd(data, off);
+      // Nothing valid follows. If the write's end mark is on disk, the whole write reached the
+      // disk and this record was damaged afterwards: acknowledged data, so corruption. Without
+      // the mark, the write never completed: a torn tail.
+      if (s->mark > 0) {
+        const uint64_t seen = next - (s->last_lsn + 1);  // records of this write before `off`
+        const EndMark m = FindEndMark(data, write_start, off + kRecordHeaderSize,
+                                      std::min<uint64_t>(AlignUp(nonzero_end), size), seen + 1);
+        if (m.count > 0) {
+          s->damaged_last = s->last_lsn + m.count;
+          return corrupt(off, std::string(RecordCheckName(c)) + " in a write that reached the " +
+                                  "disk whole (its end mark is at offset " +
+                                  std::to_string(m.offset) +
+                                  "): acknowledged data damaged after it was written");
+        }
+      }
+      return end_here(nonzero_end, RecordCheckName(c));
     }
+    const bool write_end = (h.flags & kFlagWriteEnd) != 0;
     const uint64_t span = RecordSpan(h.length);
     const auto type = static_cast<RecordType>(h.type);
     if (type == RecordType::kFooter) {
@@ -238,7 +280,6 @@ void ScanSegment(SegmentScan* s) {
     const bool starts = type == RecordType::kFull || type == RecordType::kFirst;
     if (starts == in_batch) return corrupt(off, "batch framing broken");
     in_batch = type == RecordType::kFirst || type == RecordType::kMiddle;
-    const bool write_end = (h.flags & kFlagWriteEnd) != 0;
     if (write_end && in_batch) return corrupt(off, "a write ends inside a batch");
     if (count == 0 || off >= last_index_off + kIndexIntervalBytes) {
       pending_index.push_back({h.lsn, off, h.time_ns});
@@ -251,6 +292,17 @@ void ScanSegment(SegmentScan* s) {
     ++next;
     off += span;
     if (write_end) {
+      // The end mark: zero means its block never reached the disk, which costs nothing (every
+      // record of the write is intact); anything else but the expected mark is damage to
+      // bytes no reader uses, which verify reports.
+      if (s->mark > 0 && off + s->mark <= size) {
+        const uint64_t n = next - (s->last_lsn + 1);
+        const bool zero = GetU64(data.data() + off) == 0;
+        const bool good = GetU32(data.data() + off) == kWriteEndMagic &&
+                          GetU32(data.data() + off + 4) == n;
+        if (!zero && !good && s->bad_mark_offset == 0) s->bad_mark_offset = off;
+      }
+      off += s->mark;
       // A whole write is on disk: it is now part of what readers may see.
       write_start = off;
       s->count = count;

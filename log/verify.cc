@@ -1,6 +1,8 @@
 // Offline checks and repair: VerifyLog reads every byte; TruncateLogAt cuts the log at an LSN.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "log/internal/log_impl.h"
 #include "log/internal/record.h"
@@ -55,8 +57,59 @@ void CheckFooter(const std::string& name, const std::string& data, const Segment
 
 }  // namespace
 
+namespace {
+
+// Verifies one segment's bytes given what the segments before it established; appends problems
+// to r. Returns the scan (for the caller to carry the chain on).
+SegmentScan VerifySegment(const std::string& name, const std::string& data, bool last,
+                          const SegmentHeader& h, int64_t last_time, VerifyReport* r) {
+  SegmentScan s;
+  s.data = data;
+  s.next_lsn = h.first_lsn;
+  s.prev = h.prev_checksum;
+  s.min_time = last_time;
+  s.max_payload = UINT32_MAX;  // verify must not call a record corrupt for a smaller limit
+  s.mark = EndMarkSize(h.version);
+  internal::ScanSegment(&s);
+  switch (s.stop) {
+    case SegmentScan::Stop::kCorrupt:
+      r->problems.push_back({name, s.bad_offset, s.last_lsn + 1, s.what, s.damaged_last});
+      break;
+    case SegmentScan::Stop::kTorn:
+      if (last) {
+        r->torn_tail = true;
+        r->tail.torn_tail = true;
+        r->tail.segment = name;
+        r->tail.offset = s.bad_offset;
+        r->tail.bytes_dropped = s.nonzero_end - s.bad_offset;
+        r->tail.last_lsn = s.last_lsn;
+      } else {
+        r->problems.push_back({name, s.bad_offset, s.last_lsn + 1,
+                               std::string(s.what) + " in a segment that is not the last"});
+      }
+      break;
+    case SegmentScan::Stop::kCleanEnd:
+      if (!last) {
+        r->problems.push_back(
+            {name, s.end, s.last_lsn + 1, "segment is not sealed but is not the last one"});
+      }
+      break;
+    case SegmentScan::Stop::kFooter:
+      CheckFooter(name, data, s, r);
+      break;
+  }
+  if (r->problems.empty() && s.bad_mark_offset != 0) {
+    r->problems.push_back({name, s.bad_mark_offset, 0,
+                           "a write's end mark is damaged (the records around it are intact)"});
+  }
+  return s;
+}
+
+}  // namespace
+
 Result<VerifyReport> VerifyLog(const std::string& dir, FileSystem* fs,
-                               const std::function<void(uint64_t, uint64_t)>& progress) {
+                               const std::function<void(uint64_t, uint64_t)>& progress,
+                               const std::function<bool()>& writer_active) {
   if (fs == nullptr) fs = FileSystem::Default();
   if (!fs->Exists(dir)) return Status::NotFound("no log at " + dir);
   ASSIGN_OR_RETURN(std::vector<internal::SegmentName> segs, internal::ListSegments(fs, dir));
@@ -100,41 +153,32 @@ Result<VerifyReport> VerifyLog(const std::string& dir, FileSystem* fs,
     if (h.prev_checksum != prev && i > 0) problem(0, "hash chain broken between segments");
     if (!r.problems.empty()) break;
 
-    SegmentScan s;
-    s.data = data;
-    s.next_lsn = h.first_lsn;
-    s.prev = h.prev_checksum;
-    s.min_time = last_time;
-    s.max_payload = UINT32_MAX;  // verify must not call a record corrupt for a smaller limit
-    internal::ScanSegment(&s);
+    VerifyReport seg_report;
+    SegmentScan s = VerifySegment(name, data, last, h, last_time, &seg_report);
+    // A writer appending to the last segment can be caught mid-write: what looks like damage
+    // or a torn tail there is re-read until two reads agree (a write lasts microseconds).
+    for (int tries = 0; last && writer_active && tries < 40 &&
+                        (!seg_report.problems.empty() || seg_report.torn_tail) && writer_active();
+         ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      ASSIGN_OR_RETURN(std::string again, ReadAll(fs, JoinPath(dir, name)));
+      if (again.size() >= data.size() && again.compare(0, data.size(), data) == 0 &&
+          again.find_first_not_of('\0', data.size()) == std::string::npos) {
+        break;  // the same bytes twice: what it found is real
+      }
+      data = std::move(again);
+      seg_report = VerifyReport{};
+      s = VerifySegment(name, data, last, h, last_time, &seg_report);
+    }
+    r.problems.insert(r.problems.end(), seg_report.problems.begin(), seg_report.problems.end());
+    if (seg_report.torn_tail) {
+      r.torn_tail = true;
+      r.tail = seg_report.tail;
+    }
     r.records += s.count;
     r.bytes += s.stop == SegmentScan::Stop::kFooter ? data.size() : s.end;
     if (s.count > 0 && r.first_lsn == 0) r.first_lsn = h.first_lsn;
     if (s.count > 0) r.last_lsn = s.last_lsn;
-    switch (s.stop) {
-      case SegmentScan::Stop::kCorrupt:
-        r.problems.push_back({name, s.bad_offset, s.last_lsn + 1, s.what});
-        break;
-      case SegmentScan::Stop::kTorn:
-        if (last) {
-          r.torn_tail = true;
-          r.tail.torn_tail = true;
-          r.tail.segment = name;
-          r.tail.offset = s.bad_offset;
-          r.tail.bytes_dropped = s.nonzero_end - s.bad_offset;
-          r.tail.last_lsn = s.last_lsn;
-        } else {
-          r.problems.push_back({name, s.bad_offset, s.last_lsn + 1,
-                                std::string(s.what) + " in a segment that is not the last"});
-        }
-        break;
-      case SegmentScan::Stop::kCleanEnd:
-        if (!last) problem(s.end, "segment is not sealed but is not the last one");
-        break;
-      case SegmentScan::Stop::kFooter:
-        CheckFooter(name, data, s, &r);
-        break;
-    }
     if (!r.problems.empty()) break;
     next = s.last_lsn + 1;
     prev = s.last_checksum;
@@ -178,11 +222,13 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
   s.next_lsn = h.first_lsn;
   s.prev = h.prev_checksum;
   s.max_payload = UINT32_MAX;
+  s.mark = EndMarkSize(h.version);
   internal::ScanSegment(&s);
   // Find where lsn's batch starts: the last batch boundary at or before it.
   uint64_t cut = 0;
   Lsn new_last = 0;
   uint64_t last_kept = 0;  // offset of the record that becomes the last one, if it needs marking
+  uint32_t kept_write_records = 0;  // records of the write that last_kept then ends
   if (lsn <= h.first_lsn) {
     cut = kSegmentHeaderSize;
     new_last = h.first_lsn - 1;
@@ -192,6 +238,9 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
     Lsn batch_first = h.first_lsn;
     uint64_t batch_off = off;
     uint64_t prev_off = 0, before_batch = 0;  // the record just before the batch's first
+    Lsn write_first = h.first_lsn;             // first LSN of the write `off` is in
+    bool prev_ends_write = true;
+    uint32_t before_batch_records = 0;  // records of its write up to before_batch, if unended
     while (off < s.end) {
       internal::RecordHeader rh;
       if (internal::CheckRecord(data.data() + off, s.end - off, UINT32_MAX, &rh) !=
@@ -202,11 +251,14 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
       if (t == RecordType::kFull || t == RecordType::kFirst) {
         batch_first = rh.lsn;
         batch_off = off;
-        before_batch = prev_off;
+        before_batch = prev_ends_write ? 0 : prev_off;
+        before_batch_records = static_cast<uint32_t>(rh.lsn - write_first);
       }
       if (rh.lsn == lsn) break;
       prev_off = off;
-      off += RecordSpan(rh.length);
+      prev_ends_write = (rh.flags & kFlagWriteEnd) != 0;
+      if (prev_ends_write) write_first = rh.lsn + 1;
+      off += RecordSpan(rh.length, rh.flags, s.mark);
     }
     if (off >= s.end) {
       if (lsn > s.last_lsn + 1) {
@@ -221,6 +273,7 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
       cut = batch_off;
       new_last = batch_first - 1;
       last_kept = before_batch;
+      kept_write_records = before_batch_records;
     }
   }
   // Later segments go first (newest first), so a crash midway leaves a shorter valid log.
@@ -230,10 +283,17 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
   RETURN_IF_ERROR(fs->SyncDir(dir));
   ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> wf, fs->OpenWritable(path, OpenMode::kExisting));
   if (last_kept != 0) {
-    // The kept prefix must end a write, or the next open would take it for a torn one.
+    // The kept prefix must end a write, or the next open would take it for a torn one: flag its
+    // last record and put the write's end mark after it.
     char* rec = data.data() + last_kept;
     internal::MarkWriteEnd(rec);
     RETURN_IF_ERROR(wf->Write(last_kept, std::string_view(rec, kRecordHeaderSize)));
+    if (s.mark > 0) {
+      std::string mark;
+      internal::AppendEndMark(&mark, kept_write_records);
+      RETURN_IF_ERROR(wf->Write(cut, mark));
+      cut += mark.size();
+    }
   }
   RETURN_IF_ERROR(wf->Truncate(cut));
   RETURN_IF_ERROR(wf->Allocate(std::max<uint64_t>(data.size(), kDefaultSegmentSize)));

@@ -4,11 +4,37 @@
 // buffer, writes it with one pwrite and (kAlways) one fdatasync, then publishes and wakes them.
 // While it syncs, new requests queue up and form the next group: no artificial delay.
 #include <algorithm>
+#include <map>
 
 #include "log/internal/log_impl.h"
 #include "log/internal/record.h"
 
 namespace tink::log::internal {
+
+namespace {
+std::mutex floors_mu;
+std::map<std::string, uint64_t>& Floors() {
+  static std::map<std::string, uint64_t> floors;  // guarded by floors_mu
+  return floors;
+}
+}  // namespace
+
+void NoteUnsyncedFrom(const std::string& segment_path, uint64_t offset) {
+  std::lock_guard<std::mutex> l(floors_mu);
+  Floors()[segment_path] = offset;
+}
+
+std::optional<uint64_t> UnsyncedFrom(const std::string& segment_path) {
+  std::lock_guard<std::mutex> l(floors_mu);
+  auto it = Floors().find(segment_path);
+  if (it == Floors().end()) return std::nullopt;
+  return it->second;
+}
+
+void ForgetUnsynced(const std::string& segment_path) {
+  std::lock_guard<std::mutex> l(floors_mu);
+  Floors().erase(segment_path);
+}
 
 Result<AppendResult> LogImpl::Append(std::span<const std::string_view> payloads) {
   Request req;
@@ -68,6 +94,7 @@ Status LogImpl::Close() {
     stop_ = true;
   }
   writer_cv_.notify_all();
+  done_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
   Status s;
   if (active_file_) {
@@ -92,15 +119,17 @@ void LogImpl::WriterLoop() {
     if (queue_.empty()) {
       const bool interval = options_.durability.mode == Durability::Mode::kInterval;
       if (stop_) break;
-      if (interval && dirty_) {
-        const auto deadline = last_sync_ + options_.durability.interval;
-        writer_cv_.wait_until(lk, deadline, [&] { return !queue_.empty() || stop_; });
+      if (interval && dirty_ && error_.ok()) {
+        // Idle with unsynced data: sleep until the interval is up (or work arrives). The sleep
+        // is real time; whether the interval has passed is asked of the log's clock.
+        const auto left = last_sync_ + options_.durability.interval - Now();
+        if (left > std::chrono::steady_clock::duration::zero()) {
+          writer_cv_.wait_for(lk, left, [&] { return !queue_.empty() || stop_; });
+        }
         if (queue_.empty() && !stop_ && error_.ok() && dirty_) {
           lk.unlock();
-          Status s = active_file_->Sync();
+          Status s = MaybeSyncInterval();
           lk.lock();
-          dirty_ = false;
-          last_sync_ = std::chrono::steady_clock::now();
           if (!s.ok()) Fail(s);
         }
         continue;
@@ -116,7 +145,9 @@ void LogImpl::WriterLoop() {
     lk.lock();
     if (failed || !s.ok()) {
       if (!s.ok()) Fail(s);
-      for (Request* r : group) r->result = failed ? error_ : s;
+      for (Request* r : group) {
+        if (!r->published) r->result = failed ? error_ : s;
+      }
     }
     for (Request* r : group) {
       r->done = true;
@@ -127,11 +158,36 @@ void LogImpl::WriterLoop() {
   // Clean shutdown: whatever was acknowledged in interval/none mode becomes durable now.
   if (error_.ok() && dirty_ && active_file_) {
     lk.unlock();
-    Status s = active_file_->Sync();
+    Status s = SyncActive();
     lk.lock();
     if (!s.ok()) Fail(s);
-    dirty_ = false;
   }
+}
+
+Status LogImpl::SyncActive() {
+  Status s = active_file_->Sync();
+  if (s.ok()) {
+    durable_off_ = write_off_;
+    dirty_ = false;
+    last_sync_ = Now();
+    return s;
+  }
+  // fsyncgate: the kernel may have marked the failed pages clean while the disk never got them,
+  // so the page cache would show them to the next open (of this process or another) as if they
+  // were there. Overwrite them with zeros so that no open adopts them; whether these zeros reach
+  // the disk does not matter (what the disk holds past durable_off_ is at most a torn tail).
+  // The log is failed from here on: nothing is written after this.
+  if (written_end_ > durable_off_ &&
+      !active_file_->Write(durable_off_, std::string(written_end_ - durable_off_, '\0')).ok()) {
+    // Not even that: remember the durable end for the next open in this process.
+    NoteUnsyncedFrom(active_->path, durable_off_);
+  }
+  return s;
+}
+
+Status LogImpl::MaybeSyncInterval() {
+  if (!dirty_ || Now() < last_sync_ + options_.durability.interval) return Status::Ok();
+  return SyncActive();
 }
 
 Status LogImpl::CommitGroup(std::vector<Request*>& group) {
@@ -139,6 +195,7 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
   buf_off_ = write_off_;
   const int64_t now = std::max(NowNs(), last_time_);
   bool sync_requested = false;
+  size_t unpublished = 0;  // group[unpublished..] are not yet visible
   for (Request* r : group) {
     if (r->sync_only) {
       sync_requested = true;
@@ -150,6 +207,10 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
       RETURN_IF_ERROR(WriteBuffer());
       RETURN_IF_ERROR(SealActive());
       Publish();
+      // Sealed, synced and visible: whatever happens to the next segment, these succeeded.
+      for (; unpublished < group.size() && group[unpublished] != r; ++unpublished) {
+        group[unpublished]->published = true;
+      }
       RETURN_IF_ERROR(CreateSegment(next_lsn_));
       buf_off_ = write_off_;
     }
@@ -171,6 +232,7 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
       }
       last_rec_in_buf_ = buf_.size();
       chain_ = AppendRecord(&buf_, type, next_lsn_, now, chain_, r->payloads[i]);
+      ++buf_records_;
       ++next_lsn_;
       ++segment_records_;
     }
@@ -180,10 +242,11 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
   RETURN_IF_ERROR(WriteBuffer());
   if (options_.durability.mode == Durability::Mode::kAlways || sync_requested) {
     if (dirty_ || options_.durability.mode == Durability::Mode::kAlways) {
-      RETURN_IF_ERROR(active_file_->Sync());
+      RETURN_IF_ERROR(SyncActive());
     }
-    dirty_ = false;
-    last_sync_ = std::chrono::steady_clock::now();
+  } else if (options_.durability.mode == Durability::Mode::kInterval) {
+    // Under sustained load the writer is never idle: the interval is kept here.
+    RETURN_IF_ERROR(MaybeSyncInterval());
   }
   Publish();
   return Status::Ok();
@@ -191,8 +254,12 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
 
 Status LogImpl::WriteBuffer() {
   if (buf_.empty()) return Status::Ok();
-  // Every write ends with a flagged record: recovery's unit of "this write reached the disk".
+  // Every write ends with a flagged record: recovery's unit of "this write reached the disk";
+  // then the end mark, which tells a damaged last record from a torn one.
   chain_ = MarkWriteEnd(buf_.data() + last_rec_in_buf_);
+  if (active_->mark > 0) AppendEndMark(&buf_, buf_records_);
+  buf_records_ = 0;
+  written_end_ = std::max(written_end_, buf_off_ + buf_.size());
   RETURN_IF_ERROR(active_file_->Write(buf_off_, buf_));
   XXH3_64bits_update(data_hash_, buf_.data(), buf_.size());
   write_off_ = buf_off_ + buf_.size();
@@ -243,12 +310,12 @@ Status LogImpl::SealActive() {
   // could keep the footer and trailer but drop the records they describe. Then footer and
   // trailer, trim the preallocated space, and make it all durable: only then may the next
   // segment exist (so only the last segment can ever have a torn tail).
-  if (dirty_) RETURN_IF_ERROR(active_file_->Sync());
+  if (dirty_) RETURN_IF_ERROR(SyncActive());
+  written_end_ = std::max(written_end_, write_off_ + rec.size());
   RETURN_IF_ERROR(active_file_->Write(write_off_, rec));
   RETURN_IF_ERROR(active_file_->Truncate(write_off_ + rec.size()));
-  RETURN_IF_ERROR(active_file_->Sync());
+  RETURN_IF_ERROR(SyncActive());
   RETURN_IF_ERROR(active_file_->Close());
-  dirty_ = false;
   active_->sealed.store(true, std::memory_order_release);
   return Status::Ok();
 }
@@ -261,6 +328,7 @@ Status LogImpl::CreateSegment(Lsn first_lsn) {
   seg->prev_checksum = chain_;
   seg->last_lsn.store(first_lsn - 1);
   seg->last_checksum = chain_;
+  seg->mark = kWriteEndMarkSize;
   ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> wf,
                    fs_->OpenWritable(seg->path, OpenMode::kCreateNew));
   RETURN_IF_ERROR(wf->Allocate(options_.segment_size));
@@ -281,6 +349,8 @@ Status LogImpl::CreateSegment(Lsn first_lsn) {
   active_file_ = std::move(wf);
   active_ = seg;
   write_off_ = kSegmentHeaderSize;
+  durable_off_ = write_off_;
+  written_end_ = write_off_;
   buf_off_ = write_off_;
   segment_records_ = 0;
   last_index_off_ = 0;

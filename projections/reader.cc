@@ -4,8 +4,7 @@
 
 namespace tink::projections {
 
-StateReader::StateReader(StateStore* store)
-    : store_(store), snapshot_(store->db()->GetSnapshot()) {}
+StateReader::StateReader(StateStore* store) : store_(store), view_(store->Capture(&snapshot_)) {}
 
 StateReader::~StateReader() { store_->db()->ReleaseSnapshot(snapshot_); }
 
@@ -26,7 +25,7 @@ Lsn StateReader::applied(std::string_view projection) const {
 }
 
 std::unique_ptr<rocksdb::Iterator> StateReader::NewIterator(std::string_view cf) {
-  rocksdb::ColumnFamilyHandle* h = store_->cf(cf);
+  rocksdb::ColumnFamilyHandle* h = view_->cf(cf);
   if (h == nullptr) return nullptr;
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;
@@ -191,7 +190,7 @@ Status StateReader::ScanReverse(std::string_view cf, std::string_view prefix,
 }
 
 Result<std::optional<std::string>> StateReader::Get(std::string_view cf, std::string_view key) {
-  rocksdb::ColumnFamilyHandle* h = store_->cf(cf);
+  rocksdb::ColumnFamilyHandle* h = view_->cf(cf);
   if (h == nullptr) return NoCf(cf);
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;

@@ -9,7 +9,9 @@
 // or before it through the "times" index).
 //
 // Thread safety: a StateReader is used by one thread; make one per query. It must not outlive
-// its StateStore. Errors: IOError/Corruption from RocksDB.
+// its StateStore. It keeps the column families of the generations current when it was made
+// (StateStore::Capture), so a replay swapping in rebuilt projections meanwhile changes nothing
+// it sees. Errors: IOError/Corruption from RocksDB.
 #pragma once
 
 #include <functional>
@@ -76,7 +78,8 @@ class StateReader {
  private:
   std::unique_ptr<rocksdb::Iterator> NewIterator(std::string_view cf);
   StateStore* store_;
-  const rocksdb::Snapshot* snapshot_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  std::shared_ptr<const StateStore::View> view_;  // taken with snapshot_
   mutable std::map<std::string, Lsn, std::less<>> applied_;  // read lazily from the snapshot
 };
 

@@ -5,11 +5,21 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdarg>
 #include <cstring>
 
 #include "projections/internal/rocks_iter.h"
 
 namespace tink::projections {
+
+namespace {
+// Discards RocksDB's informational log (read-only opens).
+class SilentLogger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+}  // namespace
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
@@ -86,7 +96,9 @@ std::string AppliedKey(std::string_view projection) {
 }
 std::string FormatKey(std::string_view projection) { return "format/" + std::string(projection); }
 
-namespace {
+std::string GenerationKey(std::string_view projection) { return "cf/" + std::string(projection); }
+
+namespace internal {
 
 std::string EncodeApplied(const Applied& a) {
   std::string v;
@@ -110,7 +122,23 @@ rocksdb::ColumnFamilyOptions CfOptions() {
   return o;
 }
 
-}  // namespace
+Status FoldInto(Projection* p, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h, Lsn at,
+                std::span<const Event> events, rocksdb::WriteBatch* batch) {
+  ApplyContext ctx(db, h);
+  for (const Event& e : events) {
+    // fb == nullptr: an event that does not decode; its position still counts as applied.
+    if (e.lsn <= at || e.fb == nullptr) continue;
+    RETURN_IF_ERROR(p->Apply(e, ctx));
+  }
+  for (const auto& [k, v] : ctx.TakeSortedPuts()) batch->Put(h, k, v);
+  return Status::Ok();
+}
+
+}  // namespace internal
+
+using internal::CfOptions;
+using internal::DecodeApplied;
+using internal::EncodeApplied;
 
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
                                                      std::vector<Projection*> projections,
@@ -125,43 +153,44 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   dbo.keep_log_file_num = 2;
   dbo.max_manifest_file_size = 16 << 20;
   dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // A reader must not change the store: RocksDB would otherwise create (and rotate) its LOG
+  // file in the state directory even when it opens it read-only.
+  if (options.read_only) dbo.info_log = std::make_shared<SilentLogger>();
   if (!options.rocksdb_wal) dbo.atomic_flush = true;
 
   std::vector<std::string> existing;
   rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, dir, &existing);
   if (!ls.ok()) existing.clear();  // a new state
+  if (options.read_only && existing.empty()) {
+    return Status::NotFound("no projection state in " + dir);
+  }
+  // Every column family there is (RocksDB opens all or none); which generation each projection
+  // uses is read from the meta keys afterwards (MapGenerations).
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName};
-  for (Projection* p : st->projections_) names.emplace_back(p->name());
   for (const std::string& e : existing) {
-    if (std::find(names.begin(), names.end(), e) == names.end()) names.push_back(e);
+    if (e != rocksdb::kDefaultColumnFamilyName) names.push_back(e);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (const std::string& n : names) descs.emplace_back(n, CfOptions());
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   if (options.read_only) {
-    // Only the column families that exist can be opened read-only.
-    std::vector<rocksdb::ColumnFamilyDescriptor> have;
-    for (auto& d : descs) {
-      if (std::find(existing.begin(), existing.end(), d.name) != existing.end()) have.push_back(d);
-    }
-    if (existing.empty()) return Status::NotFound("no projection state in " + dir);
-    descs = have;
     // A read-only snapshot of what the writer had flushed or logged when we opened. Not a
     // RocksDB secondary: TryCatchUpWithPrimary of RocksDB 7.8 crashed (SIGSEGV in
     // VersionStorageInfo::LevelSummary) when the writer reopened meanwhile. Readers get the rest
     // from the log (engine::Engine::Scan). All files are opened now (max_open_files = -1), so a
     // compaction in the writer cannot pull one away later.
     dbo.max_open_files = -1;
-    s = rocksdb::DB::OpenForReadOnly(dbo, dir, descs, &st->handles_, &raw,
+    s = rocksdb::DB::OpenForReadOnly(dbo, dir, descs, &handles, &raw,
                                      /*error_if_wal_file_exists=*/false);
   } else {
-    s = rocksdb::DB::Open(dbo, dir, descs, &st->handles_, &raw);
+    s = rocksdb::DB::Open(dbo, dir, descs, &handles, &raw);
   }
   RETURN_IF_ERROR(FromRocks(s, "opening projection state " + dir));
   st->db_.reset(raw);
-  for (size_t i = 0; i < descs.size(); ++i) st->cf_by_name_[descs[i].name] = st->handles_[i];
+  RETURN_IF_ERROR(st->MapGenerations(names, handles));
   RETURN_IF_ERROR(st->LoadApplied());
   if (!options.read_only) {
     // A state written with another layout of a projection is rebuilt, not misread.
@@ -175,7 +204,13 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
 
 StateStore::~StateStore() {
   if (!db_) return;
-  for (rocksdb::ColumnFamilyHandle* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
+  {
+    std::lock_guard<std::mutex> l(view_mu_);
+    view_.reset();
+    retired_.clear();
+  }
+  others_.clear();
+  if (default_cf_ != nullptr) (void)db_->DestroyColumnFamilyHandle(default_cf_);
   (void)db_->Close();
 }
 
@@ -199,9 +234,27 @@ Status StateStore::LoadApplied() {
   return Status::Ok();
 }
 
+rocksdb::ColumnFamilyHandle* StateStore::View::cf(std::string_view projection) const {
+  auto it = columns.find(projection);
+  return it == columns.end() ? nullptr : it->second->handle;
+}
+
+std::shared_ptr<const StateStore::View> StateStore::view() const {
+  std::lock_guard<std::mutex> l(view_mu_);
+  return view_;
+}
+
+std::shared_ptr<const StateStore::View> StateStore::Capture(
+    const rocksdb::Snapshot** snapshot) const {
+  // Under view_mu_: Swap writes its batch and publishes its view under it, so the snapshot and
+  // the view are from the same side of every swap.
+  std::lock_guard<std::mutex> l(view_mu_);
+  *snapshot = db_->GetSnapshot();
+  return view_;
+}
+
 rocksdb::ColumnFamilyHandle* StateStore::cf(std::string_view projection) const {
-  auto it = cf_by_name_.find(projection);
-  return it == cf_by_name_.end() ? nullptr : it->second;
+  return view()->cf(projection);
 }
 
 Projection* StateStore::projection(std::string_view name) const {
@@ -227,24 +280,17 @@ Lsn StateStore::min_applied() const {
 Status StateStore::ApplyGroup(std::span<Projection* const> group, std::span<const Event> events,
                               std::span<const uint64_t> hashes) {
   const Lsn last = events.back().lsn;
+  // Held for the batch: Swap runs under the same applier lock, so this is the current view.
+  const std::shared_ptr<const View> v = view();
   rocksdb::WriteBatch batch;
   std::vector<std::pair<Projection*, Applied>> moved;
   for (Projection* p : group) {
     const Applied at = applied(p->name());
-    ApplyContext ctx(db_.get(), cf(p->name()));
-    Status s;
-    for (const Event& e : events) {
-      // fb == nullptr: an event that does not decode; its position still counts as applied.
-      if (e.lsn <= at.lsn || e.fb == nullptr) continue;
-      s = p->Apply(e, ctx);
-      if (!s.ok()) break;
-    }
+    Status s = internal::FoldInto(p, db_.get(), v->cf(p->name()), at.lsn, events, &batch);
     if (!s.ok()) {
       for (Projection* q : group) q->ResetCache();
       return s.WithContext("projection " + std::string(p->name()));
     }
-    rocksdb::ColumnFamilyHandle* h = cf(p->name());
-    for (const auto& [k, v] : ctx.TakeSortedPuts()) batch.Put(h, k, v);
     Applied a{last, events.back().time_ns, hashes.back()};
     batch.Put(AppliedKey(p->name()), EncodeApplied(a));
     moved.emplace_back(p, a);
@@ -284,28 +330,6 @@ Status StateStore::Apply(std::span<const Event> events, std::span<const uint64_t
   return ApplyGroup(behind, events, hashes);
 }
 
-Status StateStore::Drop(std::string_view projection) {
-  Projection* p = this->projection(projection);
-  if (p == nullptr) return Status::NotFound("no projection named " + std::string(projection));
-  auto it = std::find(handles_.begin(), handles_.end(), cf(projection));
-  if (it == handles_.end()) return Status::NotFound("no column family " + std::string(projection));
-  RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(*it), "dropping " + std::string(projection)));
-  (void)db_->DestroyColumnFamilyHandle(*it);
-  rocksdb::ColumnFamilyHandle* h = nullptr;
-  RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(CfOptions(), std::string(projection), &h),
-                            "creating " + std::string(projection)));
-  *it = h;
-  cf_by_name_[std::string(projection)] = h;
-  rocksdb::WriteBatch b;
-  b.Delete(AppliedKey(projection));
-  b.Put(FormatKey(projection), std::to_string(p->format_version()));
-  RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "state meta"));
-  p->ResetCache();
-  std::lock_guard<std::mutex> l(applied_mu_);
-  applied_[std::string(projection)] = Applied{};
-  return Status::Ok();
-}
-
 Result<std::optional<std::string>> StateStore::GetMeta(std::string_view key) {
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
@@ -321,8 +345,15 @@ Status StateStore::SetMeta(std::string_view key, std::string_view value) {
 }
 
 Result<std::string> StateStore::Digest(std::string_view projection) {
-  rocksdb::ColumnFamilyHandle* h = cf(projection);
-  if (h == nullptr) return Status::NotFound("no projection named " + std::string(projection));
+  // One snapshot with its view: the column family and the applied position agree even while
+  // the tail thread applies or a replay swaps.
+  const rocksdb::Snapshot* snap = nullptr;
+  const std::shared_ptr<const View> v = Capture(&snap);
+  rocksdb::ColumnFamilyHandle* h = v->cf(projection);
+  if (h == nullptr) {
+    db_->ReleaseSnapshot(snap);
+    return Status::NotFound("no projection named " + std::string(projection));
+  }
   XXH3_state_t* st = XXH3_createState();
   XXH3_128bits_reset(st);
   auto add = [&](std::string_view s) {
@@ -334,13 +365,29 @@ Result<std::string> StateStore::Digest(std::string_view projection) {
   };
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, h));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    add(std::string_view(it->key().data(), it->key().size()));
-    add(std::string_view(it->value().data(), it->value().size()));
+  ro.snapshot = snap;
+  Status s;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, h));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      add(std::string_view(it->key().data(), it->key().size()));
+      add(std::string_view(it->value().data(), it->value().size()));
+    }
+    s = FromRocks(it->status(), "reading " + std::string(projection));
   }
-  Status s = FromRocks(it->status(), "reading " + std::string(projection));
-  if (s.ok()) add(EncodeApplied(applied(projection)));
+  if (s.ok()) {
+    std::string raw;
+    Applied a;
+    rocksdb::Status gs = db_->Get(ro, AppliedKey(projection), &raw);
+    if (gs.ok() && !DecodeApplied(raw, &a)) {
+      s = Status::Corruption("projection state: bad applied position for " +
+                             std::string(projection));
+    } else if (!gs.ok() && !gs.IsNotFound()) {
+      s = FromRocks(gs, "reading applied position");
+    }
+    add(EncodeApplied(a));
+  }
+  db_->ReleaseSnapshot(snap);
   XXH128_hash_t h128 = XXH3_128bits_digest(st);
   XXH3_freeState(st);
   RETURN_IF_ERROR(s);
@@ -351,7 +398,8 @@ Result<std::string> StateStore::Digest(std::string_view projection) {
 }
 
 Status StateStore::Compact(std::string_view projection) {
-  rocksdb::ColumnFamilyHandle* h = cf(projection);
+  const std::shared_ptr<const View> v = view();  // keeps the handle alive meanwhile
+  rocksdb::ColumnFamilyHandle* h = v->cf(projection);
   if (h == nullptr) return Status::NotFound("no projection named " + std::string(projection));
   rocksdb::CompactRangeOptions o;
   return FromRocks(db_->CompactRange(o, h, nullptr, nullptr), "compacting " + std::string(projection));
@@ -359,7 +407,10 @@ Status StateStore::Compact(std::string_view projection) {
 
 Status StateStore::Flush() {
   rocksdb::FlushOptions fo;
-  std::vector<rocksdb::ColumnFamilyHandle*> hs(handles_.begin(), handles_.end());
+  const std::shared_ptr<const View> v = view();
+  std::vector<rocksdb::ColumnFamilyHandle*> hs = {default_cf_};
+  for (const auto& [name, c] : v->columns) hs.push_back(c->handle);
+  for (const std::shared_ptr<Column>& c : others_) hs.push_back(c->handle);
   return FromRocks(db_->Flush(fo, hs), "flushing projection state");
 }
 

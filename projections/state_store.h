@@ -2,8 +2,19 @@
 // default column family for metadata (the log's store id, each projection's applied position and
 // format version). The state is derived: deleting it loses nothing (the engine rebuilds it).
 //
-// Thread safety: Apply, Drop and SetMeta from one thread at a time; readers (StateReader,
-// Digest, Applied) from any thread.
+// Generations. A projection's state is one column family; which one is named by the meta key
+// `cf/<projection>` (absent: the column family named like the projection). A rebuild (Rebuild,
+// Drop) writes a new generation `<projection>@<n>` next to the live one and Swap makes it current
+// with one WriteBatch (`cf/`, `applied/`, `format/` of every swapped projection) and one switch
+// of the in-memory view, so a reader sees either the old generations or the new ones, never a
+// mix and never a half-built one. The old column families are dropped once the swap is durable
+// (DropRetired); their handles live until the last reader that captured them is destroyed.
+// Column families that no `cf/` key names (a rebuild cut short by a crash, or the old side of a
+// swap whose drop did not happen) are dropped by the next writable Open.
+//
+// Thread safety: Apply, Drop, Swap, DropRetired and SetMeta from one thread at a time (the
+// engine's applier lock); a Rebuild's Apply may run concurrently with them. Readers
+// (StateReader, Digest, applied, min_applied, cf, Compact, Flush) from any thread.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -17,6 +28,7 @@
 #include <vector>
 
 #include "projections/projection.h"
+#include "schema/thread_annotations.h"
 
 namespace tink::projections {
 
@@ -36,6 +48,47 @@ struct StateOptions {
 
 class StateStore {
  public:
+  // One column family. Shared by the store's view and by the readers that captured it; the
+  // handle is destroyed when the last of them lets go (a dropped column family stays readable
+  // through its handle until then).
+  struct Column {
+    Column(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* handle) : db(db), handle(handle) {}
+    ~Column();
+    Column(const Column&) = delete;
+    Column& operator=(const Column&) = delete;
+    rocksdb::DB* db;
+    rocksdb::ColumnFamilyHandle* handle;
+  };
+  // The current generation of every projection, immutable once published.
+  struct View {
+    std::map<std::string, std::shared_ptr<Column>, std::less<>> columns;  // by projection name
+    rocksdb::ColumnFamilyHandle* cf(std::string_view projection) const;
+  };
+
+  // Projections being rebuilt next to the live state (new column families no reader sees until
+  // Swap). Destroying it without a Swap drops what it built.
+  class Rebuild {
+   public:
+    ~Rebuild();
+    // As StateStore::Apply, into the new generations (each with its own applied position).
+    Status Apply(std::span<const Event> events, std::span<const uint64_t> payload_hashes);
+    // The lowest applied LSN of the rebuilt projections.
+    Lsn applied() const;
+
+   private:
+    friend class StateStore;
+    struct Part {
+      Projection* fresh;             // its own Projection object (caches), not the live one
+      std::string name, cf_name;     // projection and column family
+      std::shared_ptr<Column> column;
+      Applied applied;
+    };
+    StateStore* store_ = nullptr;
+    std::vector<Part> parts_;
+    bool swapped_ = false;
+  };
+
+
   // Opens or creates the state in `dir` with a column family for each projection.
   static Result<std::unique_ptr<StateStore>> Open(const std::string& dir,
                                                   std::vector<Projection*> projections,
@@ -50,8 +103,18 @@ class StateStore {
   Applied applied(std::string_view projection) const;
   // The lowest applied LSN over all projections.
   Lsn min_applied() const;
-  // Empties a projection's column family and applied position (it will be rebuilt from LSN 1).
+  // Empties a projection's state and applied position (it will be rebuilt from LSN 1): a new,
+  // empty generation swapped in (readers holding the old one keep it).
   Status Drop(std::string_view projection);
+
+  // Starts a rebuild of the projections named like `fresh` (new Projection objects with empty
+  // caches, owned by the caller until the Rebuild is gone).
+  Result<std::unique_ptr<Rebuild>> BeginRebuild(std::vector<Projection*> fresh);
+  // Makes the rebuilt generations current (atomically for readers) and resets the live
+  // projections' caches. Serialise with Apply. The replaced column families are retired.
+  Status Swap(Rebuild& rebuild);
+  // Makes swaps durable (flushes every column family) and drops the retired column families.
+  Status DropRetired();
 
   // Metadata in the default column family.
   Result<std::optional<std::string>> GetMeta(std::string_view key);
@@ -67,7 +130,12 @@ class StateStore {
   Status Compact(std::string_view projection);
 
   rocksdb::DB* db() { return db_.get(); }
+  // The current column family of a projection. The raw handle is valid only until the next Swap
+  // or Drop: readers use a View (Capture).
   rocksdb::ColumnFamilyHandle* cf(std::string_view projection) const;
+  // The current view, and a snapshot taken with it: the snapshot never shows a swap the view
+  // does not (the caller releases the snapshot).
+  std::shared_ptr<const View> Capture(const rocksdb::Snapshot** snapshot) const;
   const std::vector<Projection*>& projections() const { return projections_; }
   Projection* projection(std::string_view name) const;
   bool read_only() const { return options_.read_only; }
@@ -75,21 +143,32 @@ class StateStore {
  private:
   StateStore() = default;
   Status LoadApplied();
+  Status MapGenerations(const std::vector<std::string>& cf_names,
+                        const std::vector<rocksdb::ColumnFamilyHandle*>& handles);
   Status ApplyGroup(std::span<Projection* const> group, std::span<const Event> events,
                     std::span<const uint64_t> hashes);
+  std::shared_ptr<const View> view() const;
+  Result<std::shared_ptr<Column>> NewGeneration(std::string_view projection, std::string* cf_name);
 
   StateOptions options_;
   std::vector<Projection*> projections_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; handles_[0] is default
-  std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> cf_by_name_;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;  // owned
+  std::vector<std::shared_ptr<Column>> others_;  // column families of no projection, kept open
+  std::atomic<uint64_t> next_generation_{1};
+
+  // Lock order: view_mu_ before applied_mu_.
+  mutable std::mutex view_mu_ ACQUIRED_BEFORE(applied_mu_);
+  std::shared_ptr<const View> view_ GUARDED_BY(view_mu_);
+  std::vector<std::shared_ptr<Column>> retired_ GUARDED_BY(view_mu_);  // dropped by DropRetired
   mutable std::mutex applied_mu_;
-  std::map<std::string, Applied, std::less<>> applied_;  // guarded by applied_mu_
+  std::map<std::string, Applied, std::less<>> applied_ GUARDED_BY(applied_mu_);
 };
 
 // Meta keys.
 std::string AppliedKey(std::string_view projection);
 std::string FormatKey(std::string_view projection);
+std::string GenerationKey(std::string_view projection);  // "cf/<projection>"
 inline constexpr std::string_view kStoreIdKey = "store_id";
 
 // Opaque RocksDB status -> ours.

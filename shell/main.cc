@@ -90,7 +90,11 @@ int main(int argc, char** argv) {
     return static_cast<int>(Exit::kUsage);
   }
   for (auto& [cmd, run] : subs) {
-    if (cmd->parsed()) return run();
+    if (!cmd->parsed()) continue;
+    const int rc = RunGuarded(cmd->get_name(), run);
+    // A read that stopped at damage printed what came before it and said where it stopped;
+    // whatever else went wrong after that, the damage is the cause to report.
+    return ReadHitDamage() ? static_cast<int>(Exit::kCorruption) : rc;
   }
   return static_cast<int>(Exit::kUsage);
 }

@@ -39,42 +39,94 @@ namespace {
 struct ManifestEntry {
   std::string mode, blob, path;
   uint64_t size = 0;
+  size_t line = 0;
 };
 
-std::optional<std::vector<ManifestEntry>> ReadManifest(const std::string& dir) {
-  auto text = ReadWholeFile((fs::path(dir) / "BASE.txt").string());
-  if (!text.ok()) return std::nullopt;
+// A manifest path must name a file inside the folder by itself: relative, no "." or ".."
+// component, no empty component. (Symlinks are checked when the file is read.)
+bool PlainRelativePath(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.find('\0') != std::string::npos) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = path.find('/', start);
+    const std::string_view part =
+        std::string_view(path).substr(start, slash == std::string::npos ? slash : slash - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (slash == std::string::npos) return true;
+    start = slash + 1;
+  }
+}
+
+// The entries of DIR/BASE.txt; nullopt when there is no manifest (or it lists nothing).
+Result<std::optional<std::vector<ManifestEntry>>> ReadManifest(const std::string& dir) {
+  const std::string name = (fs::path(dir) / "BASE.txt").string();
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(name, ec))) return std::optional<std::vector<ManifestEntry>>();
+  ASSIGN_OR_RETURN(std::string text, ReadWholeFile(name));
   std::vector<ManifestEntry> entries;
-  std::istringstream in(*text);
+  std::istringstream in(text);
+  size_t lineno = 0;
   for (std::string line; std::getline(in, line);) {
+    ++lineno;
     std::istringstream ls(line);
     ManifestEntry e;
+    e.line = lineno;
     if (!(ls >> e.mode >> e.size >> e.blob)) continue;
     std::getline(ls >> std::ws, e.path);
     if ((e.mode == "100644" || e.mode == "100755") && e.blob.size() == 40 && !e.path.empty() &&
         e.blob.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      if (!PlainRelativePath(e.path)) {
+        return Status::InvalidArgument(name + " line " + std::to_string(lineno) + ": path '" +
+                                       e.path + "' is not a plain path inside --base " + dir +
+                                       " (absolute paths, '.' and '..' are refused)");
+      }
       entries.push_back(std::move(e));
     }
   }
-  if (entries.empty()) return std::nullopt;
-  return entries;
+  if (entries.empty()) return std::optional<std::vector<ManifestEntry>>();
+  return std::optional<std::vector<ManifestEntry>>(std::move(entries));
+}
+
+// Where `rel` leads once every symlink is followed, if that is a regular file inside `root`
+// (itself canonical); else why not.
+Result<std::string> ResolveInside(const fs::path& root, const std::string& rel) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(root / rel, ec);
+  if (ec) return Status::InvalidArgument(ec.message());
+  const std::string r = real.string(), prefix = root.string() + "/";
+  if (r.compare(0, prefix.size(), prefix) != 0) {
+    return Status::InvalidArgument("it leads outside the folder (to " + r + ")");
+  }
+  if (!fs::is_regular_file(fs::status(real, ec))) {
+    return Status::InvalidArgument("not a regular file");
+  }
+  return r;
 }
 
 }  // namespace
 
 Status RunBuilder::LoadBase(const std::string& dir, int64_t occurred_ns) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return Status::InvalidArgument("--base " + dir + ": not a directory");
+  if (!fs::is_directory(dir, ec)) {
+    return Status::InvalidArgument("--base " + dir + ": not a directory" +
+                                   (ec ? " (" + ec.message() + ")" : ""));
+  }
+  // Every file read must be inside the folder, after symlinks: a base is a copy of one
+  // repository, and reading elsewhere would put an unrelated file into the log.
+  const fs::path root = fs::canonical(dir, ec);
+  if (ec) return Status::IOError("--base " + dir + ": " + ec.message());
   struct BaseFile {
     std::string path, mode;
+    size_t line = 0;  // in BASE.txt; 0 without a manifest
   };
   std::vector<BaseFile> files;
   std::map<std::string, ManifestEntry> manifest;
-  if (auto m = ReadManifest(dir)) {
+  ASSIGN_OR_RETURN(auto m, ReadManifest(dir));
+  if (m) {
     // A BASE.txt manifest (tests/data/agent-runs/base/*) names the repository's files with their
     // git mode, size and blob id: exactly those are the base, each checked against its blob id.
     for (ManifestEntry& e : *m) {
-      files.push_back({e.path, e.mode});
+      files.push_back({e.path, e.mode, e.line});
       manifest[e.path] = std::move(e);
     }
   } else {
@@ -89,13 +141,25 @@ Status RunBuilder::LoadBase(const std::string& dir, int64_t occurred_ns) {
       if (!it->is_regular_file(ec)) continue;
       fs::perms p = it->status(ec).permissions();
       bool exec = (p & fs::perms::owner_exec) != fs::perms::none;
-      files.push_back({fs::relative(it->path(), dir, ec).generic_string(), exec ? "100755" : "100644"});
+      // lexically: fs::relative would follow a symlink and name its target instead.
+      files.push_back(
+          {it->path().lexically_relative(dir).generic_string(), exec ? "100755" : "100644"});
     }
   }
   std::sort(files.begin(), files.end(),
             [](const BaseFile& a, const BaseFile& b) { return a.path < b.path; });
   for (const BaseFile& f : files) {
-    auto content = ReadWholeFile((fs::path(dir) / f.path).string());
+    Result<std::string> real = ResolveInside(root, f.path);
+    if (!real.ok()) {
+      if (f.line > 0) {
+        return Status::InvalidArgument((fs::path(dir) / "BASE.txt").string() + " line " +
+                                       std::to_string(f.line) + ": path '" + f.path +
+                                       "': " + real.status().message());
+      }
+      return Status::InvalidArgument("--base " + dir + ": " + f.path + ": " +
+                                     real.status().message());
+    }
+    auto content = ReadWholeFile(*real);
     if (!content.ok()) return content.status().WithContext("--base " + dir);
     if (auto m = manifest.find(f.path); m != manifest.end()) {
       std::string blob = projections::text::GitBlobId(*content);

@@ -94,6 +94,38 @@ inline Result<nlohmann::json> ParseDocument(std::string_view text, const std::st
   return root;
 }
 
+// JSON text found inside a string of a recording (tool-call arguments, OTel attributes) -> the
+// value; a discarded value (is_discarded()) when the text is not JSON or nests deeper than
+// kMaxDepth, so callers keep the string as it is. Never throws.
+inline nlohmann::json ParseEmbedded(std::string_view text) {
+  using json = nlohmann::json;
+  bool too_deep = false;
+  auto limit = [&too_deep](int depth, json::parse_event_t ev, json&) {
+    if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) &&
+        depth >= kMaxDepth) {
+      too_deep = true;
+      return false;  // not built: the parse goes on past it without descending
+    }
+    return true;
+  };
+  json v = json::parse(text, limit, /*allow_exceptions=*/false);
+  return too_deep ? json(json::value_t::discarded) : v;
+}
+
+// obj[key] when obj is an object holding a string (a boolean) there, else `otherwise`. Unlike
+// nlohmann's value(), never throws on a value of another kind: a recording's optional fields are
+// read with these, so an unexpected kind reads as absent.
+inline std::string StrOr(const nlohmann::json& obj, const char* key, std::string otherwise = "") {
+  if (!obj.is_object()) return otherwise;
+  const auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+inline bool BoolOr(const nlohmann::json& obj, const char* key, bool otherwise) {
+  if (!obj.is_object()) return otherwise;
+  const auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() ? it->get<bool>() : otherwise;
+}
+
 // The JSON kind in words, for error messages ("expected a string, got an array").
 inline const char* KindOf(const nlohmann::json& v) {
   switch (v.type()) {

@@ -179,7 +179,7 @@ void MemoryPass::After(const schema::EventInput& e, std::vector<schema::EventInp
     return;
   }
   // file.*: the agent's own changes; the base files are the repository, not the run's work.
-  if (d.value("base", false)) return;
+  if (const auto b = d.find("base"); b != d.end() && b->is_boolean() && b->get<bool>()) return;
   const std::string path = Str(d, "path");
   if (path.empty()) return;
   const std::string kind(type.substr(5));  // write | patch | delete | rename

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "engine/import/import.h"
+#include "engine/import/json_internal.h"
 #include "engine/import/openhands_internal.h"
 
 namespace tink::engine::import {
@@ -178,7 +179,7 @@ bool Converter::EmitLlm(const json& ev, int64_t t) {
       const json* fn = Obj(&c, "function");
       json call = {{"id", Str(&c, "id")}, {"name", Str(fn, "name")}};
       std::string a = Str(fn, "arguments");
-      json parsed = json::parse(a, nullptr, /*allow_exceptions=*/false);
+      json parsed = jsondoc::ParseEmbedded(a);
       call["arguments"] = parsed.is_discarded() ? json(a) : parsed;
       out.push_back(std::move(call));
     }
@@ -206,7 +207,7 @@ json Converter::ToolArgs(const json& ev) const {
     for (size_t i = 0; calls && calls->is_array() && i < calls->size(); ++i) {
       const json& c = (*calls)[i];
       if (Str(&c, "id") != call_id) continue;
-      json a = json::parse(Str(Obj(&c, "function"), "arguments"), nullptr, false);
+      json a = jsondoc::ParseEmbedded(Str(Obj(&c, "function"), "arguments"));
       if (a.is_object()) return a;
     }
   }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "engine/import/import.h"
+#include "engine/import/json_internal.h"
 #include "engine/import/openhands_internal.h"
 
 namespace tink::engine::import::internal {
@@ -160,8 +161,24 @@ std::optional<int64_t> Int(const json* obj, const char* key) {
 }
 
 Result<json> ParseJson(std::string_view text, const Where& w) {
+  // Nesting is bounded while parsing (deeper containers are not built): dump() and the checks
+  // recurse, and a recording has no reason to nest hundreds of levels.
+  bool too_deep = false;
+  auto limit = [&too_deep](int depth, json::parse_event_t ev, json&) {
+    if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) &&
+        depth >= jsondoc::kMaxDepth) {
+      too_deep = true;
+      return false;
+    }
+    return true;
+  };
   try {
-    return json::parse(text);
+    json doc = json::parse(text, limit);
+    if (too_deep) {
+      return Status::InvalidArgument(w.Prefix() + ": JSON nested deeper than " +
+                                     std::to_string(jsondoc::kMaxDepth) + " levels");
+    }
+    return doc;
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     const size_t col = what.find("column ");

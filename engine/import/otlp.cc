@@ -45,7 +45,7 @@ std::string Attr(const Span& s, const char* key) {
 
 // JSON text that is JSON (gen_ai.* attributes hold serialised values) -> the value; else the text.
 json MaybeJson(const std::string& text) {
-  json v = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json v = jsondoc::ParseEmbedded(text);
   if (v.is_discarded()) {
     return text;
   }
@@ -251,7 +251,7 @@ Result<ImportedRun> Reader::Trace(std::vector<Span> spans, const std::string& tr
     }
     json msgs = MaybeJson(Attr(s, "gen_ai.input.messages"));
     for (const json& m : msgs.is_array() ? msgs : json::array()) {
-      if (!task.empty() || !m.is_object() || m.value("role", "") != "user") {
+      if (!task.empty() || !m.is_object() || jsondoc::StrOr(m, "role") != "user") {
         continue;
       }
       const json c = m.value("content", json());

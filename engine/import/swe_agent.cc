@@ -147,8 +147,8 @@ void Reader::MatchToolCalls(const json& doc) {
   for (Step& st : steps_) {
     for (size_t k = cursor; k < h.size(); ++k) {
       const json& m = h[k];
-      if (m.value("role", "") != "assistant" || !m.contains("action") || !m["action"].is_string() ||
-          m["action"].get<std::string>() != st.action) {
+      if (jsondoc::StrOr(m, "role") != "assistant" || !m.contains("action") ||
+          !m["action"].is_string() || m["action"].get<std::string>() != st.action) {
         continue;
       }
       cursor = k + 1;
@@ -164,7 +164,7 @@ void Reader::MatchToolCalls(const json& doc) {
       st.call_name = StrAt(*fn, {"name"});
       json args = fn->value("arguments", json::object());
       if (args.is_string()) {
-        args = json::parse(args.get<std::string>(), nullptr, /*allow_exceptions=*/false);
+        args = jsondoc::ParseEmbedded(args.get<std::string>());
       }
       if (args.is_object()) {
         st.call_args = std::move(args);
@@ -180,8 +180,8 @@ Status Reader::Start(const json& doc) {
   std::string task = StrAt(rc_, {"problem_statement", "text"});
   for (size_t k = 0; task.empty() && doc.contains("history") && k < doc["history"].size(); ++k) {
     const json& m = doc["history"][k];
-    if (m.value("role", "") == "user" && !m.value("is_demo", false) && m.contains("content") &&
-        m["content"].is_string()) {
+    if (jsondoc::StrOr(m, "role") == "user" && !jsondoc::BoolOr(m, "is_demo", false) &&
+        m.contains("content") && m["content"].is_string()) {
       task = swe::IssueText(m["content"].get<std::string>());
     }
   }
@@ -381,7 +381,7 @@ void Reader::Finish() {
 Result<std::vector<ImportedRun>> Reader::Read(const json& doc) {
   RETURN_IF_ERROR(Validate(doc));
   RETURN_IF_ERROR(ParseSteps(doc));
-  if (!v0_ && rc_.empty() && doc.value("environment", "") == "swe_main") {
+  if (!v0_ && rc_.empty() && jsondoc::StrOr(doc, "environment") == "swe_main") {
     v0_ = true;
   }
   MatchToolCalls(doc);

@@ -13,6 +13,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,9 @@ struct AppendRequest {
   Result<AppendResult> result{Status::Ok()};
   Lsn first_lsn = 0;       // reserved at submission; the writer asserts it
   bool sync_only = false;  // Sync(): no records, force an fdatasync
+  // Its records were published (made visible) before its group failed, e.g. in the segment
+  // sealed by a rollover whose next segment could not be created: it succeeded.
+  bool published = false;  // writer thread only
   bool done = false;       // guarded by LogImpl::mu_
   // Each waiter has its own condition variable so finishing a group wakes exactly its
   // members, not every thread already queued for the next group.
@@ -40,6 +44,7 @@ struct Segment {
   std::string path;
   Lsn first_lsn = 0;
   uint64_t prev_checksum = 0;  // chain value before its first record
+  uint32_t mark = kWriteEndMarkSize;  // end-mark bytes after each write (EndMarkSize(version))
   std::shared_ptr<RandomAccessFile> file;
   std::atomic<uint64_t> end{kSegmentHeaderSize};  // end of published records
   std::atomic<Lsn> last_lsn{0};                   // first_lsn - 1 while empty
@@ -76,6 +81,7 @@ class LogImpl {
 
   Lsn LastLsn() const { return visible_lsn_.load(std::memory_order_acquire); }
   bool WaitFor(Lsn lsn, std::chrono::milliseconds timeout);
+  Status WaitAcknowledged(Lsn lsn);
   LogStats Stats() const;
   Status status() const;
   const std::string& store_id_hex() const { return store_id_hex_; }
@@ -103,6 +109,13 @@ class LogImpl {
   void WriterLoop();
   Status CommitGroup(std::vector<Request*>& group);
   Status WriteBuffer();
+  // fdatasync of the active segment. On failure the bytes written since the last good sync are
+  // overwritten with zeros (best effort): after a failed fsync the page cache may still show
+  // them although they never reached the disk, and no later open may adopt them (fsyncgate).
+  Status SyncActive();
+  // Interval mode: syncs if the interval has passed since the last sync (under sustained load
+  // the writer never goes idle, so this runs after every group).
+  Status MaybeSyncInterval();
   Status SealActive();
   Status CreateSegment(Lsn first_lsn);
   void Publish();
@@ -130,6 +143,8 @@ class LogImpl {
   std::unique_ptr<WritableFile> active_file_;
   std::shared_ptr<Segment> active_;
   uint64_t write_off_ = kSegmentHeaderSize;  // where the next record goes
+  uint64_t durable_off_ = kSegmentHeaderSize;  // end of what the last successful sync covered
+  uint64_t written_end_ = kSegmentHeaderSize;  // furthest byte written (records, footer)
   uint64_t chain_ = 0;                        // checksum of the last record
   Lsn next_lsn_ = 1;
   int64_t last_time_ = 0;
@@ -139,12 +154,24 @@ class LogImpl {
   std::string buf_;                    // encoded records not yet written
   uint64_t buf_off_ = 0;               // file offset of buf_[0]
   size_t last_rec_in_buf_ = 0;         // offset in buf_ of its last record
+  uint32_t buf_records_ = 0;           // records in buf_ (the write's end mark names it)
   std::vector<IndexEntry> pending_index_;
   bool dirty_ = false;  // written but not synced
-  std::chrono::steady_clock::time_point last_sync_;
+  std::chrono::steady_clock::time_point last_sync_;  // per Now()
+  std::chrono::steady_clock::time_point Now() const {
+    return options_.clock ? options_.clock() : std::chrono::steady_clock::now();
+  }
 };
 
 std::string HexId(const uint8_t id[16]);
+
+// When a failed fsync's bytes could not even be overwritten with zeros, the writer notes here
+// (process-wide) the offset from which `segment_path` holds nothing durable; the next open in
+// this process treats everything from there as a torn tail. Another process cannot know: its
+// page cache view is the kernel's, and a crash in between drops those bytes anyway.
+void NoteUnsyncedFrom(const std::string& segment_path, uint64_t offset);
+std::optional<uint64_t> UnsyncedFrom(const std::string& segment_path);
+void ForgetUnsynced(const std::string& segment_path);
 int64_t NowNs();
 
 }  // namespace tink::log::internal

@@ -29,6 +29,9 @@ uint64_t AppendRecord(std::string* dst, RecordType type, Lsn lsn, int64_t time_n
 // new checksum (the chain value for whatever follows).
 uint64_t MarkWriteEnd(char* record);
 
+// Appends the end mark of a write of `records` records (format version 2).
+void AppendEndMark(std::string* dst, uint32_t records);
+
 enum class RecordCheck {
   kOk,
   kZero,         // the 40 header bytes are all zero: unwritten (preallocated) space

@@ -51,6 +51,7 @@ struct SegmentScan {
   uint64_t prev = 0;       // chain value expected at `start`
   int64_t min_time = 0;
   uint32_t max_payload = kDefaultMaxRecordSize;
+  uint32_t mark = kWriteEndMarkSize;  // EndMarkSize(the segment's format version)
 
   enum class Stop { kCleanEnd, kTorn, kCorrupt, kFooter };
   // Outputs. `end`, `last_lsn`, `last_checksum`, `last_time`, `count` describe the last complete
@@ -65,6 +66,12 @@ struct SegmentScan {
   std::vector<IndexEntry> index;  // sparse, one per kIndexIntervalBytes
   uint64_t nonzero_end = 0;       // kTorn: the end of the garbage to clear
   uint64_t bad_offset = 0;        // kTorn / kCorrupt: where the bad record starts
+  // kCorrupt: the last LSN of the damaged write when its end mark was found (then
+  // [last_lsn + 1, damaged_last] were acknowledged or at least wholly on disk); 0 if unknown.
+  Lsn damaged_last = 0;
+  // An end mark that is neither the expected one nor zero while its write's records are intact
+  // (harmless to readers; verify reports it). 0: none.
+  uint64_t bad_mark_offset = 0;
   std::string what;               // kCorrupt / kTorn: what was wrong
   Footer footer;                  // kFooter
   uint64_t footer_offset = 0;     // kFooter
@@ -80,6 +87,9 @@ struct SegmentName {
 Result<std::vector<SegmentName>> ListSegments(FileSystem* fs, const std::string& dir);
 // A whole file's bytes (segments are read whole by recovery, verify and truncation).
 Result<std::string> ReadWholeFile(const RandomAccessFile& f);
+
+// End of the last non-zero byte at or after `from` (for clearing a torn tail).
+uint64_t NonZeroEnd(std::string_view data, uint64_t from);
 
 // Segment-level description for messages: "segment 00000000000000000001.seg offset 4096".
 std::string Where(std::string_view segment, uint64_t offset);

@@ -86,8 +86,8 @@ int Run(const GlobalOptions& global, const AppendFlags& f) {
   ao.expected = *expected;
   auto res = (*eng)->Append(events, ao);
   if (!res.ok()) return Fail("append", res.status());
-  Status closed = (*eng)->Close();
-  if (!closed.ok()) return Fail("append", closed);
+  // The LSNs are printed before the store is closed: the append is acknowledged, and a client
+  // that saw only an error would retry and (without --id) write the events twice.
   if (res->duplicate && !f.json) {
     std::fprintf(stderr,
                  "tink append: already in the store (same id%s); nothing written, original LSN%s "
@@ -101,6 +101,24 @@ int Run(const GlobalOptions& global, const AppendFlags& f) {
     } else {
       std::printf("%llu\n", static_cast<unsigned long long>(lsn));
     }
+  }
+  std::fflush(stdout);
+  Status closed = (*eng)->Close();
+  if (!closed.ok()) {
+    // Under `always` the events were durable when Append returned; otherwise they are durable
+    // if the log's final sync succeeded. Then a failure while closing (e.g. flushing the
+    // projections, which the next open redoes) does not undo them.
+    const bool durable = res->duplicate || durability->mode == log::Durability::Mode::kAlways ||
+                         (*eng)->log().status().ok();
+    if (durable) {
+      std::fprintf(stderr,
+                   "tink append: warning: the events above are durable, but closing the store "
+                   "failed: %s\n",
+                   closed.ToString().c_str());
+      return 0;
+    }
+    return Fail("append", closed.WithContext("the events above were written but may not be "
+                                             "durable (the final sync failed)"));
   }
   return 0;
 }

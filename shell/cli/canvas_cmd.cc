@@ -37,11 +37,8 @@ struct Session {
 };
 
 Result<Session> OpenSession(const GlobalOptions& global) {
-  engine::EngineOptions opts;
-  opts.access = engine::Access::kAuto;
-  opts.tail = false;
   Session s;
-  ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(global.StorePath(), opts));
+  ASSIGN_OR_RETURN(s.engine, OpenForReading("canvas", global.StorePath()));
   ASSIGN_OR_RETURN(s.reader, s.engine->NewReader());
   s.canvas = std::make_unique<CanvasReader>(*s.reader);
   return s;

@@ -3,6 +3,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "schema/schema.h"
 
@@ -26,6 +31,61 @@ int Fail(std::string_view cmd, const Status& s) {
   std::fprintf(stderr, "tink %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
                s.ToString().c_str());
   return ExitFor(s);
+}
+
+namespace {
+bool read_hit_damage = false;
+}  // namespace
+
+Result<std::unique_ptr<engine::Engine>> OpenForReading(std::string_view cmd,
+                                                        const std::string& store,
+                                                        engine::EngineOptions options) {
+  options.access = engine::Access::kRead;
+  options.tail = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> e, engine::Engine::Open(store, options));
+  const Status& damage = e->recovery().damage;
+  // With a writer at work, what looks like damage at the end of the log can be a write in
+  // progress: the reader then just stops at the last complete write, as it would anyway.
+  if (!damage.ok() && !engine::WriterActive(store)) {
+    read_hit_damage = true;
+    std::fprintf(stderr, "tink %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
+                 damage.ToString().c_str());
+  }
+  return e;
+}
+
+bool ReadHitDamage() { return read_hit_damage; }
+
+namespace {
+
+// One line: newlines inside a library's message become spaces.
+int FailLine(std::string_view cmd, std::string what, Exit code) {
+  for (char& c : what) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fflush(stdout);
+  std::fprintf(stderr, "tink %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(), what.c_str());
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
+int RunGuarded(std::string_view cmd, const std::function<int()>& run) {
+  try {
+    return run();
+  } catch (const nlohmann::json::exception& e) {
+    return FailLine(cmd, std::string("unexpected JSON: ") + e.what(), Exit::kInput);
+  } catch (const std::filesystem::filesystem_error& e) {
+    return FailLine(cmd, e.what(), Exit::kIO);
+  } catch (const std::system_error& e) {
+    return FailLine(cmd, e.what(), Exit::kIO);
+  } catch (const std::bad_alloc&) {
+    return FailLine(cmd, "out of memory", Exit::kIO);
+  } catch (const std::exception& e) {
+    return FailLine(cmd, std::string("internal error: ") + e.what(), Exit::kIO);
+  } catch (...) {
+    return FailLine(cmd, "internal error: unknown exception", Exit::kIO);
+  }
 }
 
 Progress::Progress(std::string label) : label_(std::move(label)), tty_(::isatty(2) == 1) {}

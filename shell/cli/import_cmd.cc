@@ -118,8 +118,10 @@ int Run(const GlobalOptions& global, const ImportFlags& f) {
   opt.base_dir = f.base;
   opt.select = f.select;
   opt.root = f.root;
-  if (!f.base.empty() && !std::filesystem::is_directory(f.base)) {
-    return Fail("import", Status::InvalidArgument("--base " + f.base + ": not a directory"));
+  if (std::error_code ec; !f.base.empty() && !std::filesystem::is_directory(f.base, ec)) {
+    // ec: a symlink loop or a path through a file (ELOOP, ENOTDIR) is not a directory either.
+    return Fail("import", Status::InvalidArgument("--base " + f.base + ": not a directory" +
+                                                  (ec ? " (" + ec.message() + ")" : "")));
   }
 
   std::unique_ptr<engine::Engine> eng;
@@ -140,7 +142,9 @@ int Run(const GlobalOptions& global, const ImportFlags& f) {
   for (const std::string& file : f.files) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec)) {
-      return fail(file, Status::InvalidArgument(file + ": no such file"));
+      const bool odd = ec && ec != std::errc::no_such_file_or_directory;  // ELOOP, ENOTDIR
+      return fail(file,
+                  Status::InvalidArgument(file + ": " + (odd ? ec.message() : "no such file")));
     }
     auto runs = engine::import::ImportFile(file, opt);
     if (!runs.ok()) return fail(file, runs.status());

@@ -56,12 +56,9 @@ int Run(const GlobalOptions& global, const LogFlags& f) {
     q.until_ns = *t;
     q.has_until = true;
   }
-  // Without --follow, take the store for writing when no other process has it, so the indexes
-  // are brought up to date first; --follow must never hold the lock the writer needs.
-  engine::EngineOptions opts;
-  opts.access = f.follow ? engine::Access::kRead : engine::Access::kAuto;
-  opts.tail = false;
-  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  // Read-only, with or without --follow: a reader never takes the lock a writer needs, and the
+  // index scans read from the log whatever the projections' snapshot lacks.
+  auto eng = OpenForReading("log", global.StorePath());
   if (!eng.ok()) return Fail("log", eng.status());
   const bool tty = ::isatty(1) == 1;
   Status print_error;

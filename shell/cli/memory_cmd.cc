@@ -58,11 +58,8 @@ Result<Session> Open(const GlobalOptions& global, const MemoryFlags& f) {
     if (!t.ok()) return t.status().WithContext("--valid-at");
     valid_at = *t;
   }
-  engine::EngineOptions opts;
-  opts.access = engine::Access::kAuto;
-  opts.tail = false;
   Session s;
-  ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(global.StorePath(), opts));
+  ASSIGN_OR_RETURN(s.engine, OpenForReading("memory", global.StorePath()));
   ASSIGN_OR_RETURN(s.reader, s.engine->NewReader());
   s.memory = std::make_unique<MemoryReader>(*s.reader);
   if (point.kind == projections::AsOf::Kind::kLsn && point.value > s.memory->head()) {

@@ -22,7 +22,7 @@ int Run(const GlobalOptions& global, const ReplayFlags& f) {
                                                   "it takes no --projection or --to"));
   }
   engine::EngineOptions opts;
-  opts.access = engine::Access::kAuto;
+  opts.access = engine::Access::kAuto;  // never creates a store; writable if the lock is free
   opts.tail = false;
   opts.catch_up = f.check;  // a rebuild starts from nothing anyway
   Progress catchup("catching up");
@@ -97,6 +97,13 @@ int Run(const GlobalOptions& global, const ReplayFlags& f) {
                 static_cast<unsigned long long>(to), secs, rate,
                 to < head ? "; the state stays at that LSN until the next writer opens the store"
                           : "");
+  }
+  if (const uint64_t bad = (*eng)->undecodable_events(); bad > 0) {
+    std::fprintf(stderr,
+                 "tink replay: %llu events do not decode and were passed over by every "
+                 "projection; `tink verify` names them\n",
+                 static_cast<unsigned long long>(bad));
+    return static_cast<int>(Exit::kCorruption);
   }
   return 0;
 }

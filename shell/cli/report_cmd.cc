@@ -92,10 +92,7 @@ std::map<std::string, FileStat> DiffStat(const std::string& diff) {
 int Run(const GlobalOptions& global, const ReportFlags& f) {
   auto at = ParseAsOf(f.as_of);
   if (!at.ok()) return Fail("report", at.status().WithContext("--as-of"));
-  engine::EngineOptions opts;
-  opts.access = engine::Access::kAuto;
-  opts.tail = false;
-  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  auto eng = OpenForReading("report", global.StorePath());
   if (!eng.ok()) return Fail("report", eng.status());
   auto reader = (*eng)->NewReader();
   if (!reader.ok()) return Fail("report", reader.status());

@@ -121,17 +121,8 @@ ShellSession::~ShellSession() {
 }
 
 Status ShellSession::Open(const std::string& store_path) {
-  engine::EngineOptions opts;
-  opts.access = engine::Access::kAuto;
-  opts.tail = false;
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine, engine::Engine::Open(store_path, opts));
-  if (config_.interactive) {
-    // kAuto brought the projections up to the log if nobody else writes; a REPL stays open for
-    // long, so it must not keep the writer's lock: reopen read-only.
-    engine.reset();
-    opts.access = engine::Access::kRead;
-    ASSIGN_OR_RETURN(engine, engine::Engine::Open(store_path, opts));
-  }
+  // Read-only: a query never takes the writer's lock or changes the store.
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine, OpenForReading("shell", store_path));
   provider_.reset();
   engine_ = std::move(engine);
   provider_ = std::make_unique<query::EngineProvider>(engine_.get());

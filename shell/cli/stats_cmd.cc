@@ -11,9 +11,7 @@ namespace tink::cli {
 namespace {
 
 int Run(const GlobalOptions& global, bool json) {
-  engine::EngineOptions opts;
-  opts.read_only = true;
-  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  auto eng = OpenForReading("stats", global.StorePath());
   if (!eng.ok()) return Fail("stats", eng.status());
   const log::LogStats st = (*eng)->log().Stats();
   auto time = [](int64_t ns) { return ns == 0 ? std::string() : schema::FormatTime(ns); };

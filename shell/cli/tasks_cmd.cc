@@ -62,10 +62,7 @@ int Run(const GlobalOptions& global, const TasksFlags& f) {
   if (f.history && (f.task.empty() || f.run.empty())) {
     return Fail("tasks", Status::InvalidArgument("--history needs --run and --task"));
   }
-  engine::EngineOptions opts;
-  opts.access = engine::Access::kAuto;
-  opts.tail = false;
-  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  auto eng = OpenForReading("tasks", global.StorePath());
   if (!eng.ok()) return Fail("tasks", eng.status());
   auto reader = (*eng)->NewReader();
   if (!reader.ok()) return Fail("tasks", reader.status());

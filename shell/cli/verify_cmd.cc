@@ -1,4 +1,5 @@
 // tink verify (read every byte; exit 3 on corruption) and tink recover --truncate-at LSN.
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -26,15 +27,20 @@ int RunVerify(const GlobalOptions& global, bool json) {
     j["torn_tail"] = r.torn_tail;
     j["problems"] = nlohmann::ordered_json::array();
     for (const auto& p : r.problems) {
-      j["problems"].push_back(
-          {{"segment", p.segment}, {"offset", p.offset}, {"lsn", p.lsn}, {"what", p.what}});
+      j["problems"].push_back({{"segment", p.segment},
+                               {"offset", p.offset},
+                               {"lsn", p.lsn},
+                               {"last_lsn", std::max(p.lsn, p.last_lsn)},
+                               {"what", p.what}});
     }
     std::printf("%s\n", j.dump().c_str());
   } else {
     for (const auto& p : r.problems) {
-      std::printf("corruption: segment %s offset %llu (LSN %llu): %s\n", p.segment.c_str(),
-                  static_cast<unsigned long long>(p.offset),
-                  static_cast<unsigned long long>(p.lsn), p.what.c_str());
+      const std::string lsns = p.last_lsn > p.lsn ? "LSNs " + std::to_string(p.lsn) + ".." +
+                                                        std::to_string(p.last_lsn)
+                                                  : "LSN " + std::to_string(p.lsn);
+      std::printf("corruption: segment %s offset %llu (%s): %s\n", p.segment.c_str(),
+                  static_cast<unsigned long long>(p.offset), lsns.c_str(), p.what.c_str());
     }
     if (r.torn_tail) {
       std::printf("note: torn tail in segment %s at offset %llu (an interrupted write; the next "

@@ -1,10 +1,11 @@
 #include "shell/query/exec.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
-#include <regex>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -57,7 +58,7 @@ struct CExpr {
   bool null_test = false;  // kCompare with a literal null: `== null` / `!= null` test for null
   Json value;
   std::string path;
-  std::shared_ptr<const std::regex> re;
+  std::shared_ptr<const re2::RE2> re;  // kMatch; RE2 matches are const and thread-safe
   std::vector<CExpr> args;
 };
 
@@ -68,9 +69,11 @@ const Json* ValueOf(const CExpr& e, const Row& row) {
 bool Test(const CExpr& e, const Row& row) {
   switch (e.kind) {
     case Expr::Kind::kAnd:
-      return Test(e.args[0], row) && Test(e.args[1], row);
+      return std::all_of(e.args.begin(), e.args.end(),
+                         [&](const CExpr& a) { return Test(a, row); });
     case Expr::Kind::kOr:
-      return Test(e.args[0], row) || Test(e.args[1], row);
+      return std::any_of(e.args.begin(), e.args.end(),
+                         [&](const CExpr& a) { return Test(a, row); });
     case Expr::Kind::kNot:
       return !Test(e.args[0], row);
     case Expr::Kind::kIn: {
@@ -94,7 +97,7 @@ bool Test(const CExpr& e, const Row& row) {
       const Json* a = ValueOf(e.args[0], row);
       if (e.op == CmpOp::kMatch) {
         return a != nullptr && a->is_string() &&
-               std::regex_search(a->get_ref<const std::string&>(), *e.re);
+               re2::RE2::PartialMatch(a->get_ref<const std::string&>(), *e.re);
       }
       return CompareValues(a, e.op, ValueOf(e.args[1], row));
     }
@@ -256,12 +259,14 @@ class Planner {
     }
     if (e.op == CmpOp::kMatch) {
       if (!r.value.is_string()) Fail(r.pos, "'=~' needs a 'regex' (a string) on its right");
-      try {
-        c.re =
-            std::make_shared<const std::regex>(r.value.get<std::string>(), std::regex::ECMAScript);
-      } catch (const std::regex_error& ex) {
-        Fail(r.pos, "bad regex '" + r.value.get<std::string>() + "': " + ex.what());
-      }
+      // RE2, not std::regex: libstdc++'s matcher recurses once per input character (a long
+      // string overflows the stack) and backtracks exponentially; RE2 runs in linear time and
+      // bounded memory, and refuses what it cannot do so (backreferences, huge repeats).
+      re2::RE2::Options opts;
+      opts.set_log_errors(false);
+      auto re = std::make_shared<const re2::RE2>(r.value.get<std::string>(), opts);
+      if (!re->ok()) Fail(r.pos, "bad regex '" + r.value.get<std::string>() + "': " + re->error());
+      c.re = std::move(re);
     }
     return c;
   }
@@ -330,8 +335,7 @@ class Planner {
 // field of the source (not a sub-path, not null).
 void CollectPushdowns(const CExpr& e, const SourceInfo& src, std::vector<Pushdown>* out) {
   if (e.kind == Expr::Kind::kAnd) {
-    CollectPushdowns(e.args[0], src, out);
-    CollectPushdowns(e.args[1], src, out);
+    for (const CExpr& a : e.args) CollectPushdowns(a, src, out);
     return;
   }
   auto is_source_field = [&](const CExpr& f) {

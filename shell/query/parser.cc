@@ -327,38 +327,48 @@ class Parser {
 
   // ---- expressions: or < and < not < comparison ----
 
-  std::unique_ptr<Expr> Binary(Expr::Kind kind, Pos pos, std::unique_ptr<Expr> l,
-                               std::unique_ptr<Expr> r) {
+  // `a and b and c` is one kAnd node with three args (likewise `or`), so a long generated chain
+  // of conditions makes a wide tree, not a deep one: only `not` and parentheses add depth, and
+  // they are bounded by kMaxNesting (the compiler, the evaluator and ~Expr all recurse).
+  std::unique_ptr<Expr> Chain(Expr::Kind kind, std::string_view keyword,
+                              std::unique_ptr<Expr> (Parser::*operand)()) {
+    auto l = (this->*operand)();
+    if (!IsKeyword(keyword)) return l;
     auto e = std::make_unique<Expr>();
     e->kind = kind;
-    e->pos = pos;
+    e->pos = cur_.pos;
     e->args.push_back(std::move(l));
-    e->args.push_back(std::move(r));
+    while (IsKeyword(keyword)) {
+      Advance();
+      e->args.push_back((this->*operand)());
+    }
     return e;
   }
 
-  std::unique_ptr<Expr> ParseOr() {
-    auto l = ParseAnd();
-    while (IsKeyword("or")) {
-      const Pos p = cur_.pos;
-      Advance();
-      l = Binary(Expr::Kind::kOr, p, std::move(l), ParseAnd());
-    }
-    return l;
-  }
+  std::unique_ptr<Expr> ParseOr() { return Chain(Expr::Kind::kOr, "or", &Parser::ParseAnd); }
 
-  std::unique_ptr<Expr> ParseAnd() {
-    auto l = ParseNot();
-    while (IsKeyword("and")) {
-      const Pos p = cur_.pos;
-      Advance();
-      l = Binary(Expr::Kind::kAnd, p, std::move(l), ParseNot());
+  std::unique_ptr<Expr> ParseAnd() { return Chain(Expr::Kind::kAnd, "and", &Parser::ParseNot); }
+
+  // Counts one level of `not` or `(` for the duration of a scope.
+  class Nest {
+   public:
+    Nest(Parser* p, Pos pos) : p_(p) {
+      if (++p_->nesting_ > kMaxNesting) {
+        Fail(pos, "expression nested deeper than " + std::to_string(kMaxNesting) +
+                      " levels of 'not' and parentheses");
+      }
     }
-    return l;
-  }
+    ~Nest() { --p_->nesting_; }
+    Nest(const Nest&) = delete;
+    Nest& operator=(const Nest&) = delete;
+
+   private:
+    Parser* p_;
+  };
 
   std::unique_ptr<Expr> ParseNot() {
     if (IsKeyword("not")) {
+      Nest nest(this, cur_.pos);
       auto e = std::make_unique<Expr>();
       e->kind = Expr::Kind::kNot;
       e->pos = cur_.pos;
@@ -367,6 +377,7 @@ class Parser {
       return e;
     }
     if (IsPunct("(")) {
+      Nest nest(this, cur_.pos);
       const Pos open = cur_.pos;
       Advance();
       auto e = ParseOr();
@@ -614,6 +625,7 @@ class Parser {
 
   Lexer lex_;
   bool word_mode_ = false;
+  int nesting_ = 0;  // levels of `not` and `(` open at the current token
   Token cur_;
   std::optional<Token> peeked_;
 };

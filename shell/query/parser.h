@@ -35,12 +35,12 @@ struct Expr {
     kField,    // field
     kCompare,  // args[0] op args[1]
     kIn,       // args[0] [not] in [args[1..]] (args[1..] are literals)
-    kAnd,      // args[0] and args[1]
-    kOr,       // args[0] or args[1]
+    kAnd,      // args[0] and args[1] and ... (two or more)
+    kOr,       // args[0] or args[1] or ... (two or more)
     kNot,      // not args[0]
   };
   Kind kind = Kind::kLiteral;
-  Pos pos;  // the operator's position for kCompare/kIn/kAnd/kOr/kNot, else the token's
+  Pos pos;  // the (first) operator's position for kCompare/kIn/kAnd/kOr/kNot, else the token's
   Json value;
   FieldRef field;
   CmpOp op = CmpOp::kEq;
@@ -91,6 +91,10 @@ struct Query {
 };
 
 using Parsed = std::variant<Query, VerbCall, QueryError>;
+
+// How deeply `not` and parentheses may nest in one condition; deeper is a QueryError at the
+// token that goes past it (the parser, the compiler and the evaluator recurse per level).
+inline constexpr int kMaxNesting = 200;
 
 // Parses one statement. A trailing ';' is ignored.
 Parsed Parse(std::string_view text);

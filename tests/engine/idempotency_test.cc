@@ -7,12 +7,15 @@
 
 #include <atomic>
 #include <barrier>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "engine/engine.h"
 #include "engine/engine_test_util.h"
+#include "support/fault_fs.h"
 #include "support/temp_dir.h"
 
 namespace tink::engine {
@@ -257,6 +260,64 @@ TEST_F(EngineIdempotencyTest, GeneratedIdsNeverCollide) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_FALSE(r->duplicate);
   EXPECT_EQ(e->log().LastLsn(), 1000u);
+}
+
+
+// A retry of an append whose original is still in flight (written, its fsync not yet returned)
+// must not be acknowledged before the original is: here the original's fsync fails, so the retry
+// must fail too, and nothing may be in the store afterwards.
+TEST(IdempotencyTest, RetryOfAnInFlightAppendSharesTheOriginalsOutcome) {
+  testing::TempDir tmp;
+  testing::FaultInjectionFS fs;
+  EngineOptions o;  // durability always
+  o.fs = &fs;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool armed = false, held = false, released = false;
+  fs.SetHook([&](testing::FaultInjectionFS::Op op) {
+    if (op != testing::FaultInjectionFS::Op::kSync) return;
+    std::unique_lock<std::mutex> l(mu);
+    if (!armed) return;
+    armed = false;
+    held = true;
+    cv.notify_all();
+    // Held until the test releases it, or 2 s (so a fixed engine, which waits for this fsync,
+    // cannot deadlock the test).
+    cv.wait_for(l, std::chrono::seconds(2), [&] { return released; });
+  });
+  {
+    auto e = OpenOrDie(tmp.path(), o);
+    ASSERT_NE(e, nullptr);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      armed = true;
+    }
+    fs.FailAt(testing::FaultInjectionFS::Op::kSync, 1, Status::IOError("injected fsync EIO"));
+    Result<AppendOutcome> original = Status::Ok();
+    std::thread first([&] { original = Put(*e, {Note("s", "x", "the-id")}); });
+    {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait_for(l, std::chrono::seconds(5), [&] { return held; });
+      ASSERT_TRUE(held);
+    }
+    // The original is written and waiting for its fsync. The client retries.
+    auto retry = Put(*e, {Note("s", "x", "the-id")});
+    {
+      std::lock_guard<std::mutex> l(mu);
+      released = true;
+      cv.notify_all();
+    }
+    first.join();
+    EXPECT_FALSE(original.ok());
+    EXPECT_FALSE(retry.ok()) << "the retry was acknowledged (LSN "
+                             << (retry.ok() ? retry->lsns[0] : 0)
+                             << ") although the original's fsync failed";
+  }
+  fs.SetHook({});
+  fs.Clear();
+  auto e = OpenOrDie(tmp.path(), o);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->log().LastLsn(), 0u) << "the failed append is in the store";
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 // another store, and with a damaged state, the next writable open rebuilds what does not match
 // (Engine::state_resets says why) and every projection equals a fresh replay; a read-only open
 // does not use such a state and still answers from the log. Replay leaves the engine usable.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -341,6 +344,51 @@ TEST_F(EngineStateTest, ReplayToAnLsnThenCheck) {
   EXPECT_TRUE(e->WaitForProjections(r->lsns[0], std::chrono::seconds(60)))
       << "the tail thread must still apply new events after a refused replay";
   EXPECT_EQ(test::CheckProblems(*e), "");
+}
+
+// The state is derived, but rebuilding it costs a replay of the whole log: an open that fails for
+// a passing reason (here another process holds RocksDB's lock on it) must fail, not delete it.
+TEST_F(EngineStateTest, StateThatCannotBeOpenedForNowIsKeptNotDeleted) {
+  {
+    auto e = OpenOrDie(store_);
+    AppendBatches(*e, "x", 4);
+    ASSERT_TRUE(e->Close().ok());
+  }
+  const std::string sdir = StateDir(store_);
+  int ready[2], done[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(done), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Holds RocksDB's lock (an fcntl lock on state/LOCK) until the parent closes `done`.
+    ::close(done[1]);
+    ::close(ready[0]);
+    const int fd = ::open((sdir + "/LOCK").c_str(), O_RDWR);
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    const char ok = fd >= 0 && ::fcntl(fd, F_SETLK, &fl) == 0 ? 'y' : 'n';
+    (void)!::write(ready[1], &ok, 1);
+    char c;
+    (void)!::read(done[0], &c, 1);
+    ::_exit(0);
+  }
+  ::close(done[0]);
+  ::close(ready[1]);
+  char ok = 0;
+  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
+  ASSERT_EQ(ok, 'y');
+  auto busy = Engine::Open(store_, test::Fast());
+  ::close(done[1]);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_FALSE(busy.ok()) << "the state was thrown away and rebuilt";
+  EXPECT_TRUE(busy.status().IsIOError()) << busy.status().ToString();
+  EXPECT_TRUE(fs::exists(sdir + "/CURRENT")) << "the state was deleted";
+  auto e = OpenOrDie(store_);
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(e->state_resets().empty()) << e->state_resets()[0];
+  EXPECT_EQ(e->ProjectionsApplied(), 20u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // exits 2 with nothing of it stored, --select / --base / --json / --dry-run.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -209,6 +210,55 @@ TEST_F(ImportCliTest, JsonlFileImportsLikeAppend) {
             std::string::npos)
       << b.out;
   EXPECT_EQ(LogCount(), 36u);
+}
+
+// Issue 14, item 9: well-formed JSON of the wrong shape, a --base that is a symlink loop, and a
+// BASE.txt that points outside its folder are input errors: exit 2 and one line on stderr.
+TEST_F(ImportCliTest, WrongShapesAndBadBaseExit2WithOneLine) {
+  auto expect_one_line = [](const CommandResult& r, const std::string& want) {
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(r.err.rfind("tink import: ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(want), std::string::npos) << r.err;
+  };
+  const std::string traj = tmp_.Sub("bad.traj");
+  json t = json::parse(testing::ReadFile(Data("swe-agent/swe-agent__test-repo-i1.traj")));
+  t["trajectory"][0]["action"] = 5;
+  std::ofstream(traj) << t.dump();
+  expect_one_line(Tink("import --format swe-agent " + ShellQuote(traj)),
+                  traj + ": trajectory[0]: field 'action'");
+
+  // Aborted before: nlohmann's value("role", "") on a number.
+  const std::string role = tmp_.Sub("role.traj");
+  t = json::parse(testing::ReadFile(Data("swe-agent/swe-agent__test-repo-i1.traj")));
+  t["history"][1]["role"] = 5;
+  std::ofstream(role) << t.dump();
+  CommandResult r = Tink("import --format swe-agent " + ShellQuote(role));
+  EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 2) << r.exit_code << " " << r.err;
+  EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+
+  const std::string oh = tmp_.Sub("bad.json");
+  json h = json::parse(testing::ReadFile(Data("openhands/basic.json")));
+  for (json& ev : h) {
+    if (ev.contains("observation")) ev["observation"] = json::array();
+  }
+  std::ofstream(oh) << h.dump();
+  expect_one_line(Tink("import --format openhands " + ShellQuote(oh)), oh + ": ");
+
+  const std::string loop = tmp_.Sub("loop");
+  std::filesystem::create_symlink(loop, loop);
+  expect_one_line(Tink("import --format swe-agent --base " + ShellQuote(loop) + " " +
+                       ShellQuote(Data("swe-agent/swe-agent__test-repo-i1.traj"))),
+                  "--base " + loop + ": ");
+
+  const std::string base = tmp_.Sub("base");
+  std::filesystem::create_directories(base);
+  std::ofstream(base + "/BASE.txt")
+      << "100644 3 e69de29bb2d1d6434b8b29ae775ad8c2e48c5391 ../../etc/passwd\n";
+  expect_one_line(Tink("import --format swe-agent --base " + ShellQuote(base) + " " +
+                       ShellQuote(Data("swe-agent/swe-agent__test-repo-i1.traj"))),
+                  base + "/BASE.txt line 1: ");
+  EXPECT_EQ(LogCount("swe-agent__test-repo-i1"), 0u);
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ bool IsPrefix(const std::vector<Rec>& got, const std::vector<Rec>& all) {
   return std::equal(got.begin(), got.end(), all.begin());
 }
 
-// Where BuildSmall's records are: per segment, [start, payload end) of each record.
+// Where BuildSmall's records are: per segment, [start, payload end) of each record. Each append
+// is one write, so every record is followed by its padding and the write's 8-byte end mark.
 struct SegLayout {
   std::string name;
   bool sealed = false;
@@ -52,7 +53,7 @@ std::vector<SegLayout> LayoutOf(const std::string& dir, uint64_t segment_size) {
     uint64_t off = kSegmentHeaderSize;
     for (Lsn lsn = info.first_lsn; lsn <= info.last_lsn; ++lsn) {
       l.records.push_back({off, off + kRecordHeaderSize + 40 + lsn * 3});
-      off += RecordSpan(40 + lsn * 3);
+      off += RecordSpan(40 + lsn * 3) + kWriteEndMarkSize;
     }
     out.push_back(std::move(l));
   }
@@ -78,13 +79,15 @@ TEST(CorruptionTest, EveryFlippedByteIsDetectedOrHarmless) {
     for (size_t pos = 0; pos < limit; ++pos) {
       SCOPED_TRACE(seg.name + " byte " + std::to_string(pos));
       // What the flipped byte belongs to.
-      bool in_last_record = false, in_padding = false, past_end = false;
+      bool in_last_record = false, in_padding = false, in_mark = false, past_end = false;
       for (const auto& [start, payload_end] : seg.records) {
         in_padding |= pos >= payload_end && pos < AlignUp(payload_end);
+        in_mark |= pos >= AlignUp(payload_end) && pos < AlignUp(payload_end) + kWriteEndMarkSize;
       }
       if (active) {
-        past_end = pos >= AlignUp(seg.records.back().second);
-        in_last_record = !past_end && pos >= seg.records.back().first;
+        past_end = pos >= AlignUp(seg.records.back().second) + kWriteEndMarkSize;
+        in_last_record = pos < AlignUp(seg.records.back().second) &&
+                         pos >= seg.records.back().first;
       }
       CopyDir(pristine, work);
       std::string d = data;
@@ -94,8 +97,13 @@ TEST(CorruptionTest, EveryFlippedByteIsDetectedOrHarmless) {
       // Verify reads every byte: it must notice anything but padding and preallocated space.
       auto v = VerifyLog(work);
       ASSERT_TRUE(v.ok()) << v.status().ToString();
+      // Damage to the last record of an acknowledged write is corruption, never a torn tail:
+      // the write's end mark after it shows the write reached the disk whole.
       if (!active || (!in_padding && !past_end)) {
-        ASSERT_TRUE(!v->clean() || (in_last_record && v->torn_tail)) << "VerifyLog missed it";
+        ASSERT_FALSE(v->clean()) << "VerifyLog missed it";
+      }
+      if (in_last_record) {
+        ASSERT_FALSE(v->torn_tail);
       }
 
       RecoveryReport rep;
@@ -113,15 +121,15 @@ TEST(CorruptionTest, EveryFlippedByteIsDetectedOrHarmless) {
         ASSERT_TRUE(st.IsCorruption()) << st.ToString();
         ASSERT_NE(st.message().find("segment "), std::string::npos) << st.message();
         ++detected;
-      } else if (got.size() < all.size()) {
-        // Records may only go missing as a reported torn tail, and only the damaged last one.
-        ASSERT_TRUE(rep.torn_tail);
-        ASSERT_TRUE(in_last_record);
-        ASSERT_EQ(got.size() + 1, all.size());
-        ++detected;
       } else {
-        ASSERT_TRUE(in_padding || past_end) << "damage went unnoticed";
-        ++harmless;  // padding, preallocated space: every record is still intact
+        ASSERT_EQ(got.size(), all.size()) << "acknowledged records were dropped";
+        // (A non-zero byte in the preallocated space after the end looks like a torn write
+        // and is cleared as one.)
+        ASSERT_TRUE(!rep.torn_tail || past_end) << rep.ToString();
+        // Padding, an end mark (verify reports a damaged one), preallocated space: every record
+        // is still intact.
+        ASSERT_TRUE(in_padding || in_mark || past_end) << "damage went unnoticed";
+        ++harmless;
       }
     }
   }
@@ -135,7 +143,8 @@ TEST(CorruptionTest, BadRecordFollowedByValidOnesRefusesToOpenAndNamesIt) {
   const std::string seg = SegmentFiles(tmp.path())[0];
   std::string d = testing::ReadFile(seg);
   // Record 4 starts after three records of spans RecordSpan(43), (46), (49).
-  const uint64_t off4 = kSegmentHeaderSize + RecordSpan(43) + RecordSpan(46) + RecordSpan(49);
+  const uint64_t off4 = kSegmentHeaderSize + RecordSpan(43) + RecordSpan(46) + RecordSpan(49) +
+                        3 * kWriteEndMarkSize;
   d[off4 + kRecordHeaderSize + 5] ^= 1;  // payload byte of LSN 4
   WriteFile(seg, d);
 
@@ -281,7 +290,7 @@ TEST(CorruptionTest, DeletedOrSwappedRecordsBreakTheChain) {
   const std::string name = "00000000000000000001.seg";
   const std::string d = testing::ReadFile(pristine + "/" + name);
   std::vector<uint64_t> off = {kSegmentHeaderSize};
-  for (int i = 1; i <= 6; ++i) off.push_back(off.back() + RecordSpan(40 + i * 3));
+  for (int i = 1; i <= 6; ++i) off.push_back(off.back() + RecordSpan(40 + i * 3) + 8);
 
   // Delete record 3: records 4..6 move up; each is intact but the LSNs and chain no longer fit.
   CopyDir(pristine, work);

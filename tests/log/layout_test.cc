@@ -40,15 +40,20 @@ TEST(LayoutTest, HeaderAndRecordsAreWhereTheSpecSays) {
   EXPECT_EQ(U64(d, 64), XXH3_64bits(d.data() + 64 + 8, 32 + 5));
   EXPECT_EQ(d.substr(64 + 40, 5), "hello");
   EXPECT_EQ(d.substr(64 + 45, 3), std::string(3, '\0')) << "padding is zeros";
+  EXPECT_EQ(static_cast<uint8_t>(d[64 + 37]), kFlagWriteEnd) << "the append was one write";
+  // The write's end mark at 64 + align8(45) = 112: magic, then the write's record count.
+  EXPECT_EQ(U32(d, 112), 0xE7D1A5F3u);
+  EXPECT_EQ(U32(d, 116), 1u);
 
-  // Record 2 at 64 + align8(45) = 112, chained to record 1.
-  const size_t r2 = 64 + RecordSpan(5);
-  EXPECT_EQ(r2, 112u);
+  // Record 2 at 112 + 8 = 120, chained to record 1.
+  const size_t r2 = 64 + RecordSpan(5) + kWriteEndMarkSize;
+  EXPECT_EQ(r2, 120u);
   EXPECT_EQ(U64(d, r2 + 8), U64(d, 64));
   EXPECT_EQ(U64(d, r2 + 16), 2u);
   EXPECT_GE(U64(d, r2 + 24), U64(d, 64 + 24)) << "time is non-decreasing";
   EXPECT_EQ(d.substr(r2 + 40, 8), std::string(8, 'x'));
-  const size_t end = r2 + RecordSpan(8);
+  EXPECT_EQ(U32(d, r2 + RecordSpan(8)), 0xE7D1A5F3u);
+  const size_t end = r2 + RecordSpan(8) + kWriteEndMarkSize;
   EXPECT_EQ(d.substr(end, 1024), std::string(1024, '\0')) << "zeros after the last record";
 }
 

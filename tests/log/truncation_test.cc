@@ -16,6 +16,8 @@ namespace tink::log {
 namespace {
 
 constexpr size_t kPayload = 100;  // span 144: 40 header + 100 payload + 4 padding
+// A one-record append is one write: the record and the write's 8-byte end mark.
+constexpr uint64_t kWrite = RecordSpan(kPayload) + kWriteEndMarkSize;
 
 void Damage(const std::string& seg, uint64_t from, uint64_t to, char fill) {
   std::string d = testing::ReadFile(seg);
@@ -56,9 +58,10 @@ void CheckEveryCut(int singles, int batch) {
   const std::vector<Rec> all = Build(pristine, singles, batch);
   const int last_group = batch > 0 ? batch : 1;
   const uint64_t span = RecordSpan(kPayload);
-  const uint64_t group_start = kSegmentHeaderSize + span * (all.size() - last_group);
-  const uint64_t group_end = kSegmentHeaderSize + span * all.size();
-  const uint64_t last_payload_end = group_end - span + kRecordHeaderSize + kPayload;
+  const uint64_t group_start = kSegmentHeaderSize + kWrite * (all.size() - last_group);
+  const uint64_t group_end = group_start + span * last_group + kWriteEndMarkSize;
+  const uint64_t last_payload_end =
+      group_end - kWriteEndMarkSize - span + kRecordHeaderSize + kPayload;
   const std::vector<Rec> before(all.begin(), all.end() - last_group);
 
   for (Tear tear : {Tear::kZeros, Tear::kGarbage, Tear::kFileEnds}) {
@@ -78,7 +81,8 @@ void CheckEveryCut(int singles, int batch) {
       const std::vector<Rec> got = ReadAll(**log, &st);
       ASSERT_TRUE(st.ok()) << st.ToString();
       if (cut >= last_payload_end) {
-        // Only the zero padding after the last payload changed: nothing was lost.
+        // Only the zero padding after the last payload or the end mark changed: every record
+        // is intact, nothing was lost.
         EXPECT_EQ(got, all);
         EXPECT_EQ((*log)->LastLsn(), all.size());
         continue;
@@ -184,7 +188,7 @@ TEST(TruncationTest, ReadOnlyOpenReportsTornTailAndChangesNothing) {
   testing::TempDir tmp;
   Build(tmp.path(), 5, 0);
   const std::string seg = SegmentFiles(tmp.path())[0];
-  const uint64_t end = kSegmentHeaderSize + 5 * RecordSpan(kPayload);
+  const uint64_t end = kSegmentHeaderSize + 5 * kWrite;
   Damage(seg, end - 30, end, '\x7f');
   const std::string before = testing::ReadFile(seg);
   LogOptions ro = SmallSegments();

@@ -42,9 +42,11 @@ std::string Show(const Expr& e) {
       return s + "])";
     }
     case Expr::Kind::kAnd:
-      return "and(" + Show(*e.args[0]) + ", " + Show(*e.args[1]) + ")";
-    case Expr::Kind::kOr:
-      return "or(" + Show(*e.args[0]) + ", " + Show(*e.args[1]) + ")";
+    case Expr::Kind::kOr: {
+      std::string s = e.kind == Expr::Kind::kAnd ? "and(" : "or(";
+      for (size_t i = 0; i < e.args.size(); ++i) s += (i > 0 ? ", " : "") + Show(*e.args[i]);
+      return s + ")";
+    }
     case Expr::Kind::kNot:
       return "not(" + Show(*e.args[0]) + ")";
   }
@@ -203,7 +205,7 @@ TEST(QueryParser, Literals) {
   EXPECT_EQ(Where("a == 'a\\\\b\\nc'"), "(a == \"a\\\\b\\nc\")");
   EXPECT_EQ(Where("a == '\\d+'"), "(a == \"\\\\d+\")");  // unknown escapes stay
   EXPECT_EQ(Where("a == TRUE or a == false or a == Null"),
-            "or(or((a == true), (a == false)), (a == null))");
+            "or((a == true), (a == false), (a == null))");
   EXPECT_EQ(Where("data.ok"), "data.ok");  // a bare field is a condition
   EXPECT_EQ(Where("true"), "true");
   EXPECT_EQ(Error("events | where 'x'"),
@@ -234,7 +236,9 @@ TEST(QueryParser, Precedence) {
   EXPECT_EQ(Where("(a == 1 or b == 2) and c == 3"), "and(or((a == 1), (b == 2)), (c == 3))");
   EXPECT_EQ(Where("a == 1 AND (b == 2 OR NOT (c == 3))"),
             "and((a == 1), or((b == 2), not((c == 3))))");
-  EXPECT_EQ(Where("a == 1 or b == 2 or c == 3"), "or(or((a == 1), (b == 2)), (c == 3))");
+  // A chain is one node: wide, not deep (kMaxNesting bounds only `not` and parentheses).
+  EXPECT_EQ(Where("a == 1 or b == 2 or c == 3"), "or((a == 1), (b == 2), (c == 3))");
+  EXPECT_EQ(Where("a and b and c or d"), "or(and(a, b, c), d)");
   EXPECT_EQ(Error("events | where (a == 1"),
             "error at 1:23: expected ')' to close the '(' at 1:16, got the end of the query");
 }

@@ -213,5 +213,24 @@ TEST_F(CliTest, MissingStoreIsInputError) {
   EXPECT_EQ(Tink("verify").exit_code, 2);
 }
 
+// A failure while closing the store after a durable append (here: flushing the projections,
+// injected) must not hide the LSNs: a client that saw only an error would retry and, without
+// --id, write the events twice.
+TEST_F(CliTest, AppendPrintsItsLsnsEvenWhenClosingTheStoreFails) {
+  for (const char* sync : {"always", "none"}) {
+    SCOPED_TRACE(sync);
+    const std::string cmd = std::string("env TINK_FAIL_AT=engine.close.flush ") + TINK_BIN +
+                            " --store " + ShellQuote(store_) + " append --sync " + sync +
+                            " --stream s --type note --data '{\"text\":\"x\"}'";
+    CommandResult r = RunCommand(cmd);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(r.out.empty()) << "no LSN printed: " << r.err;
+    EXPECT_NE(r.err.find("durable"), std::string::npos) << r.err;
+    // What it printed is really there.
+    CommandResult log = Tink("log --json --from " + r.out.substr(0, r.out.find('\n')));
+    EXPECT_NE(log.out.find("\"text\":\"x\""), std::string::npos) << log.out << log.err;
+  }
+}
+
 }  // namespace
 }  // namespace tink

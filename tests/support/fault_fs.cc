@@ -27,10 +27,16 @@ class FaultFile final : public log::WritableFile {
       }
       return s;
     }
-    return base_->Write(offset, data);
+    RETURN_IF_ERROR(base_->Write(offset, data));
+    fs_->RecordWrite(base_->path(), offset, data.size());
+    return Status::Ok();
   }
   Status Sync() override {
-    RETURN_IF_ERROR(fs_->Check(Op::kSync));
+    Status s = fs_->Check(Op::kSync);
+    if (!s.ok()) {
+      fs_->RecordFailedSync(base_->path());
+      return s;
+    }
     RETURN_IF_ERROR(base_->Sync());
     fs_->RecordSync(base_->path());
     return Status::Ok();
@@ -100,7 +106,18 @@ int FaultInjectionFS::Calls(Op op) const {
   return calls_[static_cast<int>(op)];
 }
 
+void FaultInjectionFS::SetHook(std::function<void(Op)> hook) {
+  std::lock_guard<std::mutex> l(mu_);
+  hook_ = std::move(hook);
+}
+
 Status FaultInjectionFS::Check(Op op, int64_t* short_write) {
+  std::function<void(Op)> hook;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    hook = hook_;
+  }
+  if (hook) hook(op);
   std::lock_guard<std::mutex> l(mu_);
   ++calls_[static_cast<int>(op)];
   int& crash_in = crash_at_[static_cast<int>(op)];
@@ -124,7 +141,47 @@ Status FaultInjectionFS::CheckOn() {
 void FaultInjectionFS::RecordSync(const std::string& path) {
   // Under the lock so two syncs of one file cannot store their images out of order.
   std::lock_guard<std::mutex> l(mu_);
-  files_[Normal(path)].synced = ReadFile(path);
+  FileState& st = files_[Normal(path)];
+  std::string now = ReadFile(path);
+  // Bytes a failed sync left clean are not written by this one: the disk keeps what it had.
+  for (const auto& [from, to] : st.lost) {
+    for (uint64_t i = from; i < to && i < now.size(); ++i) {
+      now[i] = i < st.synced.size() ? st.synced[i] : '\0';
+    }
+  }
+  st.synced = std::move(now);
+}
+
+void FaultInjectionFS::RecordFailedSync(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  FileState& st = files_[Normal(path)];
+  const std::string now = ReadFile(path);
+  // Every byte that differs from the durable image is now clean in the page cache and lost.
+  for (uint64_t i = 0; i < now.size(); ++i) {
+    const char old = i < st.synced.size() ? st.synced[i] : '\0';
+    if (now[i] == old) continue;
+    uint64_t j = i;
+    while (j < now.size() && now[j] != (j < st.synced.size() ? st.synced[j] : '\0')) ++j;
+    st.lost.emplace_back(i, j);
+    i = j;
+  }
+}
+
+void FaultInjectionFS::RecordWrite(const std::string& path, uint64_t offset, uint64_t n) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(Normal(path));
+  if (it == files_.end() || it->second.lost.empty()) return;
+  // Rewritten bytes are dirty again: the next successful sync makes them durable.
+  std::vector<std::pair<uint64_t, uint64_t>> left;
+  for (const auto& [from, to] : it->second.lost) {
+    if (to <= offset || from >= offset + n) {
+      left.emplace_back(from, to);
+      continue;
+    }
+    if (from < offset) left.emplace_back(from, offset);
+    if (to > offset + n) left.emplace_back(offset + n, to);
+  }
+  it->second.lost = std::move(left);
 }
 
 Result<std::unique_ptr<log::WritableFile>> FaultInjectionFS::OpenWritable(const std::string& path,

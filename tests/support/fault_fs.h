@@ -7,12 +7,18 @@
 //
 // Power loss model: a file's content reverts to what it was at its last successful Sync(); a file
 // created since its directory's last successful SyncDir() disappears (so does a rename target).
+// A failed Sync() is modelled as Linux does it (PostgreSQL's "fsyncgate"): the bytes it should
+// have made durable stay readable in the page cache but are marked clean, so a later successful
+// Sync() does not make them durable either; only rewriting them does.
 // Optionally unsynced data is kept block by block at random instead of dropped as a whole, which
 // is what a disk that reorders writes leaves behind. Logs in tests are small, so synced images
 // are kept as whole copies (use small segment sizes: every Sync copies the whole file).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
 #include <map>
 #include <mutex>
 #include <string>
@@ -45,6 +51,9 @@ class FaultInjectionFS : public log::FileSystem {
   void Restart();  // back to normal operation after a crash (also clears armed faults)
   // Calls of `op` so far, failed ones included.
   int Calls(Op op) const;
+  // Called at the start of every counted operation, outside the FS's lock (a test can block an
+  // fsync there to hold an append in flight). Empty: none.
+  void SetHook(std::function<void(Op)> hook);
 
   Result<std::unique_ptr<log::WritableFile>> OpenWritable(const std::string& path,
                                                           log::OpenMode mode) override;
@@ -64,11 +73,15 @@ class FaultInjectionFS : public log::FileSystem {
   // *short_write receives the bytes a failing write should still store (-1: none).
   Status Check(Op op, int64_t* short_write = nullptr);
   void RecordSync(const std::string& path);
+  void RecordFailedSync(const std::string& path);
+  void RecordWrite(const std::string& path, uint64_t offset, uint64_t n);
 
  private:
   struct FileState {
     std::string synced;       // content at the last successful Sync()
     bool dir_synced = false;  // its directory entry is durable
+    // [from, to) byte ranges a failed Sync() left clean but not durable (until rewritten).
+    std::vector<std::pair<uint64_t, uint64_t>> lost;
   };
   struct Fault {
     int countdown = 0;  // 0: none armed
@@ -85,6 +98,7 @@ class FaultInjectionFS : public log::FileSystem {
   int calls_[static_cast<int>(Op::kCount)] = {};
   int crash_at_[static_cast<int>(Op::kCount)] = {};  // countdowns; 0: none
   bool crashed_ = false;
+  std::function<void(Op)> hook_;  // guarded by mu_ (copied out before it is called)
 };
 
 }  // namespace tink::testing

@@ -127,5 +127,29 @@ TEST(FaultFsTest, TornDropKeepsEachBlockOldOrNew) {
   EXPECT_EQ(ReadFile(tmp.Sub("a")), got);
 }
 
+// fsyncgate: after a failed fsync the kernel marks the pages clean; a later successful fsync does
+// not write them, so a power loss loses them although every later sync "succeeded". Rewriting
+// them makes them dirty (and durable at the next sync) again.
+TEST(FaultFsTest, FailedSyncLeavesItsBytesCleanButNotDurable) {
+  TempDir tmp;
+  FaultInjectionFS fs;
+  auto f = Create(fs, tmp.Sub("a"));
+  ASSERT_TRUE(f && f->Write(0, "AAAA").ok() && f->Sync().ok() && fs.SyncDir(tmp.path()).ok());
+  ASSERT_TRUE(f->Write(4, "BBBB").ok());
+  fs.FailAt(FaultInjectionFS::Op::kSync, 1, Status::IOError("injected EIO"));
+  EXPECT_FALSE(f->Sync().ok());
+  fs.Clear();
+  ASSERT_TRUE(f->Write(8, "CCCC").ok());
+  ASSERT_TRUE(f->Sync().ok());
+  EXPECT_EQ(ReadFile(tmp.Sub("a")), "AAAABBBBCCCC") << "the page cache still shows them";
+  fs.DropUnsyncedData();
+  EXPECT_EQ(ReadFile(tmp.Sub("a")), std::string("AAAA\0\0\0\0CCCC", 12));
+  // Rewritten, they are dirty again and the next sync keeps them.
+  ASSERT_TRUE(f->Write(4, "BBBB").ok());
+  ASSERT_TRUE(f->Sync().ok());
+  fs.DropUnsyncedData();
+  EXPECT_EQ(ReadFile(tmp.Sub("a")), "AAAABBBBCCCC");
+}
+
 }  // namespace
 }  // namespace tink::testing
