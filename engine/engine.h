@@ -181,6 +181,12 @@ class Engine {
                                        std::span<const uint64_t> payload_hashes)>;
   Status ApplyRange(const ApplyFn& apply, Lsn from, Lsn to, const Progress& progress);
   void TailLoop();
+  // Undecodable events met by the projections: counted, and their LSNs kept in the state's
+  // metadata (kUndecodableKey, comma-separated, at most kUndecodableKept) for Scan.
+  static constexpr std::string_view kUndecodableKey = "undecodable_lsns";
+  static constexpr size_t kUndecodableKept = 1000;
+  Status NoteUndecodable(std::span<const projections::Event> events);
+  Result<std::vector<Lsn>> UndecodableLsns();
   void StartTail();
   void StopTail();
   void Prune(Lsn applied);

@@ -2,6 +2,8 @@
 // (catch-up at open, the tail thread while open, Replay and Check on demand).
 #include <xxhash.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -88,7 +90,7 @@ Status Engine::ApplyRange(const ApplyFn& apply, Lsn from, Lsn to, const Progress
     // Undecodable events stay in the batch: the StateStore advances past them without
     // showing them to projections, so batch boundaries never change the result. They are
     // counted (never skipped in silence); `tink verify` names each one.
-    undecodable_events_ += batch.Finish();
+    if (batch.Finish() > 0) RETURN_IF_ERROR(NoteUndecodable(batch.events()));
     std::vector<projections::Event>& evs = batch.events();
     std::vector<uint64_t>& hs = batch.hashes();
     KillPoint("projector.before_state_write");
@@ -109,6 +111,41 @@ Status Engine::ApplyRange(const ApplyFn& apply, Lsn from, Lsn to, const Progress
   }
   RETURN_IF_ERROR(it->status());
   return flush();
+}
+
+Status Engine::NoteUndecodable(std::span<const projections::Event> events) {
+  std::vector<Lsn> lsns;
+  for (const projections::Event& e : events) {
+    if (e.fb == nullptr) lsns.push_back(e.lsn);
+  }
+  undecodable_events_ += lsns.size();
+  if (!state_ || state_->read_only()) return Status::Ok();
+  // Kept in the state (the first kUndecodableKept of them) so that an index scan, which never
+  // meets these events, can still refuse to answer in silence over their LSNs.
+  ASSIGN_OR_RETURN(std::vector<Lsn> known, UndecodableLsns());
+  for (Lsn l : lsns) {
+    if (known.size() < kUndecodableKept && std::find(known.begin(), known.end(), l) == known.end()) {
+      known.push_back(l);
+    }
+  }
+  std::sort(known.begin(), known.end());
+  std::string v;
+  for (Lsn l : known) v += (v.empty() ? "" : ",") + std::to_string(l);
+  return state_->SetMeta(kUndecodableKey, v);
+}
+
+Result<std::vector<Lsn>> Engine::UndecodableLsns() {
+  std::vector<Lsn> out;
+  if (!state_) return out;
+  ASSIGN_OR_RETURN(std::optional<std::string> v, state_->GetMeta(kUndecodableKey));
+  if (!v) return out;
+  size_t pos = 0;
+  while (pos < v->size()) {
+    const size_t comma = std::min(v->find(',', pos), v->size());
+    out.push_back(std::strtoull(v->substr(pos, comma - pos).c_str(), nullptr, 10));
+    pos = comma + 1;
+  }
+  return out;
 }
 
 Status Engine::CatchUp(Lsn to, const Progress& progress) {

@@ -83,6 +83,18 @@ Status Engine::Scan(const LogQuery& q, const std::function<bool(const log::LogRe
   if (from > to) return Status::Ok();
 
   const bool by_index = reader && (!q.stream.empty() || !q.run.empty() || !q.type.empty());
+  if (by_index) {
+    // The indexes never saw events that do not decode: an answer over their LSNs would leave
+    // them out in silence.
+    ASSIGN_OR_RETURN(std::vector<Lsn> bad, UndecodableLsns());
+    for (Lsn l : bad) {
+      if (l >= from && l <= to) {
+        return Status::Corruption("LSN " + std::to_string(l) +
+                                  ": the event does not decode, so no index holds it; "
+                                  "`tink verify` lists every such event");
+      }
+    }
+  }
   Lsn next = from;  // first LSN not yet covered
   if (by_index) {
     RecordFetcher fetch(log_.get());

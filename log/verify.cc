@@ -156,16 +156,19 @@ Result<VerifyReport> VerifyLog(const std::string& dir, FileSystem* fs,
     VerifyReport seg_report;
     SegmentScan s = VerifySegment(name, data, last, h, last_time, &seg_report);
     // A writer appending to the last segment can be caught mid-write: what looks like damage
-    // or a torn tail there is re-read until two reads agree (a write lasts microseconds).
-    for (int tries = 0; last && writer_active && tries < 40 &&
-                        (!seg_report.problems.empty() || seg_report.torn_tail) && writer_active();
+    // or a torn tail there is re-read until the bytes stay the same for half a second (a write
+    // in progress lasts microseconds), for at most five seconds.
+    for (int tries = 0, stable = 0;
+         last && writer_active && tries < 200 && stable < 20 &&
+         (!seg_report.problems.empty() || seg_report.torn_tail) && writer_active();
          ++tries) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
       ASSIGN_OR_RETURN(std::string again, ReadAll(fs, JoinPath(dir, name)));
-      if (again.size() >= data.size() && again.compare(0, data.size(), data) == 0 &&
-          again.find_first_not_of('\0', data.size()) == std::string::npos) {
-        break;  // the same bytes twice: what it found is real
+      if (again == data) {
+        ++stable;
+        continue;
       }
+      stable = 0;
       data = std::move(again);
       seg_report = VerifyReport{};
       s = VerifySegment(name, data, last, h, last_time, &seg_report);
