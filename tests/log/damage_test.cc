@@ -199,5 +199,61 @@ TEST(DamageTest, ReadOnlyOpensNeverChangeTheStore) {
   EXPECT_EQ(testing::ReadFile(path), d);
 }
 
+// A store written by format version 1 (no end marks) opens: its records are read, a writer seals
+// the old active segment as it is and continues in a version 2 segment, and verify is clean.
+TEST(DamageTest, AVersionOneActiveSegmentIsSealedAndTheLogContinues) {
+  testing::TempDir tmp;
+  {
+    auto log = Log::Open(tmp.path(), LogOptions{});
+    ASSERT_TRUE(log.ok());
+    for (int i = 1; i <= 5; ++i) ASSERT_TRUE((*log)->Append(Payload(i, 50)).ok());
+  }
+  // Rewrite the segment as version 1 wrote it: the same records (checksums and chain do not
+  // depend on offsets) without the end marks, version 1 in the header.
+  const std::string path = tmp.path() + "/" + kSeg;
+  const std::string v2 = testing::ReadFile(path);
+  std::string v1 = v2.substr(0, kSegmentHeaderSize);
+  PutU32(v1.data() + 8, 1);
+  PutU64(v1.data() + 56, internal::Checksum(v1.data(), 56));
+  uint64_t off = kSegmentHeaderSize;
+  for (int i = 0; i < 5; ++i) {
+    const uint64_t span = RecordSpan(GetU32(v2.data() + off + 32));
+    v1 += v2.substr(off, span);
+    off += span + kWriteEndMarkSize;
+  }
+  v1.resize(v2.size(), '\0');
+  WriteFile(path, v1);
+
+  LogOptions ro;
+  ro.read_only = true;
+  {
+    auto reader = Log::Open(tmp.path(), ro);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    EXPECT_EQ(ReadAll(**reader).size(), 5u);
+  }
+  {
+    auto log = Log::Open(tmp.path(), LogOptions{});
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    EXPECT_EQ((*log)->LastLsn(), 5u);
+    auto r = (*log)->Append("six");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->first_lsn, 6u);
+    const LogStats st = (*log)->Stats();
+    ASSERT_EQ(st.segments.size(), 2u);
+    EXPECT_TRUE(st.segments[0].sealed);
+  }
+  auto log = Log::Open(tmp.path(), LogOptions{});
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  const std::vector<Rec> got = ReadAll(**log);
+  ASSERT_EQ(got.size(), 6u);
+  for (int i = 1; i <= 5; ++i) EXPECT_EQ(got[i - 1].payload, Payload(i, 50));
+  EXPECT_EQ(got[5].payload, "six");
+  log->reset();
+  auto v = VerifyLog(tmp.path());
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->clean()) << v->problems[0].what;
+  EXPECT_EQ(v->records, 6u);
+}
+
 }  // namespace
 }  // namespace tink::log
