@@ -154,12 +154,19 @@ TEST(FaultTest, FailedBackgroundFsyncInIntervalModeIsSticky) {
   FaultInjectionFS fs;
   LogOptions o = With(&fs);
   o.durability = *Durability::Parse("interval=1");
+  // The log's clock stands still until the append is acknowledged (on a slow machine a real
+  // millisecond could pass before the group commits, and the group would then sync itself).
+  std::atomic<int64_t> now_ms{1000};
+  o.clock = [&] {
+    return std::chrono::steady_clock::time_point(std::chrono::milliseconds(now_ms.load()));
+  };
   {
     auto log = Log::Open(tmp.path(), o);
     ASSERT_TRUE(log.ok());
     fs.FailAt(Op::kSync, 1, Status::IOError("injected fsync EIO"));
     // Acknowledged before the fsync: that is what interval mode promises.
     ASSERT_TRUE((*log)->Append("acked before the sync").ok());
+    now_ms += 10;  // the interval passes: the idle writer syncs
     // The writer syncs within the interval; wait (generously) for the failure to land.
     for (int i = 0; i < 10000 && (*log)->status().ok(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
