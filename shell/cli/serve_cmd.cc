@@ -25,6 +25,7 @@ struct ServeFlags {
   std::string socket, token_file, sync = "always";
   uint64_t max_body = 64ull << 20;
   uint64_t query_timeout_ms = 30000;
+  uint64_t header_timeout_ms = 10000;
   uint64_t max_connections = 1024;
   bool public_bind = false;
 };
@@ -40,6 +41,7 @@ int Run(const GlobalOptions& global, const ServeFlags& f) {
   so.socket_path = f.socket;
   so.max_body = f.max_body;
   so.query_timeout = std::chrono::milliseconds(f.query_timeout_ms);
+  so.header_timeout = std::chrono::milliseconds(f.header_timeout_ms);
   so.max_connections = f.max_connections;
   so.store_path = global.StorePath();
   if (!so.listen.empty() && !IsLoopback(so.listen) && !f.public_bind) {
@@ -132,6 +134,9 @@ void SetupServe(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   cmd->add_option("--max-body", f->max_body, "Largest request body in bytes (default 64 MiB; 413 beyond)");
   cmd->add_option("--query-timeout", f->query_timeout_ms,
                   "Cancel a query after this many milliseconds (default 30000; 503)");
+  cmd->add_option("--header-timeout", f->header_timeout_ms,
+                  "Close a connection whose request headers take longer than this many "
+                  "milliseconds (default 10000; slow clients)");
   cmd->add_option("--max-connections", f->max_connections,
                   "Open connections at most (default 1024; 503 beyond)");
   cmd->add_flag("--public", f->public_bind, "Allow --listen on a non-loopback address");

@@ -433,12 +433,13 @@ awaitable<void> Server::Impl::Session(Stream stream) {
       break;
     }
     if (ec) {
-      if (ec == http::error::partial_message) {
-        {
-          Response answer = ErrorResponse(http::status::bad_request, "bad_request",
-                                     "the body ended before its Content-Length");
-          co_await Write(stream, std::move(answer), false);
-        }
+      const bool malformed = ec.category() == http::make_error_code(http::error::bad_chunk).category();
+      if (malformed) {
+        Response answer = ErrorResponse(
+            http::status::bad_request, "bad_request",
+            ec == http::error::partial_message ? std::string("the body ended before its Content-Length")
+                                               : "malformed body: " + ec.message());
+        co_await Write(stream, std::move(answer), false);
       }
       break;  // timeout, reset: close
     }
