@@ -140,11 +140,13 @@ int RemoteFollow(RemoteClient& client, const LogFlags& f) {
   int exit_code = -1;  // set by an "error" event or a failed write: stop with it
   auto on_event = [&](const std::string& id, const std::string& event, const std::string& data) {
     if (event == "error") {
-      // The stream ended on the daemon's side with an error (e.g. damage in the log).
+      // The daemon could not read on (e.g. damage in the log): its error, as the Status text
+      // ("Corruption: segment ...") or as an error object, ends the stream.
       RemoteResponse r;
       r.status = 500;
       r.body = data;
-      const HttpError e = ParseHttpError(r);
+      HttpError e = ParseHttpError(r);
+      if (e.code.empty() && e.message.starts_with("Corruption")) e.code = "corruption";
       std::fflush(stdout);
       std::fprintf(stderr, "tink log: %s\n", e.message.c_str());
       exit_code = ExitForHttp(e);

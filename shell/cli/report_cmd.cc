@@ -14,9 +14,10 @@ namespace {
 
 // Without --run: the run WriteReport would pick, the most recent failed run, else the most recent
 // run, from the daemon's list of runs.
-Result<std::string> PickRemoteRun(RemoteClient& client) {
+Result<std::string> PickRemoteRun(RemoteClient& client, const std::string& as_of) {
   RemoteRequest req;
   req.target = "/v1/tasks?runs=1&format=json";
+  if (!as_of.empty()) req.target += "&as_of=" + UrlEncode(as_of);
   ASSIGN_OR_RETURN(RemoteResponse resp, client.Send(req));
   if (resp.status < 200 || resp.status >= 300) {
     const HttpError e = ParseHttpError(resp);
@@ -42,21 +43,22 @@ Result<std::string> PickRemoteRun(RemoteClient& client) {
 }
 
 int RunRemote(const GlobalOptions& global, const ReportRequest& r) {
-  if (!r.as_of.empty() || r.max_failures != ReportRequest().max_failures) {
-    std::fprintf(stderr,
-                 "tink report: --as-of and --max-failures are not supported with --server\n");
+  if (r.max_failures != ReportRequest().max_failures) {
+    std::fprintf(stderr, "tink report: --max-failures is not supported with --server\n");
     return static_cast<int>(Exit::kInput);
   }
   auto client = ConnectRemote(global.ServerUrl(), global.StorePath());
   if (!client.ok()) return Fail("report", client.status());
   std::string run = r.run;
   if (run.empty()) {
-    auto picked = PickRemoteRun(**client);
+    auto picked = PickRemoteRun(**client, r.as_of);
     if (!picked.ok()) return Fail("report", picked.status());
     run = *picked;
   }
-  return SendAndPrint(**client, "report",
-                      "/v1/runs/" + UrlEncode(run) + "/report?format=" + (r.json ? "json" : "text"));
+  std::string target =
+      "/v1/runs/" + UrlEncode(run) + "/report?format=" + (r.json ? "json" : "text");
+  if (!r.as_of.empty()) target += "&as_of=" + UrlEncode(r.as_of);
+  return SendAndPrint(**client, "report", target);
 }
 
 int Run(const GlobalOptions& global, const ReportRequest& r) {
@@ -78,8 +80,7 @@ void SetupReport(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   cmd->add_option("--run", f->run,
                   "the run to report on (default: the most recent failed run, else the most "
                   "recent run)");
-  cmd->add_option("--as-of", f->as_of,
-                  "report as of an LSN or an ISO 8601 time (default: now; not with --server)");
+  cmd->add_option("--as-of", f->as_of, "report as of an LSN or an ISO 8601 time (default: now)");
   cmd->add_option("--max-failures", f->max_failures,
                   "failed tool calls to list (default 12; not with --server)");
   cmd->add_flag("--json", f->json, "one JSON object instead of text");

@@ -295,8 +295,9 @@ int ShellSession::RunRemoteQuery(const Statement& st, std::string_view origin) {
       pos.line += st.line - 1;
       const query::QueryError qe{pos, e.message.substr(m.length(0))};
       rc = Error(origin, qe.ToString(), static_cast<int>(Exit::kInput));
-    } else if (e.code == "query_error") {
-      rc = Error(origin, e.message, static_cast<int>(Exit::kInput));
+    } else if (e.code == "query_error" || e.code == "corruption" || e.code == "io_error") {
+      // The error line of the daemon's session ("error: ..."), what a local one prints.
+      rc = Error(origin, e.message, ExitForHttp(e));
     } else {
       rc = Error(origin, "tink shell: " + e.ToString(), ExitForHttp(e));
     }

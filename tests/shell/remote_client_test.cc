@@ -215,7 +215,11 @@ TEST_F(RemoteClientTest, ErrorAnswersAreOneLineWithTheExitCodesOfDesign6) {
                                  "shell -c runs"}) {
     CommandResult r = Tink(d, cmd);
     EXPECT_EQ(r.exit_code, 3) << cmd << ": " << r.err;
-    EXPECT_NE(r.err.find("damaged at LSN 9 (HTTP 500)"), std::string::npos) << cmd << ": " << r.err;
+    // The shell prints a query's error as a local shell does (the daemon's line, no status).
+    const bool shell = std::string_view(cmd).starts_with("shell");
+    EXPECT_NE(r.err.find(shell ? "damaged at LSN 9\n" : "damaged at LSN 9 (HTTP 500)\n"),
+              std::string::npos)
+        << cmd << ": " << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << cmd << ": " << r.err;
   }
 }
@@ -261,6 +265,8 @@ TEST_F(RemoteClientTest, ReadCommandsSendTheirFlagsAndPrintTheAnswer) {
   EXPECT_EQ(Tink(d, "tasks --anomalies --run r").out,
             "answer of /v1/tasks?format=text&run=r&anomalies=1\n");
   EXPECT_EQ(Tink(d, "report --run r1 --json").out, "answer of /v1/runs/r1/report?format=json\n");
+  EXPECT_EQ(Tink(d, "report --run 'a/b' --as-of 40").out,
+            "answer of /v1/runs/a%2Fb/report?format=text&as_of=40\n");
   // Without --run: the most recent failed run, as a local report picks it.
   EXPECT_EQ(Tink(d, "report").out, "answer of /v1/runs/bad1/report?format=text\n");
   for (const Request& r : d.requests()) {
@@ -335,16 +341,25 @@ TEST_F(RemoteClientTest, FollowReconnectsWithLastEventIdAndPrintsEachEventOnce) 
 }
 
 TEST_F(RemoteClientTest, FollowStopsAtAnErrorEventOrAnErrorAtTheStart) {
+  // The daemon's error event carries its Status text; an error object is understood too.
   FakeDaemon d([](const Request&) {
     return Answer{200,
                   "id: 1\nevent: event\ndata: {\"lsn\":1}\n\nevent: error\ndata: "
-                  "{\"error\":{\"code\":\"corruption\",\"message\":\"segment 2: bad checksum\"}}\n\n",
-                  "text/event-stream"};
+                  "Corruption: segment 2: bad checksum\n\n",
+                  "text/event-stream", /*truncate=*/true};
   });
   CommandResult r = Tink(d, "log --json --follow");
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(r.out, "{\"lsn\":1}\n");
-  EXPECT_EQ(r.err, "tink log: segment 2: bad checksum\n");
+  EXPECT_EQ(r.err, "tink log: Corruption: segment 2: bad checksum\n");
+  FakeDaemon io([](const Request&) {
+    return Answer{200,
+                  "event: error\ndata: {\"error\":{\"code\":\"io_error\",\"message\":\"EIO\"}}\n\n",
+                  "text/event-stream"};
+  });
+  CommandResult e = Tink(io, "log --json --follow");
+  EXPECT_EQ(e.exit_code, 4) << e.err;
+  EXPECT_EQ(e.err, "tink log: EIO\n");
   FakeDaemon denied([](const Request&) { return Error(403, "forbidden", "wrong token"); });
   CommandResult f = Tink(denied, "log --follow");
   EXPECT_EQ(f.exit_code, 2) << f.err;
@@ -358,7 +373,8 @@ TEST_F(RemoteClientTest, ShellPostsEachStatementAndReportsErrorsAsLocal) {
     if (text.starts_with("runs | sort")) {
       return Error(400, "query_error", "error at 1:8: sort needs a field");
     }
-    if (text == "boom") return Error(500, "io_error", "disk on fire");
+    if (text == "boom") return Error(500, "io_error", "error: IO error: disk on fire");
+    if (text == "busy") return Error(503, "overloaded", "too many queries waiting");
     return Answer{200, "[" + q["format"].get<std::string>() + "] " + text + "\n", "text/plain"};
   });
   CommandResult r = Tink(d, "shell --format csv -c 'runs | count; .mode jsonl\nevents\n| count'");
@@ -380,9 +396,14 @@ TEST_F(RemoteClientTest, ShellPostsEachStatementAndReportsErrorsAsLocal) {
   EXPECT_EQ(f.exit_code, 2);
   EXPECT_EQ(f.err, tmp_.Sub("q.tql") + ": error at 4:10: sort needs a field\n");
 
+  // The daemon's session failing prints its error line as a local session would; an error of
+  // the daemon itself names the HTTP status.
   CommandResult io = Tink(d, "shell -c boom");
   EXPECT_EQ(io.exit_code, 4);
-  EXPECT_EQ(io.err, "tink shell: disk on fire (HTTP 500)\n");
+  EXPECT_EQ(io.err, "error: IO error: disk on fire\n");
+  CommandResult busy = Tink(d, "shell -c busy");
+  EXPECT_EQ(busy.exit_code, 4);
+  EXPECT_EQ(busy.err, "tink shell: too many queries waiting (HTTP 503)\n");
   CommandResult open = Tink(d, "shell -c '.open elsewhere'");
   EXPECT_EQ(open.exit_code, 2);
   EXPECT_NE(open.err.find(".open: not available with --server"), std::string::npos) << open.err;

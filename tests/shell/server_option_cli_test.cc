@@ -140,9 +140,9 @@ TEST_F(ServerOptionTest, FlagsWithoutARemoteMeaningAreExit2BeforeAnythingIsSent)
   EXPECT_EQ(explain.exit_code, 2) << explain.err;
   EXPECT_EQ(explain.err, "tink log: --explain is not supported with --server\n");
 
-  CommandResult as_of = Tink("report --run r --as-of 3 --server " + url_);
-  EXPECT_EQ(as_of.exit_code, 2) << as_of.err;
-  EXPECT_EQ(Lines(as_of.err), 1);
+  CommandResult max = Tink("report --run r --max-failures 3 --server " + url_);
+  EXPECT_EQ(max.exit_code, 2) << max.err;
+  EXPECT_EQ(max.err, "tink report: --max-failures is not supported with --server\n");
 }
 
 TEST_F(ServerOptionTest, BadInputIsCheckedHereWithTheLocalMessages) {
