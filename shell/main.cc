@@ -50,27 +50,28 @@ void AddStoreOption(CLI::App* cmd, GlobalOptions* global) {
 std::span<const CommandSpec> Commands() {
   static const CommandSpec kCommands[] = {
       {"append", "Append events: one from flags, or JSONL envelopes from stdin", SetupAppend,
-       true},
+       CommandSpec::Server::kClient},
       {"import", "Import recorded agent runs (openhands, swe-agent, otlp, jsonl) as events",
        SetupImport},
-      {"log", "Print events in LSN order", SetupLog, true},
+      {"log", "Print events in LSN order", SetupLog, CommandSpec::Server::kClient},
       {"verify", "Check every byte of the log (exit 3 on corruption)", SetupVerify},
       {"recover", "Cut the log at an LSN after corruption", SetupRecover},
-      {"stats", "Events, segments, bytes, first/last LSN and time", SetupStats, true},
+      {"stats", "Events, segments, bytes, first/last LSN and time", SetupStats,
+       CommandSpec::Server::kClient},
       {"replay", "Rebuild projections from the log (--check: compare with a fresh replay)",
        SetupReplay},
       {"tasks", "Tasks, runs and anomalies of the scheduler projection, as of any LSN or time",
-       SetupTasks, true},
+       SetupTasks, CommandSpec::Server::kClient},
       {"canvas", "The files each run's agent wrote: ls, cat, diff, blame, export, git, verify",
        SetupCanvas},
       {"report", "A forensic summary of one run: tasks, failed tool calls, files changed",
-       SetupReport, true},
+       SetupReport, CommandSpec::Server::kClient},
       {"memory",
        "The memory graph as of any point: node, neighbors, path, about, history, nodes, "
        "anomalies",
        SetupMemory},
       {"shell", "The query shell: a pipeline language over events, runs, tasks, files, the graph",
-       SetupShell, true},
+       SetupShell, CommandSpec::Server::kClient},
   };
   return kCommands;
 }
@@ -97,14 +98,14 @@ int main(int argc, char** argv) {
   struct Sub {
     CLI::App* cmd;
     RunFn run;
-    bool remote;
+    CommandSpec::Server server;
   };
   std::vector<Sub> subs;
   for (const CommandSpec& spec : Commands()) {
     CLI::App* cmd = app.add_subcommand(spec.name, spec.help);
     RunFn run;
     spec.setup(cmd, &global, &run);
-    subs.push_back({cmd, std::move(run), spec.remote});
+    subs.push_back({cmd, std::move(run), spec.server});
   }
   try {
     app.parse(argc, argv);
@@ -118,9 +119,14 @@ int main(int argc, char** argv) {
     app.exit(e);
     return static_cast<int>(Exit::kUsage);
   }
-  for (auto& [cmd, run, remote] : subs) {
+  for (auto& [cmd, run, server] : subs) {
     if (!cmd->parsed()) continue;
-    if (!remote && !global.ServerUrl().empty()) {
+    if (server == CommandSpec::Server::kDaemon && !global.server.empty()) {
+      std::fprintf(stderr, "tink %s: --server names a daemon to talk to; this is the daemon\n",
+                   cmd->get_name().c_str());
+      return static_cast<int>(Exit::kInput);
+    }
+    if (server == CommandSpec::Server::kRefused && !global.ServerUrl().empty()) {
       std::fprintf(stderr, "tink %s: %s\n", cmd->get_name().c_str(),
                    RemoteNotSupported(global).c_str());
       return static_cast<int>(Exit::kInput);

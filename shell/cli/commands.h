@@ -28,8 +28,13 @@ struct CommandSpec {
   const char* name;
   const char* help;
   void (*setup)(CLI::App* cmd, GlobalOptions* global, RunFn* run);
-  // The command works over --server; main() refuses --server for the others (exit 2).
-  bool remote = false;
+  // What the command does with --server / $TINKERBELL_SERVER (main() checks it).
+  enum class Server {
+    kRefused,  // no remote form: either one is exit 2 (RemoteNotSupported)
+    kClient,   // talks to the daemon (GlobalOptions::ServerUrl())
+    kDaemon,   // is the daemon (tink serve): --server is exit 2, $TINKERBELL_SERVER is ignored
+  };
+  Server server = Server::kRefused;
 };
 
 std::span<const CommandSpec> Commands();

@@ -2,8 +2,9 @@
 // Boost.Beast server in the test, answering as docs/http.md says): what each command sends
 // (paths, parameters, bodies, the bearer token), how it prints answers, the exit code and the
 // one line of each kind of error answer, query error positions, and log --follow's reconnection
-// with Last-Event-ID printing each event once. tests/shell/remote_cli_test.cc runs the same
-// commands against the real `tink serve`.
+// with Last-Event-ID printing each event once; and the REPL over --server in a pty (tmux), with
+// Ctrl-C cancelling a request the daemon has not answered. tests/shell/remote_cli_test.cc runs
+// the same commands against the real `tink serve`.
 #include <utility>  // before Boost.Asio (Boost 1.74 with g++ 12)
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <unistd.h>
 
 #include "support/run_command.h"
 #include "support/temp_dir.h"
@@ -411,6 +413,83 @@ TEST_F(RemoteClientTest, ShellPostsEachStatementAndReportsErrorsAsLocal) {
   CommandResult schema = Tink(d, "shell -c '.schema segments'");
   EXPECT_EQ(schema.exit_code, 0) << schema.err;
   EXPECT_TRUE(schema.out.starts_with("segments: ")) << schema.out;
+}
+
+// The REPL over --server, driven through a pty as tests/shell/shell_repl_test.cc drives it.
+TEST_F(RemoteClientTest, ReplSendsQueriesAndCtrlCCancelsARequestInFlight) {
+  if (RunCommand("command -v tmux").exit_code != 0) GTEST_SKIP() << "tmux is not installed";
+  std::atomic<bool> release{false};
+  FakeDaemon d([&](const Request& r) {
+    const std::string text = nlohmann::json::parse(r.body())["query"];
+    if (text == "slow") {
+      // Answers only when the test lets it (after the client gave up on it).
+      for (int i = 0; i < 600 && !release; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      return Answer{200, "late\n", "text/plain"};
+    }
+    if (text == "runs | sort") return Error(400, "query_error", "error at 1:8: sort needs a field");
+    return Answer{200, "<" + nlohmann::json::parse(r.body())["format"].get<std::string>() + ":" +
+                           text + ">\n",
+                  "text/plain"};
+  });
+  const std::string socket = tmp_.Sub("tmux.sock"), exit_file = tmp_.Sub("exit");
+  auto tmux = [&](const std::string& args) {
+    return RunCommand("tmux -S " + ShellQuote(socket) + " -f /dev/null " + args);
+  };
+  auto screen = [&] { return tmux("capture-pane -p -J -t t -S -200").out; };
+  auto wait_for = [&](const std::string& text) {
+    for (int i = 0; i < 400; ++i) {
+      if (screen().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  auto type = [&](const std::string& text, const std::string& key) {
+    if (!text.empty()) tmux("send-keys -t t -l " + ShellQuote(text));
+    tmux("send-keys -t t " + key);
+  };
+  const std::string cmd = "env -u TINKERBELL_SERVER -u TINKERBELL_TOKEN TERM=xterm TINK_HISTORY=" +
+                          ShellQuote(tmp_.Sub("history")) + " " + TINK_BIN + " --store " +
+                          ShellQuote(store_) + " shell --server " + d.url() + "; echo $? > " +
+                          ShellQuote(exit_file);
+  ASSERT_EQ(tmux("new-session -d -s t -x 150 -y 40 " + ShellQuote(cmd)).exit_code, 0);
+  ASSERT_TRUE(wait_for("tink> ")) << screen();
+
+  type("runs", "Enter");
+  type("", "Enter");
+  ASSERT_TRUE(wait_for("<table:runs>")) << screen();
+  type(".mode jsonl", "Enter");
+  type("tasks", "Enter");
+  type("", "Enter");
+  ASSERT_TRUE(wait_for("<jsonl:tasks>")) << screen();
+  // A query error: the caret under the column, then the error line; the REPL stays.
+  type("runs | sort", "Enter");
+  type("", "Enter");
+  ASSERT_TRUE(wait_for("error at 1:8: sort needs a field")) << screen();
+  ASSERT_TRUE(wait_for("         ^")) << screen();
+  type(".open elsewhere", "Enter");
+  ASSERT_TRUE(wait_for(".open: not available with --server")) << screen();
+
+  // Ctrl-C while the daemon has not answered: the request is dropped, the prompt comes back.
+  type("slow", "Enter");
+  type("", "Enter");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  type("", "C-c");
+  ASSERT_TRUE(wait_for("cancelled")) << screen();
+  release = true;
+  type("events", "Enter");
+  type("", "Enter");
+  ASSERT_TRUE(wait_for("<jsonl:events>")) << screen();
+  EXPECT_EQ(screen().find("late"), std::string::npos) << screen();
+  type("", "C-d");
+  std::string rc;
+  for (int i = 0; i < 200 && rc.empty(); ++i) {
+    rc = testing::ReadFile(exit_file);
+    if (rc.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(rc, "0\n") << screen();
+  tmux("kill-server");
 }
 
 }  // namespace
