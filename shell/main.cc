@@ -72,6 +72,8 @@ std::span<const CommandSpec> Commands() {
        SetupMemory},
       {"shell", "The query shell: a pipeline language over events, runs, tasks, files, the graph",
        SetupShell, CommandSpec::Server::kClient},
+      {"serve", "The daemon: HTTP and UNIX socket API for live agents and remote queries",
+       SetupServe, CommandSpec::Server::kDaemon},
   };
   return kCommands;
 }
