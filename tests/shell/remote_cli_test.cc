@@ -142,13 +142,18 @@ class RemoteCliTest : public ::testing::Test {
   static std::string Env() {
     return "env -u TINKERBELL_SERVER -u TINKERBELL_TOKEN -u TINKERBELL_TOKEN_FILE ";
   }
-  void ExpectSame(const std::string& args, const std::string& input = "") {
+  // `tink ARGS` prints the same locally, over TCP and over the socket (which must be something,
+  // unless `may_be_empty`).
+  void ExpectSame(const std::string& args, const std::string& input = "",
+                  bool may_be_empty = false) {
     SCOPED_TRACE(args);
     CommandResult local = Local(args, input);
     CommandResult remote = Remote(args, input);
     ASSERT_EQ(local.exit_code, 0) << local.err;
     EXPECT_EQ(remote.exit_code, 0) << remote.err;
-    EXPECT_FALSE(local.out.empty());
+    if (!may_be_empty) {
+      EXPECT_FALSE(local.out.empty());
+    }
     EXPECT_EQ(remote.out, local.out);
     EXPECT_EQ(remote.err, local.err);
     CommandResult socket = Socket(args, input);
@@ -189,7 +194,7 @@ TEST_F(RemoteCliTest, ShellOutputIsTheSameBytesInEveryFormat) {
 TEST_F(RemoteCliTest, TasksReportAndStatsAreTheSameBytes) {
   for (const std::string& args :
        {std::string("tasks"), std::string("tasks --json"), std::string("tasks --runs"),
-        std::string("tasks --runs --json"), std::string("tasks --anomalies"),
+        std::string("tasks --runs --json"), std::string("tasks --anomalies --json"),
         std::string("tasks --run ") + kRun + " --json", std::string("tasks --as-of 30"),
         std::string("report --run ") + kRun, std::string("report --json --run ") + kRun,
         std::string("report"), std::string("report --json"), std::string("stats"),
@@ -197,6 +202,7 @@ TEST_F(RemoteCliTest, TasksReportAndStatsAreTheSameBytes) {
         std::string("log --type tool.result --from 5 --to 200")}) {
     ExpectSame(args);
   }
+  ExpectSame("tasks --anomalies", "", /*may_be_empty=*/true);  // none in these runs
 }
 
 TEST_F(RemoteCliTest, AppendOverServerThenLogOverServerReturnsTheEvents) {
