@@ -1,5 +1,6 @@
 // tink append: one event from flags, or JSONL envelopes on stdin (validated in full first, then
-// appended as one atomic batch: a bad line means nothing from that input is written).
+// appended as one atomic batch: a bad line means nothing from that input is written). With
+// --server the validated batch is POSTed to the daemon's /v1/events (docs/http.md) instead.
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "schema/schema.h"
 #include "shell/cli/commands.h"
 #include "shell/cli/common.h"
+#include "shell/cli/remote.h"
 
 namespace tink::cli {
 namespace {
@@ -21,7 +23,9 @@ struct AppendFlags {
   bool json = false;
 };
 
-Result<std::vector<schema::EventInput>> ReadJsonl(std::istream& in) {
+// The envelopes of stdin, each validated; `lines` (if given) receives the JSON text of each.
+Result<std::vector<schema::EventInput>> ReadJsonl(std::istream& in,
+                                                  std::vector<std::string>* lines = nullptr) {
   std::vector<schema::EventInput> events;
   std::string line;
   for (size_t lineno = 1; std::getline(in, line); ++lineno) {
@@ -35,21 +39,20 @@ Result<std::vector<schema::EventInput>> ReadJsonl(std::istream& in) {
     }
     if (!e.ok()) return e.status().WithContext("stdin line " + std::to_string(lineno));
     events.push_back(std::move(e).value());
+    if (lines != nullptr) lines->push_back(line);
   }
   if (in.bad()) return Status::IOError("reading stdin failed");
   return events;
 }
 
-int Run(const GlobalOptions& global, const AppendFlags& f) {
-  auto durability = log::Durability::Parse(f.sync);
-  if (!durability.ok()) return Fail("append", durability.status());
-  auto expected = engine::Expected::Parse(f.expect);
-  if (!expected.ok()) return Fail("append", expected.status().WithContext("--expect"));
-
+// The events to append, from the flags or from stdin. `lines` (if given) receives the JSON
+// envelope of each: the stdin line as it came, or one made from the flags.
+Result<std::vector<schema::EventInput>> ReadEvents(const AppendFlags& f,
+                                                   std::vector<std::string>* lines) {
   std::vector<schema::EventInput> events;
   if (!f.stream.empty() || !f.type.empty()) {
     if (f.stream.empty() || f.type.empty()) {
-      return Fail("append", Status::InvalidArgument("--stream and --type go together"));
+      return Status::InvalidArgument("--stream and --type go together");
     }
     schema::EventInput e;
     e.stream = f.stream;
@@ -60,20 +63,94 @@ int Run(const GlobalOptions& global, const AppendFlags& f) {
     e.data_json = f.data.empty() ? "{}" : f.data;
     if (!f.occurred.empty()) {
       auto t = schema::ParseTime(f.occurred);
-      if (!t.ok()) return Fail("append", t.status().WithContext("--occurred"));
+      if (!t.ok()) return t.status().WithContext("--occurred");
       e.occurred_ns = *t;
     }
-    events.push_back(std::move(e));
-  } else {
-    if (!f.data.empty() || !f.id.empty()) {
-      return Fail("append", Status::InvalidArgument("--data and --id need --stream and --type"));
+    if (lines != nullptr) {
+      // Checked here as the engine checks it, so a bad --data fails before the request; the
+      // data goes into the envelope as it was given (numbers keep their text).
+      Result<std::string> enc = schema::EncodeEvent(e);
+      if (!enc.ok()) return enc.status();
+      using J = nlohmann::json;
+      std::string env = "{\"stream\":" + J(e.stream).dump() + ",\"type\":" + J(e.type).dump() +
+                        ",\"data\":" + e.data_json;
+      if (!e.id.empty()) env += ",\"id\":" + J(e.id).dump();
+      if (!e.run.empty()) env += ",\"run\":" + J(e.run).dump();
+      if (!f.occurred.empty()) env += ",\"occurred\":" + J(f.occurred).dump();
+      if (e.causation != 0) env += ",\"causation\":" + std::to_string(e.causation);
+      lines->push_back(env + "}");
     }
-    if (::isatty(0)) std::fprintf(stderr, "reading JSONL events from stdin (Ctrl-D to end)\n");
-    auto read = ReadJsonl(std::cin);
-    if (!read.ok()) return Fail("append", read.status());
-    events = std::move(read).value();
-    if (events.empty()) return Fail("append", Status::InvalidArgument("no events on stdin"));
+    events.push_back(std::move(e));
+    return events;
   }
+  if (!f.data.empty() || !f.id.empty()) {
+    return Status::InvalidArgument("--data and --id need --stream and --type");
+  }
+  if (::isatty(0)) std::fprintf(stderr, "reading JSONL events from stdin (Ctrl-D to end)\n");
+  ASSIGN_OR_RETURN(events, ReadJsonl(std::cin, lines));
+  if (events.empty()) return Status::InvalidArgument("no events on stdin");
+  return events;
+}
+
+void PrintLsns(const std::vector<log::Lsn>& lsns, bool duplicate, bool json) {
+  if (duplicate && !json) {
+    std::fprintf(stderr,
+                 "tink append: already in the store (same id%s); nothing written, original LSN%s "
+                 "below\n",
+                 lsns.size() == 1 ? "" : "s", lsns.size() == 1 ? "" : "s");
+  }
+  for (log::Lsn lsn : lsns) {
+    if (json) {
+      std::printf("{\"lsn\":%llu,\"duplicate\":%s}\n", static_cast<unsigned long long>(lsn),
+                  duplicate ? "true" : "false");
+    } else {
+      std::printf("%llu\n", static_cast<unsigned long long>(lsn));
+    }
+  }
+  std::fflush(stdout);
+}
+
+// POST /v1/events: one atomic batch, as local; the daemon's --sync decides durability.
+int RunRemote(const GlobalOptions& global, const AppendFlags& f) {
+  auto expected = engine::Expected::Parse(f.expect);
+  if (!expected.ok()) return Fail("append", expected.status().WithContext("--expect"));
+  std::vector<std::string> lines;
+  auto events = ReadEvents(f, &lines);
+  if (!events.ok()) return Fail("append", events.status());
+  auto client = ConnectRemote(global.ServerUrl(), global.StorePath());
+  if (!client.ok()) return Fail("append", client.status());
+  RemoteRequest req;
+  req.method = "POST";
+  req.target = "/v1/events";
+  if (f.expect != "any") req.target += "?expected_version=" + UrlEncode(f.expect);
+  req.content_type = "application/x-ndjson";
+  for (const std::string& l : lines) req.body += l + "\n";
+  auto resp = (*client)->Send(req);
+  if (!resp.ok()) return Fail("append", resp.status());
+  if (resp->status < 200 || resp->status >= 300) return FailHttp("append", *resp);
+  const auto answer = nlohmann::json::parse(resp->body);
+  PrintLsns(answer.at("lsns").get<std::vector<log::Lsn>>(), answer.value("duplicate", false),
+            f.json);
+  return 0;
+}
+
+int Run(const GlobalOptions& global, const AppendFlags& f, bool sync_given) {
+  if (!global.ServerUrl().empty()) {
+    if (sync_given) {
+      std::fprintf(stderr,
+                   "tink append: --sync cannot be given with --server: durability is the "
+                   "daemon's setting (tink serve --sync)\n");
+      return static_cast<int>(Exit::kInput);
+    }
+    return RunRemote(global, f);
+  }
+  auto durability = log::Durability::Parse(f.sync);
+  if (!durability.ok()) return Fail("append", durability.status());
+  auto expected = engine::Expected::Parse(f.expect);
+  if (!expected.ok()) return Fail("append", expected.status().WithContext("--expect"));
+  auto read = ReadEvents(f, nullptr);
+  if (!read.ok()) return Fail("append", read.status());
+  std::vector<schema::EventInput> events = std::move(read).value();
 
   engine::EngineOptions opts;
   opts.durability = *durability;
@@ -88,21 +165,7 @@ int Run(const GlobalOptions& global, const AppendFlags& f) {
   if (!res.ok()) return Fail("append", res.status());
   // The LSNs are printed before the store is closed: the append is acknowledged, and a client
   // that saw only an error would retry and (without --id) write the events twice.
-  if (res->duplicate && !f.json) {
-    std::fprintf(stderr,
-                 "tink append: already in the store (same id%s); nothing written, original LSN%s "
-                 "below\n",
-                 events.size() == 1 ? "" : "s", events.size() == 1 ? "" : "s");
-  }
-  for (log::Lsn lsn : res->lsns) {
-    if (f.json) {
-      std::printf("{\"lsn\":%llu,\"duplicate\":%s}\n", static_cast<unsigned long long>(lsn),
-                  res->duplicate ? "true" : "false");
-    } else {
-      std::printf("%llu\n", static_cast<unsigned long long>(lsn));
-    }
-  }
-  std::fflush(stdout);
+  PrintLsns(res->lsns, res->duplicate, f.json);
   Status closed = (*eng)->Close();
   if (!closed.ok()) {
     // Under `always` the events were durable when Append returned; otherwise they are durable
@@ -141,14 +204,16 @@ void SetupAppend(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   cmd->add_option("--run", f->run, "Run id");
   cmd->add_option("--occurred", f->occurred, "When it happened at the source (ISO 8601)");
   cmd->add_option("--causation", f->causation, "LSN of the event that caused this one");
-  cmd->add_option("--sync", f->sync, "Durability: always (default), interval=<ms>, none");
+  CLI::Option* sync = cmd->add_option(
+      "--sync", f->sync, "Durability: always (default), interval=<ms>, none (not with --server)");
   cmd->add_flag("--json", f->json, "Print {\"lsn\":N,\"duplicate\":B} lines instead of bare LSNs");
   cmd->footer(
       "Without --stream/--type, reads JSONL envelopes from stdin, e.g.\n"
       "  {\"stream\":\"run/1\",\"type\":\"note\",\"data\":{\"text\":\"hi\"}}\n"
       "The whole input is validated first and appended as one atomic batch; prints one LSN per "
-      "event.\nWith --expect, every event of the batch must be in one stream.");
-  *run = [global, f] { return Run(*global, *f); };
+      "event.\nWith --expect, every event of the batch must be in one stream.\nWith --server "
+      "(or $TINKERBELL_SERVER) the batch goes to the daemon, whose --sync decides durability.");
+  *run = [global, f, sync] { return Run(*global, *f, sync->count() > 0); };
 }
 
 }  // namespace tink::cli
