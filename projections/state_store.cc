@@ -406,6 +406,9 @@ Status StateStore::Compact(std::string_view projection) {
 }
 
 Status StateStore::Flush() {
+  // Without this lock a Swap between taking the view and switching the memtables would put its
+  // metadata (in the default column family) on disk naming generations this flush leaves out.
+  std::lock_guard<std::mutex> l(flush_mu_);
   rocksdb::FlushOptions fo;
   const std::shared_ptr<const View> v = view();
   std::vector<rocksdb::ColumnFamilyHandle*> hs = {default_cf_};

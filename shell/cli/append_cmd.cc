@@ -1,14 +1,17 @@
 // tink append: one event from flags, or JSONL envelopes on stdin (validated in full first, then
-// appended as one atomic batch: a bad line means nothing from that input is written).
+// appended as one atomic batch: a bad line means nothing from that input is written), or with
+// --line-buffered a stream of them appended in small groups as they arrive (append_stream.h).
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <vector>
 
 #include "engine/engine.h"
 #include "schema/schema.h"
+#include "shell/cli/append_stream.h"
 #include "shell/cli/commands.h"
 #include "shell/cli/common.h"
 
@@ -19,6 +22,7 @@ struct AppendFlags {
   std::string stream, type, data, id, run, occurred, sync = "always", expect = "any";
   uint64_t causation = 0;
   bool json = false;
+  bool line_buffered = false;
 };
 
 Result<std::vector<schema::EventInput>> ReadJsonl(std::istream& in) {
@@ -27,12 +31,8 @@ Result<std::vector<schema::EventInput>> ReadJsonl(std::istream& in) {
   for (size_t lineno = 1; std::getline(in, line); ++lineno) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    Result<schema::EventInput> e = schema::ParseEnvelopeJson(line);
-    if (e.ok()) {
-      // Type and data are checked here too, so a bad line fails before anything is appended.
-      Result<std::string> enc = schema::EncodeEvent(*e);
-      if (!enc.ok()) e = enc.status();
-    }
+    // Type and data are checked here too, so a bad line fails before anything is appended.
+    Result<schema::EventInput> e = ParseEventLine(line);
     if (!e.ok()) return e.status().WithContext("stdin line " + std::to_string(lineno));
     events.push_back(std::move(e).value());
   }
@@ -40,9 +40,52 @@ Result<std::vector<schema::EventInput>> ReadJsonl(std::istream& in) {
   return events;
 }
 
+// Prints the LSNs of an acknowledged append, one per line, and flushes them.
+void PrintAcknowledged(std::span<const log::Lsn> lsns, bool duplicate, bool json) {
+  if (duplicate && !json) {
+    std::fprintf(stderr,
+                 "tink append: already in the store (same id%s); nothing written, original LSN%s "
+                 "below\n",
+                 lsns.size() == 1 ? "" : "s", lsns.size() == 1 ? "" : "s");
+  }
+  for (log::Lsn lsn : lsns) {
+    if (json) {
+      std::printf("{\"lsn\":%llu,\"duplicate\":%s}\n", static_cast<unsigned long long>(lsn),
+                  duplicate ? "true" : "false");
+    } else {
+      std::printf("%llu\n", static_cast<unsigned long long>(lsn));
+    }
+  }
+  std::fflush(stdout);
+}
+
+// Closes the store after acknowledged appends (`wrote`: at least one wrote events).
+int CloseAfterAppend(engine::Engine& eng, const log::Durability& durability, bool wrote) {
+  Status closed = eng.Close();
+  if (closed.ok()) return 0;
+  // Under `always` the events were durable when Append returned; otherwise they are durable
+  // if the log's final sync succeeded. Then a failure while closing (e.g. flushing the
+  // projections, which the next open redoes) does not undo them.
+  const bool durable = !wrote || durability.mode == log::Durability::Mode::kAlways ||
+                       eng.log().status().ok();
+  if (durable) {
+    std::fprintf(stderr,
+                 "tink append: warning: the events above are durable, but closing the store "
+                 "failed: %s\n",
+                 closed.ToString().c_str());
+    return 0;
+  }
+  return Fail("append", closed.WithContext("the events above were written but may not be "
+                                           "durable (the final sync failed)"));
+}
+
+int RunLineBuffered(const GlobalOptions& global, const AppendFlags& f,
+                    const log::Durability& durability);
+
 int Run(const GlobalOptions& global, const AppendFlags& f) {
   auto durability = log::Durability::Parse(f.sync);
   if (!durability.ok()) return Fail("append", durability.status());
+  if (f.line_buffered) return RunLineBuffered(global, f, *durability);
   auto expected = engine::Expected::Parse(f.expect);
   if (!expected.ok()) return Fail("append", expected.status().WithContext("--expect"));
 
@@ -88,39 +131,58 @@ int Run(const GlobalOptions& global, const AppendFlags& f) {
   if (!res.ok()) return Fail("append", res.status());
   // The LSNs are printed before the store is closed: the append is acknowledged, and a client
   // that saw only an error would retry and (without --id) write the events twice.
-  if (res->duplicate && !f.json) {
-    std::fprintf(stderr,
-                 "tink append: already in the store (same id%s); nothing written, original LSN%s "
-                 "below\n",
-                 events.size() == 1 ? "" : "s", events.size() == 1 ? "" : "s");
+  PrintAcknowledged(res->lsns, res->duplicate, f.json);
+  return CloseAfterAppend(**eng, *durability, /*wrote=*/!res->duplicate);
+}
+
+// --line-buffered: the store is opened first and held while the input lasts; each group is
+// acknowledged (its LSNs printed) before more input is read.
+int RunLineBuffered(const GlobalOptions& global, const AppendFlags& f,
+                    const log::Durability& durability) {
+  if (!f.stream.empty() || !f.type.empty() || !f.data.empty() || !f.id.empty() ||
+      !f.run.empty() || !f.occurred.empty() || f.causation != 0) {
+    return Fail("append", Status::InvalidArgument(
+                              "--line-buffered reads JSONL envelopes from stdin; it takes no "
+                              "--stream, --type, --data, --id, --run, --occurred or --causation"));
   }
-  for (log::Lsn lsn : res->lsns) {
-    if (f.json) {
-      std::printf("{\"lsn\":%llu,\"duplicate\":%s}\n", static_cast<unsigned long long>(lsn),
-                  res->duplicate ? "true" : "false");
-    } else {
-      std::printf("%llu\n", static_cast<unsigned long long>(lsn));
-    }
+  if (f.expect != "any") {
+    return Fail("append", Status::InvalidArgument(
+                              "--expect checks one batch; --line-buffered appends many (use "
+                              "--expect without --line-buffered)"));
   }
-  std::fflush(stdout);
-  Status closed = (*eng)->Close();
-  if (!closed.ok()) {
-    // Under `always` the events were durable when Append returned; otherwise they are durable
-    // if the log's final sync succeeded. Then a failure while closing (e.g. flushing the
-    // projections, which the next open redoes) does not undo them.
-    const bool durable = res->duplicate || durability->mode == log::Durability::Mode::kAlways ||
-                         (*eng)->log().status().ok();
-    if (durable) {
-      std::fprintf(stderr,
-                   "tink append: warning: the events above are durable, but closing the store "
-                   "failed: %s\n",
+  engine::EngineOptions opts;
+  opts.durability = durability;
+  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  if (!eng.ok()) return Fail("append", eng.status());
+  if ((*eng)->recovery().torn_tail) {
+    std::fprintf(stderr, "tink append: recovered: %s\n", (*eng)->recovery().ToString().c_str());
+  }
+  if (::isatty(0)) {
+    std::fprintf(stderr, "appending JSONL events from stdin line by line (Ctrl-D to end)\n");
+  }
+  bool duplicate = false;  // of the group being acknowledged
+  bool wrote = false;
+  const AppendGroupFn append =
+      [&](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
+    ASSIGN_OR_RETURN(engine::AppendOutcome out, (*eng)->Append(group));
+    duplicate = out.duplicate;
+    wrote = wrote || !out.duplicate;
+    return std::move(out.lsns);
+  };
+  const AckedFn acked = [&](std::span<const log::Lsn> lsns) {
+    PrintAcknowledged(lsns, duplicate, f.json);
+  };
+  Status streamed = AppendLineBuffered(0, append, acked);
+  if (!streamed.ok()) {
+    const int rc = Fail("append", streamed);
+    Status closed = (*eng)->Close();
+    if (!closed.ok()) {
+      std::fprintf(stderr, "tink append: closing the store failed too: %s\n",
                    closed.ToString().c_str());
-      return 0;
     }
-    return Fail("append", closed.WithContext("the events above were written but may not be "
-                                             "durable (the final sync failed)"));
+    return rc;
   }
-  return 0;
+  return CloseAfterAppend(**eng, durability, wrote);
 }
 
 }  // namespace
@@ -143,11 +205,18 @@ void SetupAppend(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   cmd->add_option("--causation", f->causation, "LSN of the event that caused this one");
   cmd->add_option("--sync", f->sync, "Durability: always (default), interval=<ms>, none");
   cmd->add_flag("--json", f->json, "Print {\"lsn\":N,\"duplicate\":B} lines instead of bare LSNs");
+  cmd->add_flag("--line-buffered", f->line_buffered,
+                "Stream mode: append stdin's JSONL as the lines arrive (agent | tink append "
+                "--line-buffered), in small groups, printing each group's LSNs as it is "
+                "acknowledged. Stops at the first bad line (exit 2; what came before stays)");
   cmd->footer(
       "Without --stream/--type, reads JSONL envelopes from stdin, e.g.\n"
       "  {\"stream\":\"run/1\",\"type\":\"note\",\"data\":{\"text\":\"hi\"}}\n"
       "The whole input is validated first and appended as one atomic batch; prints one LSN per "
-      "event.\nWith --expect, every event of the batch must be in one stream.");
+      "event.\nWith --expect, every event of the batch must be in one stream.\n"
+      "With --line-buffered (streaming from a pipe), the lines already waiting when the previous "
+      "append finishes go in together (at most 1,000 lines or 1 MiB), each group atomic and "
+      "durable per --sync before the next is read; the store stays locked until stdin ends.");
   *run = [global, f] { return Run(*global, *f); };
 }
 

@@ -147,7 +147,16 @@ int Run(const GlobalOptions& global, const TasksFlags& f) {
   if (f.json) {
     std::printf("%s\n", out.dump().c_str());
   } else if (::isatty(1)) {
-    std::printf("(as of LSN %llu)\n", static_cast<unsigned long long>(*lsn));
+    // Honest about staleness: the state answers up to what it has applied, which lags a writer
+    // by up to about a second (its periodic flush), or more if a writer stopped without one.
+    const log::Lsn applied = (*reader)->applied("scheduler");
+    const log::Lsn logged = (*eng)->log().LastLsn();
+    if (*lsn == applied && applied < logged) {
+      std::printf("(as of LSN %llu; the log has %llu)\n", static_cast<unsigned long long>(*lsn),
+                  static_cast<unsigned long long>(logged));
+    } else {
+      std::printf("(as of LSN %llu)\n", static_cast<unsigned long long>(*lsn));
+    }
   }
   return 0;
 }
