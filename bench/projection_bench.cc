@@ -23,7 +23,8 @@
 //                                --ingest-events events of the workload in Appends of 256 from
 //                                one thread; the time runs until the projections have applied the
 //                                last one. flush_ms is EngineOptions::state_flush_interval: the
-//                                tail thread's periodic flush for read-only openers (0: none)
+//                                tail thread's periodic flush for read-only openers (0: none).
+//                                written_MiB: bytes the process wrote meanwhile (/proc/self/io)
 //
 // Flags (before Google Benchmark's own): --events N (default 1000000), --runs R (100),
 // --probes P (lookups per AsOf row, 20000), --crash-events N (appended by the child, 200000),
@@ -77,6 +78,24 @@ uint64_t g_log_bytes = 0;  // bytes of the log's segment files (preallocated spa
 
 double Secs(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Bytes this process has passed to write() and friends so far (/proc/self/io wchar): the log's
+// and the state's writes, flushes and compactions included.
+uint64_t ProcessWrittenBytes() {
+  std::FILE* f = std::fopen("/proc/self/io", "r");
+  if (f == nullptr) {
+    return 0;
+  }
+  char line[128];
+  uint64_t n = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "wchar: %" SCNu64, &n) == 1) {
+      break;
+    }
+  }
+  std::fclose(f);
+  return n;
 }
 
 // CPU time of the whole process (every thread, RocksDB's background threads included).
@@ -580,6 +599,7 @@ void LiveIngest(benchmark::State& st, int flush_ms) {
     std::vector<schema::EventInput> evs;
     const auto t0 = Clock::now();
     const double c0 = ProcessCpu();
+    const uint64_t w0 = ProcessWrittenBytes();
     uint64_t last = 0;
     while (!w.done()) {
       evs.clear();
@@ -604,6 +624,9 @@ void LiveIngest(benchmark::State& st, int flush_ms) {
     st.counters["append_s"] = appended;        // until the last Append returned
     st.counters["applied_lag_s"] = secs - appended;  // then until the projections had it
     st.counters["cpu_us/ev"] = (ProcessCpu() - c0) * 1e6 / static_cast<double>(last);
+    // Everything written meanwhile: the log's share is the same with and without the periodic
+    // flush, so the difference is the state's flushes and compactions.
+    st.counters["written_MiB"] = (ProcessWrittenBytes() - w0) / 1048576.0;
     st.counters["sst_files"] = 0;
     for (const auto& f : fs::directory_iterator(engine::StateDir(store))) {
       if (f.path().extension() == ".sst") {
