@@ -150,7 +150,16 @@ Status WriteTasks(engine::Engine& eng, const TasksRequest& r, std::FILE* out) {
   if (r.json) {
     std::fprintf(out, "%s\n", array.dump().c_str());
   } else if (r.tty) {
-    std::fprintf(out, "(as of LSN %llu)\n", static_cast<unsigned long long>(lsn));
+    // Honest about staleness: the state answers up to what it has applied, which lags a writer
+    // by up to about a second (its periodic flush), or more if a writer stopped without one.
+    const log::Lsn applied = reader->applied("scheduler");
+    const log::Lsn logged = eng.log().LastLsn();
+    if (lsn == applied && applied < logged) {
+      std::fprintf(out, "(as of LSN %llu; the log has %llu)\n", static_cast<unsigned long long>(lsn),
+                   static_cast<unsigned long long>(logged));
+    } else {
+      std::fprintf(out, "(as of LSN %llu)\n", static_cast<unsigned long long>(lsn));
+    }
   }
   return Status::Ok();
 }
