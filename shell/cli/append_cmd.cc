@@ -1,6 +1,8 @@
 // tink append: one event from flags, or JSONL envelopes on stdin (validated in full first, then
-// appended as one atomic batch: a bad line means nothing from that input is written). With
-// --server the validated batch is POSTed to the daemon's /v1/events (docs/http.md) instead.
+// appended as one atomic batch: a bad line means nothing from that input is written), or with
+// --line-buffered a stream of them appended in small groups as they arrive (append_stream.h).
+// With --server the validated batch (or each group) is POSTed to the daemon's /v1/events
+// (docs/http.md) instead.
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +12,7 @@
 
 #include "engine/engine.h"
 #include "schema/schema.h"
+#include "shell/cli/append_stream.h"
 #include "shell/cli/commands.h"
 #include "shell/cli/common.h"
 #include "shell/cli/remote.h"
@@ -21,6 +24,7 @@ struct AppendFlags {
   std::string stream, type, data, id, run, occurred, sync = "always", expect = "any";
   uint64_t causation = 0;
   bool json = false;
+  bool line_buffered = false;
 };
 
 // The envelopes of stdin, each validated; `lines` (if given) receives the JSON text of each.
@@ -31,12 +35,8 @@ Result<std::vector<schema::EventInput>> ReadJsonl(std::istream& in,
   for (size_t lineno = 1; std::getline(in, line); ++lineno) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    Result<schema::EventInput> e = schema::ParseEnvelopeJson(line);
-    if (e.ok()) {
-      // Type and data are checked here too, so a bad line fails before anything is appended.
-      Result<std::string> enc = schema::EncodeEvent(*e);
-      if (!enc.ok()) e = enc.status();
-    }
+    // Type and data are checked here too, so a bad line fails before anything is appended.
+    Result<schema::EventInput> e = ParseEventLine(line);
     if (!e.ok()) return e.status().WithContext("stdin line " + std::to_string(lineno));
     events.push_back(std::move(e).value());
     if (lines != nullptr) lines->push_back(line);
@@ -134,7 +134,126 @@ int RunRemote(const GlobalOptions& global, const AppendFlags& f) {
   return 0;
 }
 
+// The JSON envelope of a validated event (docs/events.md), for a group sent to a daemon.
+std::string EnvelopeJson(const schema::EventInput& e) {
+  using J = nlohmann::json;
+  std::string env = "{\"stream\":" + J(e.stream).dump() + ",\"type\":" + J(e.type).dump() +
+                    ",\"data\":" + (e.data_json.empty() ? std::string("{}") : e.data_json);
+  if (!e.id.empty()) env += ",\"id\":" + J(e.id).dump();
+  if (!e.run.empty()) env += ",\"run\":" + J(e.run).dump();
+  if (e.occurred_ns != 0) env += ",\"occurred\":" + J(schema::FormatTime(e.occurred_ns)).dump();
+  if (e.causation != 0) env += ",\"causation\":" + std::to_string(e.causation);
+  return env + "}";
+}
+
+// Closes the store after acknowledged appends (`wrote`: at least one wrote events).
+int CloseAfterAppend(engine::Engine& eng, const log::Durability& durability, bool wrote) {
+  Status closed = eng.Close();
+  if (closed.ok()) return 0;
+  // Under `always` the events were durable when Append returned; otherwise they are durable
+  // if the log's final sync succeeded. Then a failure while closing (e.g. flushing the
+  // projections, which the next open redoes) does not undo them.
+  const bool durable = !wrote || durability.mode == log::Durability::Mode::kAlways ||
+                       eng.log().status().ok();
+  if (durable) {
+    std::fprintf(stderr,
+                 "tink append: warning: the events above are durable, but closing the store "
+                 "failed: %s\n",
+                 closed.ToString().c_str());
+    return 0;
+  }
+  return Fail("append", closed.WithContext("the events above were written but may not be "
+                                           "durable (the final sync failed)"));
+}
+
+// --line-buffered: each group is acknowledged (its LSNs printed) before more input is read;
+// locally the store is opened first and held while the input lasts, with --server each group
+// is one POST /v1/events.
+int RunLineBuffered(const GlobalOptions& global, const AppendFlags& f, bool sync_given) {
+  if (!f.stream.empty() || !f.type.empty() || !f.data.empty() || !f.id.empty() ||
+      !f.run.empty() || !f.occurred.empty() || f.causation != 0) {
+    return Fail("append", Status::InvalidArgument(
+                              "--line-buffered reads JSONL envelopes from stdin; it takes no "
+                              "--stream, --type, --data, --id, --run, --occurred or --causation"));
+  }
+  if (f.expect != "any") {
+    return Fail("append", Status::InvalidArgument(
+                              "--expect checks one batch; --line-buffered appends many (use "
+                              "--expect without --line-buffered)"));
+  }
+  if (::isatty(0)) {
+    std::fprintf(stderr, "appending JSONL events from stdin line by line (Ctrl-D to end)\n");
+  }
+  bool duplicate = false;  // of the group being acknowledged
+  const AckedFn acked = [&](std::span<const log::Lsn> lsns) {
+    PrintLsns(std::vector<log::Lsn>(lsns.begin(), lsns.end()), duplicate, f.json);
+  };
+  if (!global.ServerUrl().empty()) {
+    if (sync_given) {
+      std::fprintf(stderr,
+                   "tink append: --sync cannot be given with --server: durability is the "
+                   "daemon's setting (tink serve --sync)\n");
+      return static_cast<int>(Exit::kInput);
+    }
+    auto client = ConnectRemote(global.ServerUrl(), global.StorePath());
+    if (!client.ok()) return Fail("append", client.status());
+    std::optional<RemoteResponse> refused;  // the daemon's error answer, printed as local
+    const AppendGroupFn append =
+        [&](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
+      RemoteRequest req;
+      req.method = "POST";
+      req.target = "/v1/events";
+      req.content_type = "application/x-ndjson";
+      for (const schema::EventInput& e : group) req.body += EnvelopeJson(e) + "\n";
+      ASSIGN_OR_RETURN(RemoteResponse resp, (*client)->Send(req));
+      if (resp.status < 200 || resp.status >= 300) {
+        refused = std::move(resp);
+        return Status::Failed("refused by the daemon");
+      }
+      const auto answer = nlohmann::json::parse(resp.body, nullptr, false);
+      if (!answer.is_object() || !answer.contains("lsns")) {
+        return Status::IOError("the daemon's answer has no lsns: " + resp.body.substr(0, 200));
+      }
+      duplicate = answer.value("duplicate", false);
+      return answer.at("lsns").get<std::vector<log::Lsn>>();
+    };
+    Status streamed = AppendLineBuffered(0, append, acked);
+    if (refused) return FailHttp("append", *refused);
+    if (!streamed.ok()) return Fail("append", streamed);
+    return 0;
+  }
+  auto durability = log::Durability::Parse(f.sync);
+  if (!durability.ok()) return Fail("append", durability.status());
+  engine::EngineOptions opts;
+  opts.durability = *durability;
+  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  if (!eng.ok()) return Fail("append", eng.status());
+  if ((*eng)->recovery().torn_tail) {
+    std::fprintf(stderr, "tink append: recovered: %s\n", (*eng)->recovery().ToString().c_str());
+  }
+  bool wrote = false;
+  const AppendGroupFn append =
+      [&](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
+    ASSIGN_OR_RETURN(engine::AppendOutcome out, (*eng)->Append(group));
+    duplicate = out.duplicate;
+    wrote = wrote || !out.duplicate;
+    return std::move(out.lsns);
+  };
+  Status streamed = AppendLineBuffered(0, append, acked);
+  if (!streamed.ok()) {
+    const int rc = Fail("append", streamed);
+    Status closed = (*eng)->Close();
+    if (!closed.ok()) {
+      std::fprintf(stderr, "tink append: closing the store failed too: %s\n",
+                   closed.ToString().c_str());
+    }
+    return rc;
+  }
+  return CloseAfterAppend(**eng, *durability, wrote);
+}
+
 int Run(const GlobalOptions& global, const AppendFlags& f, bool sync_given) {
+  if (f.line_buffered) return RunLineBuffered(global, f, sync_given);
   if (!global.ServerUrl().empty()) {
     if (sync_given) {
       std::fprintf(stderr,
@@ -207,12 +326,20 @@ void SetupAppend(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   CLI::Option* sync = cmd->add_option(
       "--sync", f->sync, "Durability: always (default), interval=<ms>, none (not with --server)");
   cmd->add_flag("--json", f->json, "Print {\"lsn\":N,\"duplicate\":B} lines instead of bare LSNs");
+  cmd->add_flag("--line-buffered", f->line_buffered,
+                "Stream mode: append stdin's JSONL as the lines arrive (agent | tink append "
+                "--line-buffered), in small groups, printing each group's LSNs as it is "
+                "acknowledged. Stops at the first bad line (exit 2; what came before stays)");
   cmd->footer(
       "Without --stream/--type, reads JSONL envelopes from stdin, e.g.\n"
       "  {\"stream\":\"run/1\",\"type\":\"note\",\"data\":{\"text\":\"hi\"}}\n"
       "The whole input is validated first and appended as one atomic batch; prints one LSN per "
       "event.\nWith --expect, every event of the batch must be in one stream.\nWith --server "
-      "(or $TINKERBELL_SERVER) the batch goes to the daemon, whose --sync decides durability.");
+      "(or $TINKERBELL_SERVER) the batch goes to the daemon, whose --sync decides durability.\n"
+      "With --line-buffered (streaming from a pipe), the lines already waiting when the previous "
+      "append finishes go in together (at most 1,000 lines or 1 MiB), each group atomic and "
+      "durable before the next is read; locally the store stays locked until stdin ends, so "
+      "prefer --server when a daemon runs.");
   *run = [global, f, sync] { return Run(*global, *f, sync->count() > 0); };
 }
 
