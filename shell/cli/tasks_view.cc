@@ -43,11 +43,10 @@ nlohmann::ordered_json TaskJson(const Task& t) {
 }
 
 void PrintTaskLine(const Task& t, std::FILE* out) {
-  std::fprintf(out, "%-20.20s %-12.12s %-10s %3d %4d %7llu %-12.12s %-24.24s %s\n",
-               t.run.c_str(), t.id.c_str(),
-               std::string(projections::TaskStatusName(t.status)).c_str(), t.attempts, t.priority,
-               static_cast<unsigned long long>(t.version), t.parent.c_str(), t.name.c_str(),
-               t.error.c_str());
+  std::fprintf(out, "%-20.20s %-12.12s %-10s %3d %4d %7llu %-12.12s %-24.24s %s\n", t.run.c_str(),
+               t.id.c_str(), std::string(projections::TaskStatusName(t.status)).c_str(), t.attempts,
+               t.priority, static_cast<unsigned long long>(t.version), t.parent.c_str(),
+               t.name.c_str(), t.error.c_str());
 }
 
 std::optional<std::string> RunFilter(const std::string& run) {
