@@ -135,12 +135,14 @@ TEST_F(AuthTest, StoreTokenIsCreated0600AndKept) {
 
 TEST_F(AuthTest, TokenFileReadableByOthersIsRefusedAtStart) {
   for (const mode_t mode : {0644, 0640, 0604}) {
-    SCOPED_TRACE("mode " + std::to_string(mode));
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
+    SCOPED_TRACE(std::string("mode ") + octal);
     const std::string file = tmp_.Sub("token-" + std::to_string(mode));
     std::ofstream(file) << "an-agent-token-0123456789";
     ASSERT_EQ(::chmod(file.c_str(), mode), 0);
     EXPECT_FALSE(server_.Start(Options({"--token-file", file})))
-        << "tink serve started with a token file of mode " << std::oct << mode;
+        << "tink serve started with a token file of mode " << octal;
     const int code = server_.exit_code();
     EXPECT_GT(code, 0) << server_.stderr_text();
     EXPECT_LT(code, 128) << "killed by a signal: " << server_.stderr_text();

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -18,7 +19,12 @@
 
 namespace tink::testing {
 
-inline const std::string kTinkBin = TINK_BIN;
+// The tink binary under test: the build's, or $TINK_TEST_BIN (to run the suite against another
+// build or an installed tink).
+inline const std::string kTinkBin =
+    std::getenv("TINK_TEST_BIN") != nullptr && *std::getenv("TINK_TEST_BIN") != '\0'
+        ? std::getenv("TINK_TEST_BIN")
+        : TINK_BIN;
 
 // One envelope as a JSON line (no newline): docs/events.md input.
 inline std::string Envelope(const std::string& stream, const std::string& type,
