@@ -112,13 +112,17 @@ bool TinkServer::Start(const ServerOptions& options) {
   std::string seen;
   bool eof = false;
   for (;;) {
-    const size_t at = seen.find("listening on");
+    // The ready line starts a line (an error such as "tink serve: listening on X: address in
+    // use" would not be followed by serving, but it may not start a line either: be exact).
+    size_t at = seen.rfind("tink serve: listening on ", 0) == 0 ? 0 : std::string::npos;
+    if (at == std::string::npos) {
+      at = seen.find("\ntink serve: listening on ");
+      if (at != std::string::npos) ++at;
+    }
     if (at != std::string::npos) {
       const size_t nl = seen.find('\n', at);
       if (nl != std::string::npos) {
-        const size_t begin = seen.rfind('\n', at);
-        ready_line_ = seen.substr(begin == std::string::npos ? 0 : begin + 1,
-                                  nl - (begin == std::string::npos ? 0 : begin + 1));
+        ready_line_ = seen.substr(at, nl - at);
         break;
       }
     }
