@@ -110,6 +110,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& dir, EngineOptio
   lo.segment_size = options.segment_size;
   lo.read_only = options.read_only;
   lo.progress = options.progress;
+  lo.on_commit = options.on_commit;
   ASSIGN_OR_RETURN(e->log_, log::Log::Open(LogDir(dir), lo, &e->recovery_));
   if (options.projections) RETURN_IF_ERROR(e->OpenState(options));
   return e;

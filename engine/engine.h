@@ -57,6 +57,8 @@ struct EngineOptions {
   uint64_t segment_size = log::kDefaultSegmentSize;
   Progress progress;          // log scan at open
   Progress replay_progress;   // projection catch-up at open
+  // The log's group-commit hook (log::LogOptions::on_commit): records and bytes per group.
+  std::function<void(uint64_t records, uint64_t bytes)> on_commit;
   bool projections = true;    // false: the log only (no state/, no checks by id or stream)
   // Projection writes through RocksDB's WAL. Off by default: the log is the record, a crash
   // costs a catch-up from the last flush, and with it on reopen replayed RocksDB's WAL for

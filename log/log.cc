@@ -91,6 +91,7 @@ Status Log::WaitAcknowledged(Lsn lsn) { return impl_->WaitAcknowledged(lsn); }
 Lsn Log::LsnAtTime(int64_t time_ns) { return impl_->LsnAtTime(time_ns); }
 Status Log::Refresh() { return impl_->Refresh(); }
 LogStats Log::Stats() const { return impl_->Stats(); }
+LogCounters Log::counters() const { return impl_->counters(); }
 Status Log::status() const { return impl_->status(); }
 const std::string& Log::store_id_hex() const { return impl_->store_id_hex(); }
 Status Log::Close() { return impl_->Close(); }

@@ -49,6 +49,17 @@ struct LogOptions {
   std::function<void(uint64_t, uint64_t)> progress;
   // The clock that times interval syncs; empty: std::chrono::steady_clock. For tests.
   std::function<std::chrono::steady_clock::time_point()> clock;
+  // Called by the writer thread after each group commit with the group's records and bytes
+  // (metrics: group sizes). Must be quick and must not call back into the log.
+  std::function<void(uint64_t records, uint64_t bytes)> on_commit;
+};
+
+// What the writer has done since Open (monotonic; for metrics).
+struct LogCounters {
+  uint64_t groups = 0;   // group commits (one write each)
+  uint64_t records = 0;  // records written
+  uint64_t bytes = 0;    // bytes written (records and end marks)
+  uint64_t syncs = 0;    // successful fdatasyncs of segments
 };
 
 // What Open found and did at the tail.
@@ -177,6 +188,7 @@ class Log {
   Status Refresh();
 
   LogStats Stats() const;
+  LogCounters counters() const;
   // The sticky error, ok while the log is healthy.
   Status status() const;
   const std::string& store_id_hex() const;

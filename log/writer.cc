@@ -167,6 +167,7 @@ void LogImpl::WriterLoop() {
 Status LogImpl::SyncActive() {
   Status s = active_file_->Sync();
   if (s.ok()) {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
     durable_off_ = write_off_;
     dirty_ = false;
     last_sync_ = Now();
@@ -193,6 +194,8 @@ Status LogImpl::MaybeSyncInterval() {
 Status LogImpl::CommitGroup(std::vector<Request*>& group) {
   buf_.clear();
   buf_off_ = write_off_;
+  const uint64_t records_before = next_lsn_;
+  const uint64_t offset_before = write_off_;
   const int64_t now = std::max(NowNs(), last_time_);
   bool sync_requested = false;
   size_t unpublished = 0;  // group[unpublished..] are not yet visible
@@ -249,6 +252,15 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
     RETURN_IF_ERROR(MaybeSyncInterval());
   }
   Publish();
+  const uint64_t records = next_lsn_ - records_before;
+  if (records > 0) {
+    // Bytes within this segment (a group that rolled over counts the new segment's part).
+    const uint64_t bytes = write_off_ >= offset_before ? write_off_ - offset_before : write_off_;
+    groups_.fetch_add(1, std::memory_order_relaxed);
+    records_.fetch_add(records, std::memory_order_relaxed);
+    bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    if (options_.on_commit) options_.on_commit(records, bytes);
+  }
   return Status::Ok();
 }
 

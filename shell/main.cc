@@ -46,6 +46,8 @@ std::span<const CommandSpec> Commands() {
        SetupMemory},
       {"shell", "The query shell: a pipeline language over events, runs, tasks, files, the graph",
        SetupShell},
+      {"serve", "The daemon: HTTP and UNIX socket API for live agents and remote queries",
+       SetupServe},
   };
   return kCommands;
 }

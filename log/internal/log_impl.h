@@ -83,6 +83,10 @@ class LogImpl {
   bool WaitFor(Lsn lsn, std::chrono::milliseconds timeout);
   Status WaitAcknowledged(Lsn lsn);
   LogStats Stats() const;
+  LogCounters counters() const {
+    return {groups_.load(std::memory_order_relaxed), records_.load(std::memory_order_relaxed),
+            bytes_.load(std::memory_order_relaxed), syncs_.load(std::memory_order_relaxed)};
+  }
   Status status() const;
   const std::string& store_id_hex() const { return store_id_hex_; }
 
@@ -157,6 +161,7 @@ class LogImpl {
   uint32_t buf_records_ = 0;           // records in buf_ (the write's end mark names it)
   std::vector<IndexEntry> pending_index_;
   bool dirty_ = false;  // written but not synced
+  std::atomic<uint64_t> groups_{0}, records_{0}, bytes_{0}, syncs_{0};  // LogCounters
   std::chrono::steady_clock::time_point last_sync_;  // per Now()
   std::chrono::steady_clock::time_point Now() const {
     return options_.clock ? options_.clock() : std::chrono::steady_clock::now();

@@ -37,6 +37,7 @@ void SetupReport(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupCanvas(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupMemory(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupShell(CLI::App* cmd, GlobalOptions* global, RunFn* run);
+void SetupServe(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 
 // Adds --store to a subcommand (it is also accepted before the subcommand).
 void AddStoreOption(CLI::App* cmd, GlobalOptions* global);

@@ -117,28 +117,52 @@ std::span<const DotCommand> DotCommands() {
 ShellSession::ShellSession(ShellConfig config) : config_(std::move(config)) {}
 
 ShellSession::~ShellSession() {
-  if (out_ != stdout) std::fclose(out_);
+  if (out_ != base_out_) std::fclose(out_);
+  // The provider reads through the engine: it goes first (owned_engine_, if any, after it).
+  provider_.reset();
 }
 
 Status ShellSession::Open(const std::string& store_path) {
   // Read-only: a query never takes the writer's lock or changes the store.
   ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine, OpenForReading("shell", store_path));
   provider_.reset();
-  engine_ = std::move(engine);
-  provider_ = std::make_unique<query::EngineProvider>(engine_.get());
+  owned_engine_ = std::move(engine);
+  engine_ = owned_engine_.get();
+  provider_ = std::make_unique<query::EngineProvider>(engine_);
   store_path_ = store_path;
   return Status::Ok();
 }
+
+void ShellSession::Attach(engine::Engine* engine) {
+  provider_.reset();
+  owned_engine_.reset();
+  engine_ = engine;
+  provider_ = std::make_unique<query::EngineProvider>(engine_);
+  store_path_ = engine->dir();
+}
+
+void ShellSession::set_output(std::FILE* out) {
+  if (out_ != base_out_) std::fclose(out_);
+  base_out_ = out;
+  out_ = out;
+}
+
+void ShellSession::set_errors(std::FILE* err) { err_ = err; }
 
 int ShellSession::Error(std::string_view origin, const std::string& message, int code) {
   std::string line = message;
   if (!origin.empty()) line = std::string(origin) + ": " + line;
   std::fflush(out_);
-  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fprintf(err_, "%s\n", line.c_str());
+  std::fflush(err_);
   return code;
 }
 
 int ShellSession::Run(const Statement& st, std::string_view origin) {
+  if (st.dot && !config_.allow_dot_commands) {
+    return Error(origin, "error: dot-commands are not accepted here",
+                 static_cast<int>(Exit::kInput));
+  }
   return st.dot ? RunDot(st) : RunQuery(st, origin);
 }
 
@@ -169,7 +193,6 @@ int ShellSession::RunLines(std::istream& in, std::string_view origin) {
 
 int ShellSession::RunQuery(const Statement& st, std::string_view origin) {
   if (provider_ == nullptr) return Error(origin, "error: no store is open (.open STORE)", 2);
-  cancel_.store(false);
   const auto t0 = std::chrono::steady_clock::now();
   auto prepared = query::PrepareQuery(*provider_, st.text, &cancel_);
   if (!prepared.ok())
@@ -185,7 +208,7 @@ int ShellSession::RunQuery(const Statement& st, std::string_view origin) {
       std::string l;
       for (int i = 0; i < qe->pos.line && std::getline(in, l); ++i) {
       }
-      std::fprintf(stderr, "  %s\n  %*s^\n", l.c_str(), qe->pos.col - 1, "");
+      std::fprintf(err_, "  %s\n  %*s^\n", l.c_str(), qe->pos.col - 1, "");
     }
     return Error(origin, e.ToString(), static_cast<int>(Exit::kInput));
   }
@@ -206,7 +229,7 @@ int ShellSession::RunQuery(const Statement& st, std::string_view origin) {
   std::fflush(out_);
   if (config_.timer) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "time: %.3f s, %llu row%s\n", s, static_cast<unsigned long long>(rows),
+    std::fprintf(err_, "time: %.3f s, %llu row%s\n", s, static_cast<unsigned long long>(rows),
                  rows == 1 ? "" : "s");
   }
   return rc;
@@ -281,7 +304,7 @@ int ShellSession::Read(const std::vector<std::string>& args) {
 int ShellSession::Output(const std::vector<std::string>& args) {
   if (args.size() > 1)
     return Error("", "error: usage: .output [FILE]", static_cast<int>(Exit::kInput));
-  std::FILE* next = stdout;
+  std::FILE* next = base_out_;
   if (!args.empty() && args[0] != "stdout") {
     next = std::fopen(args[0].c_str(), "w");
     if (next == nullptr) {
@@ -289,7 +312,7 @@ int ShellSession::Output(const std::vector<std::string>& args) {
                    static_cast<int>(Exit::kIO));
     }
   }
-  if (out_ != stdout) std::fclose(out_);
+  if (out_ != base_out_) std::fclose(out_);
   out_ = next;
   return 0;
 }

@@ -4,8 +4,14 @@
 // shell/query/format.h. The REPL (shell_repl.cc) and the one-shot modes (-c, FILE, stdin) all
 // feed statements cut by a StatementSplitter to a ShellSession.
 //
-// Thread safety: one thread; only cancel() is touched by the SIGINT handler (an atomic).
-// Errors go to stderr as one line; Run returns the exit code of DESIGN.md §6.
+// A session runs over a store it opens itself (Open, .open) or over an Engine its caller owns
+// (Attach: `tink serve` runs each /v1/query on a fresh session over the daemon's engine, with
+// output and errors going to memory streams and dot-commands refused).
+//
+// Thread safety: one thread; only cancel() is touched from elsewhere (the REPL's SIGINT handler,
+// the daemon's timeout or disconnect): it is an atomic, and sticky: once set, every
+// later query of the session is cancelled (the REPL clears it before each statement). Errors go
+// to the set_errors FILE* (default stderr) as one line; Run returns the exit code of DESIGN.md §6.
 #pragma once
 
 #include <cstdio>
@@ -26,6 +32,9 @@ struct ShellConfig {
   query::Format format = query::Format::kTable;  // .mode, --format
   bool timer = false;                            // .timer on|off
   bool interactive = false;  // the REPL: a caret under a query error; the lock is not held
+  // false: a dot-command is an error ("dot-commands are not accepted here", exit 2), e.g. in a
+  // query a daemon runs for a client.
+  bool allow_dot_commands = true;
   query::FormatOptions format_options;
 };
 
@@ -78,9 +87,16 @@ class ShellSession {
   explicit ShellSession(ShellConfig config);
   ~ShellSession();
 
-  // Opens a store (read-only, or as the writer for a moment to catch the projections up when no
-  // other process holds it) and replaces the current one. On failure the current one stays.
+  // Opens a store read-only and replaces the current one. On failure the current one stays.
   Status Open(const std::string& store_path);
+  // Runs over `engine` from now on, replacing the current store. The caller owns the engine,
+  // which must outlive the session (or the next Open/Attach); the session never closes it.
+  void Attach(engine::Engine* engine);
+
+  // Where results go (default stdout; `.output` with no file comes back here) and where error
+  // lines, carets and timings go (default stderr). The session does not close these.
+  void set_output(std::FILE* out);
+  void set_errors(std::FILE* err);
 
   // Runs one statement. 0, or the exit code of its error (2 query/input, 3 corruption, 4 I/O);
   // `origin` ("" or a file name) prefixes error lines of scripts.
@@ -111,10 +127,13 @@ class ShellSession {
   int Error(std::string_view origin, const std::string& message, int code);
 
   ShellConfig config_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<query::Provider> provider_;
+  std::unique_ptr<engine::Engine> owned_engine_;  // what Open opened; null after Attach
+  engine::Engine* engine_ = nullptr;              // owned_engine_, or the caller's
+  std::unique_ptr<query::Provider> provider_;     // over engine_; destroyed before it
   std::string store_path_;
-  std::FILE* out_ = stdout;  // .output FILE
+  std::FILE* base_out_ = stdout;  // set_output
+  std::FILE* out_ = stdout;       // base_out_, or the file of .output FILE (owned)
+  std::FILE* err_ = stderr;       // set_errors
   query::Cancel cancel_{false};
   bool quit_ = false;
   int read_depth_ = 0;  // .read nesting
