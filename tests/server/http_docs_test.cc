@@ -122,6 +122,8 @@ TEST_F(HttpDocsTest, EveryFlagOfTheUsageStartsTheDaemon) {
       {"--max-body", {"1048576"}},
       {"--query-timeout", {"30000"}},
       {"--max-connections", {"64"}},
+      {"--header-timeout", {"10000"}},
+      {"--public", {""}},  // a flag without a value; --listen stays on loopback
   };
   std::set<std::string> flags;
   const std::regex flag_re(R"(--[a-z][a-z-]*)");
@@ -137,7 +139,7 @@ TEST_F(HttpDocsTest, EveryFlagOfTheUsageStartsTheDaemon) {
     for (const auto& [flag, vals] : values) {
       if (vals.empty() || !flags.count(flag)) continue;
       extra.push_back(flag);
-      extra.push_back(flag == "--sync" ? sync : vals[0]);
+      if (!vals[0].empty()) extra.push_back(flag == "--sync" ? sync : vals[0]);
     }
     ASSERT_TRUE(Start(extra)) << server_.error();
     const HttpResponse a = HttpRequest(server_.unix_socket(), "POST", "/v1/events",
@@ -204,7 +206,6 @@ TEST_F(HttpDocsTest, ErrorExampleAndEveryCodeOfTheTable) {
   };
   // Produced by a daemon started otherwise, in another test.
   const std::map<std::string, std::string> elsewhere = {
-      {"request_timeout", "server.BadInputTest.SlowlorisHeadersTimeOutWhileOthersAreServed"},
       {"overloaded", "server.QueryTest.MoreConnectionsThanMaxConnectionsAre503"},
       {"query_timeout", "server.QueryTest.QueryOverQueryTimeoutIs503"},
   };
@@ -228,9 +229,9 @@ TEST_F(HttpDocsTest, ErrorExampleAndEveryCodeOfTheTable) {
           << "no request here produces " << code;
     }
   }
-  EXPECT_GE(rows, 15);
-  // "Bad input never gets a 5xx, and never changes what is stored."
-  EXPECT_EQ(Events().size(), 2u);
+  EXPECT_GE(rows, 10) << "the table of errors was not found";
+  // "Bad input never gets a 5xx, and never changes what is stored": only the one good append.
+  EXPECT_EQ(Events().size(), 1u);
 }
 
 TEST_F(HttpDocsTest, EveryEndpointAnswers) {
