@@ -107,6 +107,29 @@ TEST_F(AuthTest, WrongTokenIs403) {
   EXPECT_TRUE(Events().empty()) << "a refused POST wrote events";
 }
 
+// docs/http.md: "An unauthenticated request is answered before its body is read, and the
+// connection is then closed." A client announcing a large body gets its 401/403 without sending
+// it, then the close.
+TEST_F(AuthTest, UnauthenticatedRequestIsAnsweredBeforeItsBodyThenClosed) {
+  ASSERT_TRUE(Start()) << server_.error();
+  for (const HttpEndpoint& ep : {server_.tcp(), server_.unix_socket()}) {
+    for (const std::string auth : {"", "Authorization: Bearer wrong-token\r\n"}) {
+      SCOPED_TRACE(ep.ToString() + (auth.empty() ? " no token" : " wrong token"));
+      HttpConnection c(ep, std::chrono::milliseconds(10000));
+      ASSERT_TRUE(c.WriteRaw("POST /v1/events HTTP/1.1\r\nHost: localhost\r\n" + auth +
+                             "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"));
+      const HttpResponse r = c.ReadResponse();
+      if (auth.empty()) {
+        EXPECT_TRUE(IsError(r, 401, "unauthorized"));
+      } else {
+        EXPECT_TRUE(IsError(r, 403, "forbidden"));
+      }
+      EXPECT_TRUE(c.WaitClosed(std::chrono::milliseconds(10000))) << "the connection stayed open";
+    }
+  }
+  EXPECT_TRUE(Events().empty());
+}
+
 TEST_F(AuthTest, RightTokenIsServedOnBothListeners) {
   ASSERT_TRUE(Start()) << server_.error();
   for (const HttpEndpoint& ep : {server_.tcp(), server_.unix_socket()}) {

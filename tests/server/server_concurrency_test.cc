@@ -74,11 +74,14 @@ struct FollowResult {
 // Follows `target` until it has seen an event with LSN >= *stop_at (or `max_events` events).
 // With drop_every > 0 the connection is dropped after every drop_every events and reopened with
 // Last-Event-ID.
+// `opened` is incremented once the stream's header arrived (or the open failed).
 FollowResult Follow(const HttpEndpoint& ep, const std::string& token, const std::string& target,
-                    const std::atomic<uint64_t>* stop_at, size_t max_events, size_t drop_every) {
+                    const std::atomic<uint64_t>* stop_at, size_t max_events, size_t drop_every,
+                    std::atomic<int>* opened) {
   FollowResult out;
   SseReader reader(ep);
   HttpResponse h = reader.Open(target, Bearer(token), milliseconds(30000));
+  ++*opened;
   if (h.status != 200) {
     out.failures.push_back("open " + target + ": " + h.Describe());
     return out;
@@ -145,17 +148,18 @@ TEST_F(ConcurrencyTest, SixtyFourClientsAppendWhileOthersQueryAndFollow) {
 
   // Followers, started first: they see the log grow from empty.
   FollowResult all, dropped, one_stream;
+  std::atomic<int> opened{0};
   std::thread f_all([&] {
-    all = Follow(server_.tcp(), token, "/v1/events?follow=1", &stop_at, kTotal, 0);
+    all = Follow(server_.tcp(), token, "/v1/events?follow=1", &stop_at, kTotal, 0, &opened);
   });
   std::thread f_dropped([&] {
     dropped = Follow(server_.unix_socket(), token, "/v1/events?follow=1&from=1", &stop_at, kTotal,
-                     kTotal / 3 + 7);
+                     kTotal / 3 + 7, &opened);
   });
   std::thread f_stream([&] {
     const std::atomic<uint64_t> never{UINT64_MAX};
     one_stream = Follow(server_.tcp(), token, "/v1/events?follow=1&stream=" + ClientStream(7),
-                        &never, kEventsPerClient, 0);
+                        &never, kEventsPerClient, 0, &opened);
   });
 
   // Queriers: counts never go back, and never exceed what will be written.
@@ -193,6 +197,9 @@ TEST_F(ConcurrencyTest, SixtyFourClientsAppendWhileOthersQueryAndFollow) {
       }
     });
   }
+
+  // The writers start once the three streams are open (bounded: an open fails within 30 s).
+  while (opened.load() < 3) std::this_thread::sleep_for(milliseconds(1));
 
   std::vector<ClientResult> clients(kClients);
   std::vector<std::thread> writers;
