@@ -281,5 +281,22 @@ TEST_F(EventsTest, FollowResumesAfterLastEventId) {
   EXPECT_EQ(after[2].id, "5");
 }
 
+// "A comment line (`: keepalive`) is sent every 15 s of silence": one arrives, and the stream
+// still delivers the next event after it. (The one test here that waits: ~15 s.)
+TEST_F(EventsTest, FollowSendsKeepaliveCommentsInSilence) {
+  Append(Note("k/s", "1"));
+  SseReader reader(server_.unix_socket());
+  ASSERT_EQ(reader.Open("/v1/events?follow=1", server_.auth(), milliseconds(20000)).status, 200);
+  std::optional<SseEvent> first = reader.Next(milliseconds(20000));
+  ASSERT_TRUE(first) << reader.error();
+  EXPECT_EQ(first->id, "1");
+  EXPECT_TRUE(reader.WaitComment(milliseconds(20000)))
+      << "no comment line in 20 s of silence: " << reader.error();
+  Append(Note("k/s", "2"));
+  std::optional<SseEvent> second = reader.Next(milliseconds(20000));
+  ASSERT_TRUE(second) << reader.error();
+  EXPECT_EQ(second->id, "2");
+}
+
 }  // namespace
 }  // namespace tink::testing

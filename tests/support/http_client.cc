@@ -403,6 +403,11 @@ std::optional<SseEvent> SseReader::Next(Millis timeout) {
     error_ = "not open";
     return std::nullopt;
   }
+  if (!ready_.empty()) {
+    SseEvent e = std::move(ready_.front());
+    ready_.erase(ready_.begin());
+    return e;
+  }
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     if (std::optional<SseEvent> e = TakeEvent()) return e;
@@ -434,6 +439,27 @@ std::optional<SseEvent> SseReader::Next(Millis timeout) {
                  : "stream read: " + ec.message();
     Close();
     return std::nullopt;
+  }
+}
+
+bool SseReader::WaitComment(Millis timeout) {
+  if (!impl_) return false;
+  const int before = comments_;
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    while (std::optional<SseEvent> e = TakeEvent()) ready_.push_back(std::move(*e));
+    if (comments_ > before) return true;
+    if (!impl_->open || impl_->parser.is_done()) return false;
+    const auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    const beast::error_code ec = impl_->ReadSome(left, &pending_);
+    if (ec) {
+      while (std::optional<SseEvent> e = TakeEvent()) ready_.push_back(std::move(*e));
+      error_ = "stream read: " + ec.message();
+      ended_ = IsClose(ec);
+      Close();
+      return comments_ > before;
+    }
   }
 }
 

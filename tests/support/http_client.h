@@ -124,6 +124,9 @@ class SseReader {
   // The next event, waiting at most `timeout`. nullopt when the time is up, the stream ended or
   // failed: `error()` says which (a timeout closes the connection).
   std::optional<SseEvent> Next(Millis timeout);
+  // Reads until a comment line arrives (true) or `timeout` passes, the stream ends or fails
+  // (false). Events read meanwhile are kept for Next.
+  bool WaitComment(Millis timeout);
   // Drops the connection at once (a client going away mid-stream).
   void Close();
 
@@ -136,6 +139,7 @@ class SseReader {
   HttpEndpoint endpoint_;
   std::unique_ptr<Impl> impl_;
   std::string pending_;  // body bytes read but not yet cut into events
+  std::vector<SseEvent> ready_;  // events cut by WaitComment, not yet returned by Next
   std::string error_;
   bool ended_ = false;
   int comments_ = 0;

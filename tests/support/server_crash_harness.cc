@@ -247,10 +247,14 @@ ServerCrashRound ServerCrashHarness::RunRound() {
       ++acks;
     }
   };
+  // One round in four is killed early, after a random number of acknowledgements below
+  // min_acks (possibly none: the kill then lands while the clients connect and send).
+  const int kill_after =
+      rng_() % 4 == 0 ? static_cast<int>(rng_() % options_.min_acks) : options_.min_acks;
   std::vector<std::thread> threads;
   const auto start = Clock::now();
   for (int c = 0; c < options_.clients; ++c) threads.emplace_back(client, c);
-  while (acks.load() < options_.min_acks &&
+  while (acks.load() < kill_after &&
          Clock::now() - start < milliseconds(options_.max_round_ms)) {
     std::this_thread::sleep_for(milliseconds(2));
   }

@@ -2,9 +2,10 @@
 // round starts the daemon (which recovers the store the last kill left), checks the log through
 // GET /v1/events, then runs client threads that append batches (1-3 events, every event with an
 // id, over keep-alive connections on TCP and the UNIX socket) and record each acknowledgement
-// (200 with LSNs); once enough appends were acknowledged (or a time bound passed, plus a random
-// few milliseconds) the daemon gets SIGKILL. Clients also re-send, as a client that lost its
-// answer would, batches whose fate an earlier kill left unknown and batches acknowledged before.
+// (200 with LSNs); once enough appends were acknowledged (in one round of four a random smaller
+// number, possibly none), or a time bound passed, plus a random few milliseconds, the daemon gets
+// SIGKILL. Clients also re-send, as a client that lost its answer would, batches whose fate an
+// earlier kill left unknown and batches acknowledged before.
 //
 // The check at the start of every round and in Finish:
 //  - lost: every acknowledged id is in the log at its acknowledged LSN;
