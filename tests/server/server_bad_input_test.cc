@@ -256,6 +256,8 @@ TEST_F(BadInputTest, BytesThatAreNotHttp) {
        std::string("GET /hea") + '\0' + "lthz HTTP/1.1\r\nHost: x\r\n\r\n"},
       {"huge header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200000, 'b') +
                           "\r\n\r\n"},
+      {"huge target", "GET /v1/events?stream=" + std::string(100000, 's') +
+                          " HTTP/1.1\r\nHost: x\r\n\r\n"},
       {"bad chunk size", "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                          "zz\r\nhello\r\n0\r\n\r\n"},
   };

@@ -4,6 +4,7 @@
 // bad_event naming line and field; bad_request for what is not JSON or not an object; the log as
 // JSONL equal to `tink log --json` with each filter; follow=1 as Server-Sent Events from `from`,
 // then live, and from Last-Event-ID.
+#include <map>
 #include <set>
 
 #include "server/server_test_util.h"
@@ -108,6 +109,59 @@ TEST_F(EventsTest, SameIdsAnswerTheOriginalLsnsAndWriteNothing) {
   ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(events[1]["id"], "idem-1");
   EXPECT_EQ(events[2]["id"], "idem-2");
+}
+
+// Ids are never stored twice, whatever the batch: the same id twice in one batch, a batch with
+// some ids stored and some new (docs/http.md only says what happens when *every* id is stored),
+// and expected_version on a batch of two streams (the parameter is "on the batch's one stream").
+// Each answer is a 200 or a 4xx error, never a 5xx; a 4xx writes nothing.
+TEST_F(EventsTest, IdsAreNeverStoredTwiceWhateverTheBatch) {
+  Append(Note("ids/s", "stored", "ids-1"));
+  const std::vector<std::string> batches = {
+      Note("ids/s", "twice in one", "ids-2") + "\n" + Note("ids/s", "twice in one", "ids-2") + "\n",
+      Note("ids/s", "stored again", "ids-1") + "\n" + Note("ids/s", "new", "ids-3") + "\n",
+      Note("ids/s", "new first", "ids-4") + "\n" + Note("ids/s", "stored again", "ids-1") + "\n",
+  };
+  for (const std::string& b : batches) {
+    SCOPED_TRACE(b);
+    const size_t before = Events().size();
+    const HttpResponse r = Post("/v1/events", b);
+    EXPECT_TRUE(r.status == 200 || IsClientError(r)) << r.Describe();
+    if (r.status != 200) {
+      EXPECT_EQ(Events().size(), before) << "a refused batch wrote events";
+    }
+  }
+  const HttpResponse two = Post("/v1/events?expected_version=no_stream",
+                                Note("ids/x", "a") + "\n" + Note("ids/y", "b") + "\n");
+  EXPECT_TRUE(two.status == 200 || IsClientError(two)) << two.Describe();
+  std::map<std::string, int> seen;
+  for (const json& e : Events()) {
+    if (e["id"].get<std::string>().rfind("ids-", 0) == 0) ++seen[e["id"].get<std::string>()];
+  }
+  for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << id << " is in the log " << n << " times";
+  EXPECT_EQ(seen["ids-1"], 1);
+}
+
+// HTTP/1.1 pipelining: requests written back to back on one connection are answered in order.
+TEST_F(EventsTest, PipelinedRequestsAreAnsweredInOrder) {
+  HttpConnection c(server_.tcp());
+  std::string bytes;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string body = Note("pipe/s", std::to_string(i));
+    bytes += "POST /v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " +
+             server_.token() + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+             body;
+  }
+  bytes += "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  ASSERT_TRUE(c.WriteRaw(bytes));
+  for (int i = 1; i <= 3; ++i) {
+    const HttpResponse r = c.ReadResponse();
+    ASSERT_EQ(r.status, 200) << "answer " << i << ": " << r.Describe();
+    EXPECT_EQ(ParseJson(r.body)["lsns"], json::array({i})) << r.body;
+  }
+  const HttpResponse h = c.ReadResponse();
+  ASSERT_EQ(h.status, 200) << h.Describe();
+  EXPECT_EQ(ParseJson(h.body)["last_lsn"], 3) << h.body;
 }
 
 TEST_F(EventsTest, ExpectedVersion) {
