@@ -142,8 +142,9 @@ TEST_F(HttpDocsTest, EveryFlagOfTheUsageStartsTheDaemon) {
       if (!vals[0].empty()) extra.push_back(flag == "--sync" ? sync : vals[0]);
     }
     ASSERT_TRUE(Start(extra)) << server_.error();
-    const HttpResponse a = HttpRequest(server_.unix_socket(), "POST", "/v1/events",
-                                       Note("docs/flags", sync), Bearer("docs-token-0123456789abcdef"));
+    const HttpResponse a =
+        HttpRequest(server_.unix_socket(), "POST", "/v1/events", Note("docs/flags", sync),
+                    Bearer("docs-token-0123456789abcdef"));
     EXPECT_EQ(a.status, 200) << a.Describe();
     EXPECT_EQ(Stop(), 0) << server_.stderr_text();
   }
@@ -178,8 +179,9 @@ TEST_F(HttpDocsTest, ErrorExampleAndEveryCodeOfTheTable) {
   std::set<std::string> keys;
   for (const auto& [k, v] : example["error"].items()) keys.insert(k);
   EXPECT_EQ(keys, (std::set<std::string>{"code", "message"}));
-  const HttpResponse bad_line = Post(
-      "/v1/events", Note("docs/e", "ok") + "\n" + R"({"stream":"docs/e","data":{"text":"x"}})" + "\n");
+  const HttpResponse bad_line =
+      Post("/v1/events",
+           Note("docs/e", "ok") + "\n" + R"({"stream":"docs/e","data":{"text":"x"}})" + "\n");
   ASSERT_TRUE(IsError(bad_line, 400, example["error"]["code"].get<std::string>()));
   const std::string msg = ErrorMessage(bad_line);
   EXPECT_NE(msg.find("line 2"), std::string::npos) << msg;
@@ -248,9 +250,9 @@ TEST_F(HttpDocsTest, EveryEndpointAnswers) {
       const std::string target = std::regex_replace((*it)[2].str(), std::regex(R"(\{run\})"), "r1");
       SCOPED_TRACE(method + " " + target);
       seen.insert(method + " " + (*it)[2].str());
-      const std::string body = method == "POST" && target == "/v1/events"
-                                   ? Note("docs/ep", "x")
-                                   : method == "POST" ? R"({"query":"events | count"})" : "";
+      const std::string body = method == "POST" && target == "/v1/events" ? Note("docs/ep", "x")
+                               : method == "POST" ? R"({"query":"events | count"})"
+                                                  : "";
       HttpResponse r;
       if (target == "/v1/events" && method == "GET") {
         r = Get(target + "?limit=1");
@@ -269,8 +271,8 @@ TEST_F(HttpDocsTest, JsonExamplesAreReproduced) {
   ASSERT_TRUE(Start()) << server_.error();
   ASSERT_NO_FATAL_FAILURE(FillForty());
   // POST /v1/events: two envelopes after 40 events.
-  const json append_example = json::parse(JsonBlockIn(Section(doc_, "### `POST /v1/events`")),
-                                          nullptr, false);
+  const json append_example =
+      json::parse(JsonBlockIn(Section(doc_, "### `POST /v1/events`")), nullptr, false);
   ASSERT_TRUE(append_example.is_object());
   const json a = Append(Note("run/1", "forty-one") + "\n" + Note("run/1", "forty-two") + "\n");
   EXPECT_EQ(a, append_example);
@@ -289,7 +291,8 @@ TEST_F(HttpDocsTest, JsonExamplesAreReproduced) {
     if (text.rfind("id: ", 0) == 0) sse_example = text;
   }
   ASSERT_FALSE(sse_example.empty());
-  ASSERT_TRUE(std::regex_search(sse_example, m, std::regex(R"(^id: (\d+)\nevent: (\w+)\ndata: (.*)\n)")))
+  ASSERT_TRUE(
+      std::regex_search(sse_example, m, std::regex(R"(^id: (\d+)\nevent: (\w+)\ndata: (.*)\n)")))
       << sse_example;
   const std::string want_id = m[1].str(), want_event = m[2].str(), want_data = m[3].str();
   SseReader follow(server_.tcp());
@@ -318,8 +321,9 @@ TEST_F(HttpDocsTest, JsonExamplesAreReproduced) {
   ASSERT_NE(follow_section.find("Last-Event-ID: " + want_id), std::string::npos);
   Append(Note("run/1", "forty-three"));
   SseReader resume(server_.unix_socket());
-  ASSERT_EQ(resume.Open("/v1/events?follow=1", server_.auth({{"Last-Event-ID", want_id}}),
-                        milliseconds(20000))
+  ASSERT_EQ(resume
+                .Open("/v1/events?follow=1", server_.auth({{"Last-Event-ID", want_id}}),
+                      milliseconds(20000))
                 .status,
             200);
   e = resume.Next(milliseconds(20000));
@@ -354,20 +358,21 @@ TEST_F(HttpDocsTest, JsonExamplesAreReproduced) {
 
 TEST_F(HttpDocsTest, TasksAndReportParameters) {
   ASSERT_TRUE(Start()) << server_.error();
-  const std::string section = Collapse(Section(doc_, "### `GET /v1/tasks`, `GET /v1/runs/{run}/report`"));
+  const std::string section =
+      Collapse(Section(doc_, "### `GET /v1/tasks`, `GET /v1/runs/{run}/report`"));
   ASSERT_FALSE(section.empty());
   std::smatch m;
   ASSERT_TRUE(std::regex_search(section, m, std::regex(R"(`/v1/tasks\?([^`]*)`)")));
   const std::string params = std::regex_replace(m[1].str(), std::regex(" "), "");
   std::string batch;
-  for (const auto& [type, data] : std::vector<std::pair<std::string, json>>{
-           {"run.started", {{"name", "docs"}}},
-           {"task.created", {{"task", "T"}, {"name", "t"}}},
-           {"task.started", {{"task", "T"}}},
-           {"task.succeeded", {{"task", "T"}}},
-           {"run.finished", {{"status", "succeeded"}}}}) {
-    batch += Envelope(type.rfind("run.", 0) == 0 ? "run/R" : "run/R/task/T", type, data, "", "R") +
-             "\n";
+  for (const auto& [type, data] :
+       std::vector<std::pair<std::string, json>>{{"run.started", {{"name", "docs"}}},
+                                                 {"task.created", {{"task", "T"}, {"name", "t"}}},
+                                                 {"task.started", {{"task", "T"}}},
+                                                 {"task.succeeded", {{"task", "T"}}},
+                                                 {"run.finished", {{"status", "succeeded"}}}}) {
+    batch +=
+        Envelope(type.rfind("run.", 0) == 0 ? "run/R" : "run/R/task/T", type, data, "", "R") + "\n";
   }
   Append(batch);
   // Each parameter of the page with a value: run=R&task=T&as_of=A&history=1&...&format=json|text.
@@ -452,8 +457,8 @@ TEST_F(HttpDocsTest, CliTalksToTheDaemon) {
   ASSERT_EQ(::chmod(token_file.c_str(), 0600), 0);
   const std::vector<std::string> commands = {
       "TINKERBELL_TOKEN=" + server_.token() + " " + kTinkBin + " log --json --server " + url,
-      "TINKERBELL_TOKEN=" + server_.token() + " " + kTinkBin + " log --json --server unix:" +
-          socket_,
+      "TINKERBELL_TOKEN=" + server_.token() + " " + kTinkBin +
+          " log --json --server unix:" + socket_,
       "TINKERBELL_TOKEN_FILE=" + ShellQuote(token_file) + " TINKERBELL_SERVER=" + url + " " +
           kTinkBin + " log --json",
   };
@@ -463,9 +468,9 @@ TEST_F(HttpDocsTest, CliTalksToTheDaemon) {
     EXPECT_EQ(c.exit_code, 0) << c.err;
     EXPECT_EQ(c.out, want);
   }
-  const CommandResult append = RunCommand(
-      "TINKERBELL_TOKEN=" + server_.token() + " " + kTinkBin + " append --server " + url +
-      " --stream cli/s --type note --data '{\"text\":\"three\"}'");
+  const CommandResult append =
+      RunCommand("TINKERBELL_TOKEN=" + server_.token() + " " + kTinkBin + " append --server " +
+                 url + " --stream cli/s --type note --data '{\"text\":\"three\"}'");
   EXPECT_EQ(append.exit_code, 0) << append.err;
   EXPECT_EQ(Events().size(), 3u);
 }

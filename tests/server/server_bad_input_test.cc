@@ -122,9 +122,9 @@ TEST_F(BadInputTest, TruncatedBodies) {
   {
     const std::string batch = valid + "\n" + Note("truncated", "second", "trunc-2") + "\n";
     HttpConnection c(server_.tcp());
-    ASSERT_TRUE(c.WriteRaw(RawHead("POST", "/v1/events",
-                                   "Content-Length: " + std::to_string(batch.size()) + "\r\n") +
-                           batch.substr(0, valid.size() + 10)));
+    ASSERT_TRUE(c.WriteRaw(
+        RawHead("POST", "/v1/events", "Content-Length: " + std::to_string(batch.size()) + "\r\n") +
+        batch.substr(0, valid.size() + 10)));
     c.Close();
   }
   ExpectUnharmed();
@@ -149,8 +149,7 @@ TEST_F(BadInputTest, BodiesOverMaxBodyAre413) {
   // A huge Content-Length is refused from the header alone (the body is never sent).
   {
     HttpConnection c(server_.unix_socket());
-    ASSERT_TRUE(
-        c.WriteRaw(RawHead("POST", "/v1/events", "Content-Length: 10000000000000\r\n")));
+    ASSERT_TRUE(c.WriteRaw(RawHead("POST", "/v1/events", "Content-Length: 10000000000000\r\n")));
     EXPECT_TRUE(IsError(c.ReadResponse(), 413, "too_large"));
   }
   // Exactly at the limit is not too large (what it holds may be bad: any answer but 413/5xx).
@@ -172,8 +171,9 @@ TEST_F(BadInputTest, SlowlorisHeadersTimeOutWhileOthersAreServed) {
   ASSERT_EQ(Stop(), 0) << server_.stderr_text();
   ASSERT_TRUE(Start({"--max-body", std::to_string(kMaxBody), "--header-timeout", "1000"}))
       << server_.error();
-  const std::string head = "POST /v1/events HTTP/1.1\r\nHost: localhost\r\nX-Slow: " +
-                           std::string(400, 'z') + "\r\n\r\n";
+  const std::string head =
+      "POST /v1/events HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + std::string(400, 'z') +
+      "\r\n\r\n";
   std::atomic<bool> finished{false};
   HttpResponse answer;
   size_t sent = 0;
@@ -222,9 +222,9 @@ TEST_F(BadInputTest, SlowlorisHeadersTimeOutWhileOthersAreServed) {
 TEST_F(BadInputTest, UnauthenticatedWritesChangeNothing) {
   const std::string body = Note("unauth", "must not be stored", "unauth-1");
   EXPECT_TRUE(IsError(HttpRequest(server_.tcp(), "POST", "/v1/events", body), 401, "unauthorized"));
-  EXPECT_TRUE(IsError(HttpRequest(server_.unix_socket(), "POST", "/v1/events", body,
-                                  Bearer("not-the-token")),
-                      403, "forbidden"));
+  EXPECT_TRUE(IsError(
+      HttpRequest(server_.unix_socket(), "POST", "/v1/events", body, Bearer("not-the-token")), 403,
+      "forbidden"));
   // A refused request on a keep-alive connection: the next request on it is judged on its own
   // (or, had the server closed it, it would have said `Connection: close` and the client would
   // reconnect).
@@ -250,16 +250,18 @@ TEST_F(BadInputTest, BytesThatAreNotHttp) {
       {"no version", "GET /healthz\r\n\r\n"},
       {"header without colon", "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n"},
       {"negative length", "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"},
-      {"two lengths", "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                      "Content-Length: 6\r\n\r\nhello!"},
+      {"two lengths",
+       "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+       "Content-Length: 6\r\n\r\nhello!"},
       {"NUL in the request line",
        std::string("GET /hea") + '\0' + "lthz HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"huge header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200000, 'b') +
-                          "\r\n\r\n"},
-      {"huge target", "GET /v1/events?stream=" + std::string(100000, 's') +
-                          " HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"bad chunk size", "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         "zz\r\nhello\r\n0\r\n\r\n"},
+      {"huge header",
+       "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200000, 'b') + "\r\n\r\n"},
+      {"huge target",
+       "GET /v1/events?stream=" + std::string(100000, 's') + " HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"bad chunk size",
+       "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "zz\r\nhello\r\n0\r\n\r\n"},
   };
   for (const auto& [name, bytes] : inputs) {
     SCOPED_TRACE(name);

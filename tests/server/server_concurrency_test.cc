@@ -173,9 +173,8 @@ TEST_F(ConcurrencyTest, SixtyFourClientsAppendWhileOthersQueryAndFollow) {
       uint64_t last = 0;
       for (;;) {
         const bool done = writers_done.load();
-        const HttpResponse r = conn.Request("POST", "/v1/query",
-                                            R"({"query":"events | count","format":"json"})",
-                                            Bearer(token));
+        const HttpResponse r = conn.Request(
+            "POST", "/v1/query", R"({"query":"events | count","format":"json"})", Bearer(token));
         const json j = ParseJson(r.body);
         std::string failure;
         if (r.status != 200 || !j.is_array() || j.size() != 1 || !j[0].is_object() ||
@@ -329,7 +328,8 @@ TEST_F(ConcurrencyTest, FollowerThatDoesNotReadDoesNotBlockWriters) {
   for (int b = 0; b < 20; ++b) {
     std::string batch;
     for (int i = 0; i < 1000; ++i) {
-      batch += Envelope("stuck/s", "myapp.tick", {{"n", b * 1000 + i}, {"pad", std::string(1000, 'p')}}) +
+      batch += Envelope("stuck/s", "myapp.tick",
+                        {{"n", b * 1000 + i}, {"pad", std::string(1000, 'p')}}) +
                "\n";
     }
     const HttpResponse r = writer.Request("POST", "/v1/events", batch, server_.auth());

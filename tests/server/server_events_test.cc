@@ -79,9 +79,9 @@ TEST_F(EventsTest, BadEventRejectsTheWholeBatchNamingLineAndField) {
 
 TEST_F(EventsTest, NotJsonOrNotAnObjectIsBadRequest) {
   Append(Note("s", "before"));
-  for (const std::string& bad : {std::string("{"), std::string("not json at all"),
-                                 std::string("[1,2,3]"), std::string("\"a string\""),
-                                 std::string("42"), std::string("null")}) {
+  for (const std::string& bad :
+       {std::string("{"), std::string("not json at all"), std::string("[1,2,3]"),
+        std::string("\"a string\""), std::string("42"), std::string("null")}) {
     SCOPED_TRACE(bad);
     EXPECT_TRUE(IsError(Post("/v1/events", bad), 400, "bad_request"));
   }
@@ -90,8 +90,8 @@ TEST_F(EventsTest, NotJsonOrNotAnObjectIsBadRequest) {
 
 TEST_F(EventsTest, SameIdsAnswerTheOriginalLsnsAndWriteNothing) {
   Append(Note("other", "x"));
-  const std::string batch = Note("idem/s", "one", "idem-1") + "\n" +
-                            Note("idem/s", "two", "idem-2") + "\n";
+  const std::string batch =
+      Note("idem/s", "one", "idem-1") + "\n" + Note("idem/s", "two", "idem-2") + "\n";
   const json first = Append(batch);
   EXPECT_EQ(first, json::parse(R"({"lsns":[2,3],"first_lsn":2,"last_lsn":3,"duplicate":false})"));
   Append(Note("other", "y"));
@@ -261,7 +261,7 @@ TEST_F(EventsTest, LogAsJsonlEqualsTinkLogJsonWithEachFilter) {
 TEST_F(EventsTest, BadQueryParametersAreBadRequest) {
   Append(Note("s", "x"));
   for (const std::string q : {"from=abc", "from=-1", "to=x", "limit=-5", "limit=many",
-                               "since=yesterday", "until=2026-13-45T99:00:00Z", "follow=maybe"}) {
+                              "since=yesterday", "until=2026-13-45T99:00:00Z", "follow=maybe"}) {
     SCOPED_TRACE(q);
     EXPECT_TRUE(IsError(Get("/v1/events?" + q), 400, "bad_request"));
   }
@@ -283,12 +283,14 @@ std::vector<SseEvent> ReadEvents(SseReader* reader, size_t n) {
 TEST_F(EventsTest, FollowSendsHistoryThenLiveEvents) {
   Append(Note("f/a", "1") + "\n" + Note("f/b", "2") + "\n" + Note("f/a", "3") + "\n");
   SseReader all(server_.tcp());
-  const HttpResponse h = all.Open("/v1/events?follow=1&from=2", server_.auth(), milliseconds(20000));
+  const HttpResponse h =
+      all.Open("/v1/events?follow=1&from=2", server_.auth(), milliseconds(20000));
   ASSERT_EQ(h.status, 200) << h.Describe();
   EXPECT_EQ(h.Header("content-type").rfind("text/event-stream", 0), 0u) << h.Header("content-type");
   SseReader only_a(server_.unix_socket());
-  ASSERT_EQ(only_a.Open("/v1/events?follow=1&stream=f/a", server_.auth(), milliseconds(20000)).status,
-            200);
+  ASSERT_EQ(
+      only_a.Open("/v1/events?follow=1&stream=f/a", server_.auth(), milliseconds(20000)).status,
+      200);
   std::vector<SseEvent> got = ReadEvents(&all, 2);
   Append(Note("f/b", "4") + "\n" + Note("f/a", "5") + "\n");
   std::vector<SseEvent> live = ReadEvents(&all, 2);
@@ -323,8 +325,9 @@ TEST_F(EventsTest, FollowResumesAfterLastEventId) {
   first.Close();
   Append(Note("r/s", "4"));
   SseReader again(server_.tcp());
-  ASSERT_EQ(again.Open("/v1/events?follow=1", server_.auth({{"Last-Event-ID", before[1].id}}),
-                       milliseconds(20000))
+  ASSERT_EQ(again
+                .Open("/v1/events?follow=1", server_.auth({{"Last-Event-ID", before[1].id}}),
+                      milliseconds(20000))
                 .status,
             200);
   Append(Note("r/s", "5"));

@@ -47,13 +47,15 @@ TEST_F(QueryTest, AnswersAreWhatTinkShellPrints) {
     HttpResponse answer;
   };
   std::vector<Case> cases;
-  for (const std::string& q : {std::string("events | count"),
-                               std::string("events | where type == 'note' | select lsn, stream"),
-                               std::string("tasks | select id, state | sort id"),
-                               std::string("events | count; events | limit 2 | select lsn, type")}) {
+  for (const std::string& q :
+       {std::string("events | count"),
+        std::string("events | where type == 'note' | select lsn, stream"),
+        std::string("tasks | select id, state | sort id"),
+        std::string("events | count; events | limit 2 | select lsn, type")}) {
     for (const std::string f : {"json", "jsonl", "csv", "table", "markdown"}) {
-      cases.push_back({q, f, Post("/v1/query", json({{"query", q}, {"format", f}}).dump(),
-                                  {{"Content-Type", "application/json"}})});
+      cases.push_back({q, f,
+                       Post("/v1/query", json({{"query", q}, {"format", f}}).dump(),
+                            {{"Content-Type", "application/json"}})});
     }
   }
   // The default format is json; the query may come as text/plain with ?format=.
@@ -73,7 +75,8 @@ TEST_F(QueryTest, AnswersAreWhatTinkShellPrints) {
   EXPECT_EQ(dflt.status, 200) << dflt.Describe();
   EXPECT_EQ(dflt.body, count.out);
   EXPECT_TRUE(ParseJson(dflt.body).is_array()) << dflt.body;
-  const CommandResult notes = Tink("shell -c \"events | where type == 'note' | count\" --format csv");
+  const CommandResult notes =
+      Tink("shell -c \"events | where type == 'note' | count\" --format csv");
   EXPECT_EQ(plain.status, 200) << plain.Describe();
   EXPECT_EQ(plain.body, notes.out);
 }
@@ -83,20 +86,23 @@ TEST_F(QueryTest, QueryErrors) {
   const HttpResponse parse = Post("/v1/query", R"({"query":"events | wher type == 1"})");
   ASSERT_TRUE(IsError(parse, 400, "query_error"));
   EXPECT_EQ(ErrorMessage(parse).rfind("error at ", 0), 0u) << ErrorMessage(parse);
-  EXPECT_TRUE(IsError(Post("/v1/query", R"({"query":"nosuchsource | count"})"), 400, "query_error"));
+  EXPECT_TRUE(
+      IsError(Post("/v1/query", R"({"query":"nosuchsource | count"})"), 400, "query_error"));
   // Dot-commands are not accepted (the code is not named by docs/http.md: any 4xx error).
   EXPECT_TRUE(IsClientError(Post("/v1/query", R"({"query":".help"})")));
   EXPECT_TRUE(IsClientError(Post("/v1/query", R"({"query":".open /tmp/x"})")));
   // Not a query request at all.
   for (const std::string& bad :
        {std::string("{"), std::string("[1]"), std::string(R"({"format":"json"})"),
-        std::string(R"({"query":42})"), std::string(R"({"query":"events | count","format":"xml"})")}) {
+        std::string(R"({"query":42})"),
+        std::string(R"({"query":"events | count","format":"xml"})")}) {
     SCOPED_TRACE(bad);
     EXPECT_TRUE(IsError(Post("/v1/query", bad, {{"Content-Type", "application/json"}}), 400,
                         "bad_request"));
   }
-  EXPECT_TRUE(IsError(Post("/v1/query?format=xml", "events | count", {{"Content-Type", "text/plain"}}),
-                      400, "bad_request"));
+  EXPECT_TRUE(
+      IsError(Post("/v1/query?format=xml", "events | count", {{"Content-Type", "text/plain"}}), 400,
+              "bad_request"));
   EXPECT_EQ(Events().size(), 1u);
 }
 
@@ -194,7 +200,8 @@ TEST_F(QueryTest, MetricsInPrometheusTextFormat) {
   };
   for (const auto& [name, type] : metrics) {
     EXPECT_NE(r.body.find("# TYPE " + name + " " + type + "\n"), std::string::npos)
-        << name << " " << type << " missing in:\n" << r.body;
+        << name << " " << type << " missing in:\n"
+        << r.body;
   }
   // Sample values: "name value" or "name{labels} value".
   auto value = [&](const std::string& series) -> double {
@@ -255,12 +262,14 @@ TEST_F(QueryTest, QueryOverQueryTimeoutIs503) {
   // Enough events that sorting them all takes far more than the 1 ms allowed.
   std::string batch;
   for (int i = 0; i < 20000; ++i) {
-    batch += Envelope("qt/" + std::to_string(i % 50), "myapp.tick", {{"n", i}, {"pad", "xxxxxxxx"}}) +
-             "\n";
+    batch +=
+        Envelope("qt/" + std::to_string(i % 50), "myapp.tick", {{"n", i}, {"pad", "xxxxxxxx"}}) +
+        "\n";
   }
   Append(batch);
   const HttpResponse r =
-      Post("/v1/query", R"({"query":"events | sort data.n desc | group by stream, count() | sort stream"})");
+      Post("/v1/query",
+           R"({"query":"events | sort data.n desc | group by stream, count() | sort stream"})");
   EXPECT_TRUE(IsError(r, 503, "query_timeout"));
   // The daemon is still serving, and a cheap request is answered.
   EXPECT_EQ(HttpRequest(server_.tcp(), "GET", "/healthz").status, 200);

@@ -112,8 +112,8 @@ inline ::testing::AssertionResult IsClientError(const HttpResponse& r) {
     return ::testing::AssertionFailure() << "want a 4xx, got " << r.Describe();
   }
   if (ErrorCode(r).empty() || ErrorMessage(r).empty()) {
-    return ::testing::AssertionFailure() << "a " << r.status << " without the error object: "
-                                         << r.body;
+    return ::testing::AssertionFailure()
+           << "a " << r.status << " without the error object: " << r.body;
   }
   return ::testing::AssertionSuccess();
 }
@@ -128,7 +128,9 @@ class ServerTest : public ::testing::Test {
     return o;
   }
   // Starts the server; use as ASSERT_TRUE(Start()) << server_.error().
-  bool Start(std::vector<std::string> extra = {}) { return server_.Start(Options(std::move(extra))); }
+  bool Start(std::vector<std::string> extra = {}) {
+    return server_.Start(Options(std::move(extra)));
+  }
   // SIGTERM and the exit code (docs/http.md: 0).
   int Stop() {
     server_.Signal(SIGTERM);
@@ -138,13 +140,13 @@ class ServerTest : public ::testing::Test {
   HttpResponse Get(const std::string& target) {
     return HttpRequest(server_.tcp(), "GET", target, "", server_.auth());
   }
-  HttpResponse Post(const std::string& target, const std::string& body,
-                    HttpHeaders more = {}) {
+  HttpResponse Post(const std::string& target, const std::string& body, HttpHeaders more = {}) {
     return HttpRequest(server_.tcp(), "POST", target, body, server_.auth(std::move(more)));
   }
   // POST /v1/events; the answer's JSON (null when not 200; the failure is reported).
   nlohmann::json Append(const std::string& jsonl, const std::string& query = "") {
-    const HttpResponse r = Post("/v1/events" + query, jsonl, {{"Content-Type", "application/json"}});
+    const HttpResponse r =
+        Post("/v1/events" + query, jsonl, {{"Content-Type", "application/json"}});
     EXPECT_EQ(r.status, 200) << r.Describe() << "\nbody sent: " << jsonl;
     return r.status == 200 ? ParseJson(r.body) : nlohmann::json();
   }

@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
   tink::testing::TempDir tmp;
   const std::string work = dir.empty() ? tmp.path() : dir;
   tink::testing::ServerCrashHarness h(work + "/store", work, seed, o);
-  uint64_t acked = 0, resent = 0, dups = 0, lost = 0, duplicated = 0, mismatch = 0;
+  uint64_t acked = 0, resent = 0, dups = 0, lost = 0, duplicated = 0, mismatch = 0, followed = 0,
+           unstable = 0;
   bool failed = false;
   for (int i = 1; i <= rounds; ++i) {
     const tink::testing::ServerCrashRound r = h.RunRound();
@@ -59,6 +60,8 @@ int main(int argc, char** argv) {
     lost += r.lost;
     duplicated += r.duplicated;
     mismatch += r.retry_mismatch;
+    followed += r.followed;
+    unstable += r.unstable_follows;
     if (!r.ok()) {
       failed = true;
       std::printf("round %d: ERROR %s", i, r.Describe().c_str());
@@ -74,17 +77,19 @@ int main(int argc, char** argv) {
   const tink::testing::ServerCrashRound f = h.Finish();
   lost += f.lost;
   duplicated += f.duplicated;
+  unstable += f.unstable_follows;
   if (!f.ok()) {
     failed = true;
     std::printf("finish: ERROR %s", f.Describe().c_str());
   }
-  std::printf("rounds=%d acked=%llu resent=%llu duplicate_acks=%llu lost=%llu duplicated=%llu "
-              "retry_mismatch=%llu last_lsn=%llu sigterm_exit=%d\n",
-              rounds, static_cast<unsigned long long>(acked), static_cast<unsigned long long>(resent),
-              static_cast<unsigned long long>(dups), static_cast<unsigned long long>(lost),
-              static_cast<unsigned long long>(duplicated),
-              static_cast<unsigned long long>(mismatch),
-              static_cast<unsigned long long>(f.last_lsn), f.exit_code);
+  std::printf(
+      "rounds=%d acked=%llu resent=%llu duplicate_acks=%llu lost=%llu duplicated=%llu "
+      "retry_mismatch=%llu followed=%llu unstable_follows=%llu last_lsn=%llu sigterm_exit=%d\n",
+      rounds, static_cast<unsigned long long>(acked), static_cast<unsigned long long>(resent),
+      static_cast<unsigned long long>(dups), static_cast<unsigned long long>(lost),
+      static_cast<unsigned long long>(duplicated), static_cast<unsigned long long>(mismatch),
+      static_cast<unsigned long long>(followed), static_cast<unsigned long long>(unstable),
+      static_cast<unsigned long long>(f.last_lsn), f.exit_code);
   if (failed && dir.empty()) {
     // Keep the evidence: move the store out of the temporary folder.
     const std::string kept = "/tmp/tink-server-crash-" + std::to_string(seed);

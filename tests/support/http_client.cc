@@ -74,7 +74,8 @@ void FillFailure(HttpResponse* r, const std::string& what, const beast::error_co
 template <class Fields>
 void CopyHeaders(const Fields& fields, HttpResponse* r) {
   for (const auto& f : fields) {
-    const std::string name = Lower(std::string_view(f.name_string().data(), f.name_string().size()));
+    const std::string name =
+        Lower(std::string_view(f.name_string().data(), f.name_string().size()));
     const std::string value(f.value().data(), f.value().size());
     auto [it, inserted] = r->headers.emplace(name, value);
     if (!inserted) it->second += "," + value;
@@ -137,8 +138,8 @@ bool HttpConnection::Connect(std::string* error) {
     return false;
   }
   impl_->stream.expires_after(timeout_);
-  const beast::error_code ec =
-      RunOne(impl_->ioc, [&](auto handler) { impl_->stream.async_connect(ep, std::move(handler)); });
+  const beast::error_code ec = RunOne(
+      impl_->ioc, [&](auto handler) { impl_->stream.async_connect(ep, std::move(handler)); });
   if (ec) {
     if (error) *error = "connect to " + endpoint_.ToString() + ": " + ec.message();
     Close();
@@ -180,9 +181,8 @@ HttpResponse HttpConnection::Request(std::string_view method, std::string_view t
     req.prepare_payload();
   }
   impl_->stream.expires_after(timeout_);
-  const beast::error_code ec = RunOne(impl_->ioc, [&](auto handler) {
-    http::async_write(impl_->stream, req, std::move(handler));
-  });
+  const beast::error_code ec = RunOne(
+      impl_->ioc, [&](auto handler) { http::async_write(impl_->stream, req, std::move(handler)); });
   if (ec) {
     FillFailure(&r, "write " + std::string(method) + " " + std::string(target), ec);
     Close();
@@ -265,8 +265,8 @@ bool HttpConnection::WaitReadable(Millis timeout) {
 }
 
 HttpResponse HttpRequest(const HttpEndpoint& endpoint, std::string_view method,
-                         std::string_view target, std::string_view body,
-                         const HttpHeaders& headers, std::chrono::milliseconds timeout) {
+                         std::string_view target, std::string_view body, const HttpHeaders& headers,
+                         std::chrono::milliseconds timeout) {
   HttpConnection c(endpoint, timeout);
   return c.Request(method, target, body, headers);
 }
@@ -279,7 +279,7 @@ struct SseReader::Impl {
   Stream stream{ioc};
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
-  SseEvent current;        // the event being cut
+  SseEvent current;          // the event being cut
   bool current_any = false;  // a field of `current` was seen
   bool open = false;
 
@@ -312,8 +312,7 @@ void SseReader::Close() {
   impl_->open = false;
 }
 
-HttpResponse SseReader::Open(std::string_view target, const HttpHeaders& headers,
-                             Millis timeout) {
+HttpResponse SseReader::Open(std::string_view target, const HttpHeaders& headers, Millis timeout) {
   HttpResponse r;
   Close();
   impl_ = std::make_unique<Impl>();
@@ -324,8 +323,8 @@ HttpResponse SseReader::Open(std::string_view target, const HttpHeaders& headers
   Protocol::endpoint ep;
   if (!ToAsio(endpoint_, &ep, &r.error)) return r;
   impl_->stream.expires_after(timeout);
-  beast::error_code ec =
-      RunOne(impl_->ioc, [&](auto handler) { impl_->stream.async_connect(ep, std::move(handler)); });
+  beast::error_code ec = RunOne(
+      impl_->ioc, [&](auto handler) { impl_->stream.async_connect(ep, std::move(handler)); });
   if (ec) {
     FillFailure(&r, "connect to " + endpoint_.ToString(), ec);
     return r;

@@ -36,9 +36,9 @@ struct HttpEndpoint {
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResponse {
-  int status = 0;               // 0: no answer was received (see `error`)
-  std::string error;            // the transport failure, empty when an answer was read
-  bool peer_closed = false;     // the failure was the server closing (EOF or reset)
+  int status = 0;            // 0: no answer was received (see `error`)
+  std::string error;         // the transport failure, empty when an answer was read
+  bool peer_closed = false;  // the failure was the server closing (EOF or reset)
   std::map<std::string, std::string> headers;  // names lower-cased; repeated names joined by ","
   std::string body;
 
@@ -131,14 +131,14 @@ class SseReader {
   void Close();
 
   const std::string& error() const { return error_; }
-  bool ended() const { return ended_; }     // the server ended the stream (clean EOF)
+  bool ended() const { return ended_; }       // the server ended the stream (clean EOF)
   int comments() const { return comments_; }  // comment lines seen (": keepalive")
 
  private:
   struct Impl;
   HttpEndpoint endpoint_;
   std::unique_ptr<Impl> impl_;
-  std::string pending_;  // body bytes read but not yet cut into events
+  std::string pending_;          // body bytes read but not yet cut into events
   std::vector<SseEvent> ready_;  // events cut by WaitComment, not yet returned by Next
   std::string error_;
   bool ended_ = false;

@@ -33,6 +33,8 @@ std::string ServerCrashRound::Describe() const {
        " duplicate_acks=" + std::to_string(duplicate_acks) + " lost=" + std::to_string(lost) +
        " duplicated=" + std::to_string(duplicated) +
        " retry_mismatch=" + std::to_string(retry_mismatch) +
+       " followed=" + std::to_string(followed) +
+       " unstable_follows=" + std::to_string(unstable_follows) +
        " last_lsn=" + std::to_string(last_lsn) + "\n";
   for (size_t i = 0; i < problems.size() && i < 40; ++i) s += problems[i] + "\n";
   if (problems.size() > 40) s += "... " + std::to_string(problems.size() - 40) + " more\n";
@@ -53,7 +55,9 @@ ServerCrashHarness::Batch ServerCrashHarness::NewBatch(int client) {
   const std::string base = "r" + std::to_string(round_) + "-b" + std::to_string(next_batch_++);
   for (int k = 0; k < n; ++k) {
     b.ids.push_back(base + "-" + std::to_string(k));
-    json e = {{"stream", b.stream}, {"type", "note"}, {"id", b.ids.back()},
+    json e = {{"stream", b.stream},
+              {"type", "note"},
+              {"id", b.ids.back()},
               {"data", {{"text", b.ids.back()}}}};
     b.body += e.dump() + "\n";
   }
@@ -112,6 +116,16 @@ void ServerCrashHarness::Check(const HttpEndpoint& ep, const std::string& token,
       ++r->lost;
       r->problems.push_back("acknowledged " + id + " at LSN " + std::to_string(lsn) + ": " +
                             (it == in_log->end() ? "missing" : "at " + std::to_string(it->second)));
+    }
+  }
+  // What followers were shown is what the log kept.
+  for (const auto& [lsn, id] : followed_) {
+    auto it = in_log->find(id);
+    if (it == in_log->end() || it->second != lsn) {
+      ++r->unstable_follows;
+      r->problems.push_back("a follower was shown " + id + " at LSN " + std::to_string(lsn) +
+                            "; the log has it " +
+                            (it == in_log->end() ? "nowhere" : "at " + std::to_string(it->second)));
     }
   }
   // Batches whole and contiguous, or absent.
@@ -209,8 +223,8 @@ ServerCrashRound ServerCrashHarness::RunRound() {
         // No answer: the kill, or a failure before it (a problem). An error status writes
         // nothing (docs/http.md); the next check confirms either way.
         if (!killed.load()) {
-          r.problems.push_back("round " + std::to_string(round_) + ", before the kill: " +
-                               resp.Describe());
+          r.problems.push_back("round " + std::to_string(round_) +
+                               ", before the kill: " + resp.Describe());
         }
         if (!is_resend || rs.want_lsns.empty()) unknown_now.push_back(rs.batch);
         return;
@@ -221,7 +235,8 @@ ServerCrashRound ServerCrashHarness::RunRound() {
         return;
       }
       std::vector<uint64_t> lsns;
-      for (const json& l : j["lsns"]) lsns.push_back(l.is_number_unsigned() ? l.get<uint64_t>() : 0);
+      for (const json& l : j["lsns"])
+        lsns.push_back(l.is_number_unsigned() ? l.get<uint64_t>() : 0);
       const bool dup = j.value("duplicate", false);
       if (is_resend) {
         ++r.resent;
@@ -251,17 +266,55 @@ ServerCrashRound ServerCrashHarness::RunRound() {
   // min_acks (possibly none: the kill then lands while the clients connect and send).
   const int kill_after =
       rng_() % 4 == 0 ? static_cast<int>(rng_() % options_.min_acks) : options_.min_acks;
+  // A follower from the head of the log as checked: it records what it is shown until the kill
+  // ends its stream.
+  std::vector<std::pair<uint64_t, std::string>> followed_now;
+  std::string follow_error;
+  std::atomic<bool> follow_open{false};
+  std::thread follower([&] {
+    SseReader reader(server.tcp());
+    const HttpResponse h = reader.Open("/v1/events?follow=1&from=" + std::to_string(r.last_lsn + 1),
+                                       Bearer(token), milliseconds(10000));
+    follow_open = true;
+    if (h.status != 200) {
+      follow_error = "follow: " + h.Describe();
+      return;
+    }
+    while (std::optional<SseEvent> e = reader.Next(milliseconds(10000))) {
+      const json d = json::parse(e->data, nullptr, false);
+      if (!d.is_object() || !d.contains("lsn") || !d["lsn"].is_number_unsigned()) {
+        follow_error = "follow: not an event: " + e->data;
+        return;
+      }
+      followed_now.emplace_back(d["lsn"].get<uint64_t>(), d.value("id", ""));
+    }
+    if (!killed.load()) follow_error = "follow ended before the kill: " + reader.error();
+  });
+  while (!follow_open.load()) std::this_thread::sleep_for(milliseconds(1));
+
   std::vector<std::thread> threads;
   const auto start = Clock::now();
   for (int c = 0; c < options_.clients; ++c) threads.emplace_back(client, c);
-  while (acks.load() < kill_after &&
-         Clock::now() - start < milliseconds(options_.max_round_ms)) {
+  while (acks.load() < kill_after && Clock::now() - start < milliseconds(options_.max_round_ms)) {
     std::this_thread::sleep_for(milliseconds(2));
   }
   std::this_thread::sleep_for(milliseconds(rng_() % (options_.max_extra_kill_ms + 1)));
   killed = true;
   server.Kill();
   for (std::thread& t : threads) t.join();
+  follower.join();
+  if (!follow_error.empty())
+    r.problems.push_back("round " + std::to_string(round_) + ": " + follow_error);
+  uint64_t prev = r.last_lsn;
+  for (const auto& [lsn, id] : followed_now) {
+    if (lsn != prev + 1) {
+      r.problems.push_back("round " + std::to_string(round_) + ": the follower was shown LSN " +
+                           std::to_string(lsn) + " after " + std::to_string(prev));
+    }
+    prev = lsn;
+    followed_[lsn] = id;
+  }
+  r.followed = followed_now.size();
 
   for (const Batch& b : sent_now) {
     batches_[b.ids[0]] = b;
@@ -295,8 +348,8 @@ ServerCrashRound ServerCrashHarness::Finish() {
   server.Signal(SIGTERM);
   r.exit_code = server.Wait(milliseconds(20000));
   if (r.exit_code != 0) {
-    r.problems.push_back("SIGTERM: exit " + std::to_string(r.exit_code) + "; stderr: " +
-                         server.stderr_text());
+    r.problems.push_back("SIGTERM: exit " + std::to_string(r.exit_code) +
+                         "; stderr: " + server.stderr_text());
   }
   const std::string store = " --store " + ShellQuote(store_);
   const CommandResult verify = RunCommand(options_.tink_bin + " verify" + store);
