@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -238,6 +239,54 @@ TEST_F(AuthTest, NonLoopbackListenNeedsPublic) {
   const std::string err = server_.stderr_text();
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "want one clear line: " << err;
   EXPECT_NE(err.find("--public"), std::string::npos) << err;
+}
+
+// The daemon is the store's only writer: a second `tink serve` on the same store is refused at
+// start (one line, a non-zero exit) and the first goes on serving.
+TEST_F(AuthTest, SecondDaemonOnTheSameStoreIsRefused) {
+  ASSERT_TRUE(Start()) << server_.error();
+  Append(Note("one/s", "x"));
+  TinkServer second(kTinkBin);
+  ServerOptions o = Options();
+  o.socket = tmp_.Sub("second.sock");
+  EXPECT_FALSE(second.Start(o)) << "two daemons on one store";
+  EXPECT_GT(second.exit_code(), 0) << second.stderr_text();
+  EXPECT_LT(second.exit_code(), 128) << second.stderr_text();
+  const std::string err = second.stderr_text();
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "want one clear line: " << err;
+  EXPECT_NE(err.find(store_), std::string::npos) << "the line does not name the store: " << err;
+  const HttpResponse h = HttpRequest(server_.tcp(), "GET", "/healthz");
+  EXPECT_EQ(h.status, 200) << h.Describe();
+  Append(Note("one/s", "y"));
+  EXPECT_EQ(Events().size(), 2u);
+}
+
+// A log damaged in the middle (a bad record followed by valid ones) is corruption: the daemon
+// does not open it for writing and says so at start (DESIGN.md: exit 3, naming where).
+TEST_F(AuthTest, CorruptLogIsRefusedAtStart) {
+  ASSERT_TRUE(Start()) << server_.error();
+  std::string batch;
+  for (int i = 0; i < 20; ++i) {
+    batch += Note("c/s", i == 5 ? "DAMAGE-THIS-EVENT-TEXT" : "event " + std::to_string(i)) + "\n";
+  }
+  Append(batch);
+  ASSERT_EQ(Stop(), 0) << server_.stderr_text();
+  // Flip a byte inside event 6's text in its segment (FlatBuffers keep strings as they are).
+  bool damaged = false;
+  for (const auto& entry : std::filesystem::directory_iterator(store_ + "/log")) {
+    std::string bytes = ReadFile(entry.path().string());
+    const size_t at = bytes.find("DAMAGE-THIS-EVENT-TEXT");
+    if (at == std::string::npos) continue;
+    bytes[at + 3] ^= 0x20;
+    std::ofstream(entry.path(), std::ios::binary | std::ios::trunc) << bytes;
+    damaged = true;
+  }
+  ASSERT_TRUE(damaged) << "the event's text was not found in " << store_ << "/log";
+  EXPECT_FALSE(Start()) << "tink serve opened a corrupt log for writing";
+  EXPECT_EQ(server_.exit_code(), 3) << server_.stderr_text();
+  const std::string err = server_.stderr_text();
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "want one clear line: " << err;
+  EXPECT_NE(err.find(".seg"), std::string::npos) << "the line does not name the segment: " << err;
 }
 
 }  // namespace

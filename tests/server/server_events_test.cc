@@ -316,6 +316,20 @@ TEST_F(EventsTest, FollowSendsHistoryThenLiveEvents) {
   EXPECT_EQ(ParseJson(a[2].data), log[4]);
 }
 
+// Follow from an LSN past the head: nothing until the log reaches it, then exactly from there.
+TEST_F(EventsTest, FollowFromPastTheHeadWaitsForIt) {
+  Append(Note("p/s", "1") + "\n" + Note("p/s", "2") + "\n");
+  SseReader reader(server_.tcp());
+  ASSERT_EQ(reader.Open("/v1/events?follow=1&from=5", server_.auth(), milliseconds(20000)).status,
+            200);
+  Append(Note("p/s", "3") + "\n" + Note("p/s", "4") + "\n" + Note("p/s", "5") + "\n" +
+         Note("p/s", "6") + "\n");
+  const std::vector<SseEvent> got = ReadEvents(&reader, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, "5");
+  EXPECT_EQ(got[1].id, "6");
+}
+
 TEST_F(EventsTest, FollowResumesAfterLastEventId) {
   Append(Note("r/s", "1") + "\n" + Note("r/s", "2") + "\n" + Note("r/s", "3") + "\n");
   SseReader first(server_.tcp());
