@@ -18,9 +18,17 @@
 //                                Engine::Open is timed, with the catch-up of whatever the
 //                                projections had not persisted (the tail). The log and RocksDB
 //                                opens are also timed apart, on a copy of the killed store.
+//   LiveIngest/flush_ms:0|1000   a fresh store opened for writing (tail thread on, durability
+//                                none so that the state's work is most of the cost) takes
+//                                --ingest-events events of the workload in Appends of 256 from
+//                                one thread; the time runs until the projections have applied the
+//                                last one. flush_ms is EngineOptions::state_flush_interval: the
+//                                tail thread's periodic flush for read-only openers (0: none).
+//                                written_MiB: bytes the process wrote meanwhile (/proc/self/io)
 //
 // Flags (before Google Benchmark's own): --events N (default 1000000), --runs R (100),
 // --probes P (lookups per AsOf row, 20000), --crash-events N (appended by the child, 200000),
+// --ingest-events N (LiveIngest, 500000),
 // --store DIR (use the store at DIR, generating it there first if DIR does not exist, and keep
 // it: for profiling one benchmark at a time without regenerating).
 // Scratch data: a fresh <dir>/tink-bench-XXXXXX (dir: $TINK_BENCH_DIR, else the build directory),
@@ -59,6 +67,7 @@ struct Flags {
   int runs = 100;
   uint64_t probes = 20'000;
   uint64_t crash_events = 200'000;
+  uint64_t ingest_events = 500'000;
   std::string store;  // kept store, "" for one in the scratch directory
 };
 Flags g_flags;
@@ -69,6 +78,24 @@ uint64_t g_log_bytes = 0;  // bytes of the log's segment files (preallocated spa
 
 double Secs(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Bytes this process has passed to write() and friends so far (/proc/self/io wchar): the log's
+// and the state's writes, flushes and compactions included.
+uint64_t ProcessWrittenBytes() {
+  std::FILE* f = std::fopen("/proc/self/io", "r");
+  if (f == nullptr) {
+    return 0;
+  }
+  char line[128];
+  uint64_t n = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "wchar: %" SCNu64, &n) == 1) {
+      break;
+    }
+  }
+  std::fclose(f);
+  return n;
 }
 
 // CPU time of the whole process (every thread, RocksDB's background threads included).
@@ -557,6 +584,61 @@ void CrashReopen(benchmark::State& st, bool wal) {
   }
 }
 
+// ---- Live ingest ---------------------------------------------------------------------------
+
+void LiveIngest(benchmark::State& st, int flush_ms) {
+  namespace fs = std::filesystem;
+  for (auto _ : st) {
+    const std::string store = g_scratch->path() + "/ingest-" + std::to_string(flush_ms);
+    fs::remove_all(store);
+    engine::EngineOptions o;
+    o.durability.mode = log::Durability::Mode::kNone;
+    o.state_flush_interval = std::chrono::milliseconds(flush_ms);
+    auto eng = OpenOrDie(store, o);
+    AgentWorkload w(g_flags.ingest_events, g_flags.runs, 42);
+    std::vector<schema::EventInput> evs;
+    const auto t0 = Clock::now();
+    const double c0 = ProcessCpu();
+    const uint64_t w0 = ProcessWrittenBytes();
+    uint64_t last = 0;
+    while (!w.done()) {
+      evs.clear();
+      while (evs.size() < 256 && !w.done()) {
+        w.Next(&evs);
+      }
+      auto r = eng->Append(evs);
+      if (!r.ok()) {
+        st.SkipWithError(r.status().ToString().c_str());
+        return;
+      }
+      last = r->lsns.back();
+    }
+    const double appended = Secs(t0);
+    if (!eng->WaitForProjections(last, std::chrono::minutes(10))) {
+      st.SkipWithError(eng->projection_status().ToString().c_str());
+      return;
+    }
+    const double secs = Secs(t0);
+    st.SetIterationTime(secs);
+    st.counters["events"] = static_cast<double>(last);
+    st.counters["append_s"] = appended;        // until the last Append returned
+    st.counters["applied_lag_s"] = secs - appended;  // then until the projections had it
+    st.counters["cpu_us/ev"] = (ProcessCpu() - c0) * 1e6 / static_cast<double>(last);
+    // Everything written meanwhile: the log's share is the same with and without the periodic
+    // flush, so the difference is the state's flushes and compactions.
+    st.counters["written_MiB"] = (ProcessWrittenBytes() - w0) / 1048576.0;
+    st.counters["sst_files"] = 0;
+    for (const auto& f : fs::directory_iterator(engine::StateDir(store))) {
+      if (f.path().extension() == ".sst") {
+        st.counters["sst_files"] += 1;  // what the flushes (and compactions) left at the end
+      }
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(last));
+    (void)eng->Close();
+    fs::remove_all(store);
+  }
+}
+
 void Register() {
   using benchmark::RegisterBenchmark;
   for (bool wal : {true, false}) {
@@ -588,6 +670,13 @@ void Register() {
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     }
+  }
+  for (int flush_ms : {0, 1000}) {
+    RegisterBenchmark(("LiveIngest/flush_ms:" + std::to_string(flush_ms)).c_str(),
+                      [flush_ms](benchmark::State& st) { LiveIngest(st, flush_ms); })
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
   }
   for (bool wal : {true, false}) {
     RegisterBenchmark(wal ? "CrashReopen/rocksdb_wal:1" : "CrashReopen/rocksdb_wal:0",
@@ -622,6 +711,8 @@ int main(int argc, char** argv) {
       g_flags.store = argv[++i];
     } else if (a == "--crash-events" && v) {
       g_flags.crash_events = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--ingest-events" && v) {
+      g_flags.ingest_events = std::strtoull(argv[++i], nullptr, 10);
     } else {
       rest.push_back(argv[i]);
     }

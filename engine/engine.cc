@@ -3,11 +3,14 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "engine/kill_point.h"
 #include "engine/projection_set.h"
@@ -15,6 +18,11 @@
 #include "projections/state_store.h"
 
 namespace tink::engine {
+
+namespace {
+// Read-only opens of the projection state before falling back to the log (OpenState).
+constexpr int kReadOnlyStateAttempts = 5;
+}  // namespace
 
 struct Engine::Projections : ProjectionSet {};
 
@@ -126,8 +134,25 @@ Status Engine::OpenState(const EngineOptions& options) {
     so.read_only = true;
     Result<std::unique_ptr<projections::StateStore>> st =
         projections::StateStore::Open(sdir, proj_->all(), so);
+    // A writer's open, flush or compaction can replace files between RocksDB reading the
+    // state's manifest and opening them (the writer may be gone by the time we notice); a second
+    // look then finds the new set.
+    for (int attempt = 1; !st.ok() && attempt < kReadOnlyStateAttempts; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      st = projections::StateStore::Open(sdir, proj_->all(), so);
+    }
     if (!st.ok()) return Status::Ok();  // unreadable state: reads fall back to the log
     state_ = std::move(st).value();
+    // The state was opened after the log, and the writer may have appended and flushed in
+    // between: then the log is read again so that it covers what the state has applied.
+    Lsn ahead = 0;
+    for (projections::Projection* p : state_->projections()) {
+      ahead = std::max(ahead, state_->applied(p->name()).lsn);
+    }
+    if (ahead > log_->LastLsn() && !log_->Refresh().ok()) {
+      state_.reset();  // as for an unreadable state: reads fall back to the log as it was
+      return Status::Ok();
+    }
     // A state that does not match this log is not used (the writer will rebuild it).
     if (!ValidateState().ok() || !state_resets_.empty()) state_.reset();
     return Status::Ok();

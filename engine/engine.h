@@ -9,8 +9,11 @@
 // Access: kWrite takes the lock (IOError naming the holder's pid if another process has it),
 // catches the projections up to the log before Open returns, and tails the log from then on.
 // kRead takes no lock and changes nothing: the log is read as it is and the projection state as
-// a read-only RocksDB snapshot taken at Open, which can lag the writer; reads say which LSN they
-// answer for, and Scan reads what the snapshot lacks from the log.
+// a read-only RocksDB snapshot of what the writer had flushed when Open ran. A writer's tail
+// thread flushes about once a second while it applies events (state_flush_interval), so the
+// snapshot lags the writer by about that much; reads say which LSN they answer for
+// (ProjectionsApplied against log().LastLsn()), and Scan reads what the snapshot lacks from the
+// log.
 // kAuto is kWrite when the lock is free and kRead otherwise; it never creates a store.
 //
 // Thread safety: Engine is thread-safe. Append may be called from many threads: the stream and
@@ -21,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -65,6 +69,11 @@ struct EngineOptions {
   // seconds (docs/performance.md).
   bool rocksdb_wal = false;
   bool tail = true;           // kWrite: a thread applies new events as they are appended
+  // kWrite, tail on, RocksDB's WAL off: the tail thread flushes the projection state's memtables
+  // when it has applied new events and this long has passed since its last flush, so read-only
+  // openers (who see only flushed state) lag the writer by about this much. Never per batch.
+  // 0: only Close (and Replay) flush.
+  std::chrono::milliseconds state_flush_interval{1000};
   bool catch_up = true;       // kWrite: bring the projections to the head before Open returns
 };
 

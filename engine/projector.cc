@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -190,14 +191,31 @@ void Engine::StopTail() {
 }
 
 void Engine::TailLoop() {
+  using Clock = std::chrono::steady_clock;
+  // Read-only openers see only what is flushed (with RocksDB's WAL off, memtables are invisible
+  // to them). A flush at most every interval, and only after new events, bounds how far they lag
+  // at a cost that does not grow with the append rate; with the WAL on they read it instead.
+  const std::chrono::milliseconds interval = options_.state_flush_interval;
+  const bool flush_for_readers = interval.count() > 0 && !options_.rocksdb_wal;
+  Clock::time_point last_flush = Clock::now();
+  bool unflushed = false;
   while (true) {
     {
       std::lock_guard<std::mutex> l(tail_mu_);
       if (tail_stop_ || !tail_error_.ok()) return;
     }
+    Status s;
     const Lsn next = state_->min_applied() + 1;
-    if (!log_->WaitFor(next, std::chrono::milliseconds(50))) continue;
-    Status s = CatchUp(log_->LastLsn(), {});
+    if (log_->WaitFor(next, std::chrono::milliseconds(50))) {
+      s = CatchUp(log_->LastLsn(), {});
+      unflushed = true;
+    }
+    if (s.ok() && flush_for_readers && unflushed && Clock::now() - last_flush >= interval) {
+      s = state_->Flush();
+      if (!s.ok()) s = s.WithContext("flushing the projection state for readers");
+      last_flush = Clock::now();
+      unflushed = false;
+    }
     if (!s.ok()) {
       std::lock_guard<std::mutex> l(tail_mu_);
       tail_error_ = s;

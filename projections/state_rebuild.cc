@@ -185,6 +185,7 @@ Status StateStore::Swap(Rebuild& r) {
   rocksdb::WriteOptions wo;
   wo.disableWAL = !options_.rocksdb_wal;
   {
+    std::lock_guard<std::mutex> f(flush_mu_);  // no flush between the write and the new view
     std::lock_guard<std::mutex> l(view_mu_);
     RETURN_IF_ERROR(FromRocks(db_->Write(wo, &b), "swapping in rebuilt projection state"));
     auto next = std::make_shared<View>(*view_);

@@ -124,7 +124,10 @@ class StateStore {
   // as 32 hex digits: equal digests mean equal state.
   Result<std::string> Digest(std::string_view projection);
 
-  // Flushes memtables (all column families).
+  // Flushes the memtables of every current column family and the metadata, atomically (with
+  // the WAL off, atomic_flush): a read-only opener then sees data and applied positions that
+  // match. Serialised with Swap, so a flush never writes a swap's metadata without the
+  // generations it names.
   Status Flush();
   // Compacts a projection's column family into one sorted run.
   Status Compact(std::string_view projection);
@@ -157,7 +160,9 @@ class StateStore {
   std::vector<std::shared_ptr<Column>> others_;  // column families of no projection, kept open
   std::atomic<uint64_t> next_generation_{1};
 
-  // Lock order: view_mu_ before applied_mu_.
+  // Lock order: flush_mu_, view_mu_, applied_mu_. flush_mu_ is held for a whole Flush (from
+  // taking the view to the flushed memtables) and for Swap's metadata write and view switch.
+  std::mutex flush_mu_ ACQUIRED_BEFORE(view_mu_);
   mutable std::mutex view_mu_ ACQUIRED_BEFORE(applied_mu_);
   std::shared_ptr<const View> view_ GUARDED_BY(view_mu_);
   std::vector<std::shared_ptr<Column>> retired_ GUARDED_BY(view_mu_);  // dropped by DropRetired

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "engine/engine.h"
@@ -16,38 +17,63 @@ std::string GlobalOptions::StorePath() const {
   return store.empty() ? engine::DefaultStorePath() : store;
 }
 
+std::string GlobalOptions::ServerUrl() const {
+  if (!server.empty()) return server;
+  // A --store on the command line names a store to open here: it beats the environment.
+  if (!store.empty()) return "";
+  const char* env = std::getenv("TINKERBELL_SERVER");
+  return env == nullptr ? "" : env;
+}
+
+bool GlobalOptions::ServerFromEnv() const { return server.empty() && !ServerUrl().empty(); }
+
+std::string RemoteNotSupported(const GlobalOptions& global) {
+  return std::string(global.ServerFromEnv() ? "$TINKERBELL_SERVER is set, but " : "") +
+         "--server is not supported for this command; run it on the daemon's machine with "
+         "--store";
+}
+
+namespace {
+const char kStoreHelp[] = "Store directory (default: $TINKERBELL_STORE or ./tinkerbell.store)";
+const char kServerHelp[] =
+    "Talk to a running tink serve at http://HOST:PORT or unix:PATH instead of opening the store "
+    "(default: $TINKERBELL_SERVER unless --store is given)";
+}  // namespace
+
 void AddStoreOption(CLI::App* cmd, GlobalOptions* global) {
   // CLI11 binds options to a variable: both the global and the per-command flag fill the same
   // string, so `tink --store S log` and `tink log --store S` are the same.
-  cmd->add_option("--store", global->store,
-                  "Store directory (default: $TINKERBELL_STORE or ./tinkerbell.store)");
+  cmd->add_option("--store", global->store, kStoreHelp);
+  cmd->add_option("--server", global->server, kServerHelp);
 }
 
 std::span<const CommandSpec> Commands() {
   static const CommandSpec kCommands[] = {
-      {"append", "Append events: one from flags, or JSONL envelopes from stdin", SetupAppend},
+      {"append", "Append events: one from flags, or JSONL envelopes from stdin", SetupAppend,
+       CommandSpec::Server::kClient},
       {"import", "Import recorded agent runs (openhands, swe-agent, otlp, jsonl) as events",
        SetupImport},
-      {"log", "Print events in LSN order", SetupLog},
+      {"log", "Print events in LSN order", SetupLog, CommandSpec::Server::kClient},
       {"verify", "Check every byte of the log (exit 3 on corruption)", SetupVerify},
       {"recover", "Cut the log at an LSN after corruption", SetupRecover},
-      {"stats", "Events, segments, bytes, first/last LSN and time", SetupStats},
+      {"stats", "Events, segments, bytes, first/last LSN and time", SetupStats,
+       CommandSpec::Server::kClient},
       {"replay", "Rebuild projections from the log (--check: compare with a fresh replay)",
        SetupReplay},
       {"tasks", "Tasks, runs and anomalies of the scheduler projection, as of any LSN or time",
-       SetupTasks},
+       SetupTasks, CommandSpec::Server::kClient},
       {"canvas", "The files each run's agent wrote: ls, cat, diff, blame, export, git, verify",
        SetupCanvas},
       {"report", "A forensic summary of one run: tasks, failed tool calls, files changed",
-       SetupReport},
+       SetupReport, CommandSpec::Server::kClient},
       {"memory",
        "The memory graph as of any point: node, neighbors, path, about, history, nodes, "
        "anomalies",
        SetupMemory},
       {"shell", "The query shell: a pipeline language over events, runs, tasks, files, the graph",
-       SetupShell},
+       SetupShell, CommandSpec::Server::kClient},
       {"serve", "The daemon: HTTP and UNIX socket API for live agents and remote queries",
-       SetupServe},
+       SetupServe, CommandSpec::Server::kDaemon},
   };
   return kCommands;
 }
@@ -69,15 +95,19 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 usage, 2 bad input or query, 3 corruption, 4 I/O or durability "
       "failure.\nRun 'tink COMMAND --help' for a command's flags.");
   GlobalOptions global;
-  app.add_option("--store", global.store,
-                 "Store directory (default: $TINKERBELL_STORE or ./tinkerbell.store)");
+  AddStoreOption(&app, &global);
 
-  std::vector<std::pair<CLI::App*, RunFn>> subs;
+  struct Sub {
+    CLI::App* cmd;
+    RunFn run;
+    CommandSpec::Server server;
+  };
+  std::vector<Sub> subs;
   for (const CommandSpec& spec : Commands()) {
     CLI::App* cmd = app.add_subcommand(spec.name, spec.help);
     RunFn run;
     spec.setup(cmd, &global, &run);
-    subs.emplace_back(cmd, std::move(run));
+    subs.push_back({cmd, std::move(run), spec.server});
   }
   try {
     app.parse(argc, argv);
@@ -91,8 +121,18 @@ int main(int argc, char** argv) {
     app.exit(e);
     return static_cast<int>(Exit::kUsage);
   }
-  for (auto& [cmd, run] : subs) {
+  for (auto& [cmd, run, server] : subs) {
     if (!cmd->parsed()) continue;
+    if (server == CommandSpec::Server::kDaemon && !global.server.empty()) {
+      std::fprintf(stderr, "tink %s: --server names a daemon to talk to; this is the daemon\n",
+                   cmd->get_name().c_str());
+      return static_cast<int>(Exit::kInput);
+    }
+    if (server == CommandSpec::Server::kRefused && !global.ServerUrl().empty()) {
+      std::fprintf(stderr, "tink %s: %s\n", cmd->get_name().c_str(),
+                   RemoteNotSupported(global).c_str());
+      return static_cast<int>(Exit::kInput);
+    }
     const int rc = RunGuarded(cmd->get_name(), run);
     // A read that stopped at damage printed what came before it and said where it stopped;
     // whatever else went wrong after that, the damage is the cause to report.

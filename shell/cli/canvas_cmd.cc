@@ -27,9 +27,8 @@ struct CanvasFlags {
   bool json = false, stat = false;
 };
 
-// An open store and one snapshot of its projections, as `tink tasks` opens it: as the writer
-// when nobody holds the store (the projections catch up to the log before Open returns), else
-// read-only alongside the writer.
+// An open store and one snapshot of its projections, as `tink tasks` opens it: read-only, never
+// taking the writer's lock (beside a writer the snapshot lags it by about a second).
 struct Session {
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<projections::StateReader> reader;

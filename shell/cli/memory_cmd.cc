@@ -42,8 +42,8 @@ struct Session {
   GraphAt at;
 };
 
-// Opens the store as `tink canvas` does (the writer when nobody holds it, so the projections
-// catch up first; else read-only) and resolves --as-of / --valid-at.
+// Opens the store as `tink canvas` does (read-only, never taking the writer's lock) and resolves
+// --as-of / --valid-at.
 Result<Session> Open(const GlobalOptions& global, const MemoryFlags& f) {
   auto parsed = ParseAsOf(f.as_of);
   if (!parsed.ok()) return parsed.status().WithContext("--as-of");

@@ -1,7 +1,8 @@
 // tink shell: the query shell (DESIGN.md §7, docs/shell.md "tink shell"). `-c TEXT` and FILE run
 // queries and dot-commands without a terminal and stop at the first error (exit 2 for a query
 // error, printed as "error at L:C: ..."); stdin that is not a terminal is read the same way; on
-// a terminal it is the REPL (shell_repl.cc).
+// a terminal it is the REPL (shell_repl.cc). With --server (or --connect, or $TINKERBELL_SERVER)
+// no store is opened: each query goes to the daemon (ShellSession::Connect).
 #include <unistd.h>
 
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include "shell/cli/commands.h"
 #include "shell/cli/common.h"
+#include "shell/cli/remote.h"
 #include "shell/cli/shell_session.h"
 
 namespace tink::cli {
@@ -30,7 +32,13 @@ int RunShell(const GlobalOptions& global, const ShellFlags& f) {
   config.interactive = repl;
   if (repl && ::isatty(1) == 1) config.format_options.max_cell_width = 80;
   ShellSession session(config);
-  if (Status s = session.Open(global.StorePath()); !s.ok()) return Fail("shell", s);
+  if (const std::string server = global.ServerUrl(); !server.empty()) {
+    auto token = FindToken(global.StorePath());
+    if (!token.ok()) return Fail("shell", token.status());
+    if (Status s = session.Connect(server, *token); !s.ok()) return Fail("shell", s);
+  } else if (Status s = session.Open(global.StorePath()); !s.ok()) {
+    return Fail("shell", s);
+  }
   if (!f.command.empty()) return session.RunScript(f.command, "");
   if (!f.file.empty()) {
     std::ifstream in(f.file, std::ios::binary);
@@ -50,6 +58,7 @@ int RunShell(const GlobalOptions& global, const ShellFlags& f) {
 void SetupShell(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   auto f = std::make_shared<ShellFlags>();
   AddStoreOption(cmd, global);
+  cmd->add_option("--connect", global->server, "The same as --server");
   cmd->add_option("-c,--command", f->command,
                   "Run QUERY and exit: queries and dot-commands, ';'-separated or one a line");
   cmd->add_option("--format", f->format, "Output format (default table)")
@@ -61,7 +70,7 @@ void SetupShell(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
       "from stdin. A query ends with ';' or a blank line. Sources: events runs tasks files nodes "
       "edges anomalies segments; .schema lists their fields. Reference with examples: "
       "docs/shell.md. Exit codes: 0 ok, 1 usage, 2 query or input error (error at L:C), 3 "
-      "corruption, 4 I/O.");
+      "corruption, 4 I/O (also: the daemon of --server cannot be reached).");
   *run = [global, f] { return RunShell(*global, *f); };
 }
 

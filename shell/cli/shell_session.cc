@@ -5,7 +5,11 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+#include <regex>
+
 #include "shell/cli/common.h"
+#include "shell/cli/remote.h"
 #include "shell/query/provider.h"
 
 namespace tink::cli {
@@ -130,12 +134,25 @@ Status ShellSession::Open(const std::string& store_path) {
   engine_ = owned_engine_.get();
   provider_ = std::make_unique<query::EngineProvider>(engine_);
   store_path_ = store_path;
+  remote_.reset();
+  return Status::Ok();
+}
+
+Status ShellSession::Connect(const std::string& url, std::string token) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RemoteClient> client,
+                   RemoteClient::Create(url, std::move(token)));
+  provider_.reset();
+  owned_engine_.reset();
+  engine_ = nullptr;
+  store_path_.clear();
+  remote_ = std::move(client);
   return Status::Ok();
 }
 
 void ShellSession::Attach(engine::Engine* engine) {
   provider_.reset();
   owned_engine_.reset();
+  remote_.reset();
   engine_ = engine;
   provider_ = std::make_unique<query::EngineProvider>(engine_);
   store_path_ = engine->dir();
@@ -192,6 +209,7 @@ int ShellSession::RunLines(std::istream& in, std::string_view origin) {
 }
 
 int ShellSession::RunQuery(const Statement& st, std::string_view origin) {
+  if (remote_ != nullptr) return RunRemoteQuery(st, origin);
   if (provider_ == nullptr) return Error(origin, "error: no store is open (.open STORE)", 2);
   const auto t0 = std::chrono::steady_clock::now();
   auto prepared = query::PrepareQuery(*provider_, st.text, &cancel_);
@@ -231,6 +249,63 @@ int ShellSession::RunQuery(const Statement& st, std::string_view origin) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(err_, "time: %.3f s, %llu row%s\n", s, static_cast<unsigned long long>(rows),
                  rows == 1 ? "" : "s");
+  }
+  return rc;
+}
+
+int ShellSession::RunRemoteQuery(const Statement& st, std::string_view origin) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RemoteRequest req;
+  req.method = "POST";
+  req.target = "/v1/query";
+  req.body = nlohmann::json{{"query", st.text}, {"format", query::FormatName(config_.format)}}
+                 .dump();
+  req.cancel = &cancel_;
+  bool write_failed = false;
+  req.on_body = [this, &write_failed](std::string_view piece) {
+    write_failed = std::fwrite(piece.data(), 1, piece.size(), out_) != piece.size();
+    return !write_failed;
+  };
+  auto resp = remote_->Send(req);
+  int rc = 0;
+  if (!resp.ok()) {
+    rc = Error("", "tink shell: " + resp.status().ToString(), ExitFor(resp.status()));
+  } else if (resp->stopped && !write_failed) {
+    rc = Error("", "cancelled", static_cast<int>(Exit::kInput));
+  } else if (write_failed) {
+    rc = Error("", "tink shell: writing the result failed: " + std::string(std::strerror(errno)),
+               static_cast<int>(Exit::kIO));
+  } else if (resp->status < 200 || resp->status >= 300) {
+    const HttpError e = ParseHttpError(*resp);
+    static const std::regex kAt(R"(^error at (\d+):(\d+): )");
+    std::smatch m;
+    if (e.code == "query_error" && std::regex_search(e.message, m, kAt)) {
+      // The daemon counts positions from the start of the statement; the shell counts them from
+      // the start of the input, as a local session does.
+      query::Pos pos{std::stoi(m[1]), std::stoi(m[2])};
+      if (config_.interactive) {
+        std::istringstream in(st.text);
+        std::string l;
+        for (int i = 0; i < pos.line && std::getline(in, l); ++i) {
+        }
+        std::fflush(out_);
+        std::fprintf(err_, "  %s\n  %*s^\n", l.c_str(), pos.col - 1, "");
+      }
+      if (pos.line == 1) pos.col += st.col - 1;
+      pos.line += st.line - 1;
+      const query::QueryError qe{pos, e.message.substr(m.length(0))};
+      rc = Error(origin, qe.ToString(), static_cast<int>(Exit::kInput));
+    } else if (e.code == "query_error" || e.code == "corruption" || e.code == "io_error") {
+      // The error line of the daemon's session ("error: ..."), what a local one prints.
+      rc = Error(origin, e.message, ExitForHttp(e));
+    } else {
+      rc = Error(origin, "tink shell: " + e.ToString(), ExitForHttp(e));
+    }
+  }
+  std::fflush(out_);
+  if (config_.timer) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(err_, "time: %.3f s (at the daemon and back)\n", s);
   }
   return rc;
 }
@@ -349,6 +424,12 @@ int ShellSession::Schema(const std::vector<std::string>& args) {
 int ShellSession::OpenCmd(const std::vector<std::string>& args) {
   if (args.size() != 1)
     return Error("", "error: usage: .open STORE", static_cast<int>(Exit::kInput));
+  if (remote_ != nullptr) {
+    return Error("",
+                 "error: .open: not available with --server (the daemon serves one store; run "
+                 "tink shell --store STORE on its machine)",
+                 static_cast<int>(Exit::kInput));
+  }
   Status s = Open(args[0]);
   if (!s.ok()) return Error("", "error: .open: " + s.ToString(), ExitFor(s));
   return 0;

@@ -4,9 +4,11 @@
 // shell/query/format.h. The REPL (shell_repl.cc) and the one-shot modes (-c, FILE, stdin) all
 // feed statements cut by a StatementSplitter to a ShellSession.
 //
-// A session runs over a store it opens itself (Open, .open) or over an Engine its caller owns
+// A session runs over a store it opens itself (Open, .open), over an Engine its caller owns
 // (Attach: `tink serve` runs each /v1/query on a fresh session over the daemon's engine, with
-// output and errors going to memory streams and dot-commands refused).
+// output and errors going to memory streams and dot-commands refused), or over a daemon (Connect:
+// `tink shell --server`, each query POSTed to /v1/query in the session's format; dot-commands
+// run here, .read reading a local file, and .open is refused).
 //
 // Thread safety: one thread; only cancel() is touched from elsewhere (the REPL's SIGINT handler,
 // the daemon's timeout or disconnect): it is an atomic, and sticky: once set, every
@@ -69,6 +71,7 @@ class StatementSplitter {
 };
 
 class ShellSession;
+class RemoteClient;
 
 struct DotCommand {
   const char* name;  // ".mode"
@@ -92,6 +95,11 @@ class ShellSession {
   // Runs over `engine` from now on, replacing the current store. The caller owns the engine,
   // which must outlive the session (or the next Open/Attach); the session never closes it.
   void Attach(engine::Engine* engine);
+  // Sends every query to the daemon at `url` (http://HOST:PORT or unix:PATH) from now on, with
+  // the bearer token (remote.h FindToken); no store is open. InvalidArgument for a bad URL
+  // (nothing is sent yet: an unreachable daemon shows at the first query, exit 4).
+  Status Connect(const std::string& url, std::string token);
+  bool remote() const { return remote_ != nullptr; }
 
   // Where results go (default stdout; `.output` with no file comes back here) and where error
   // lines, carets and timings go (default stderr). The session does not close these.
@@ -123,6 +131,7 @@ class ShellSession {
 
  private:
   int RunQuery(const Statement& st, std::string_view origin);
+  int RunRemoteQuery(const Statement& st, std::string_view origin);
   int RunDot(const Statement& st);
   int Error(std::string_view origin, const std::string& message, int code);
 
@@ -130,6 +139,7 @@ class ShellSession {
   std::unique_ptr<engine::Engine> owned_engine_;  // what Open opened; null after Attach
   engine::Engine* engine_ = nullptr;              // owned_engine_, or the caller's
   std::unique_ptr<query::Provider> provider_;     // over engine_; destroyed before it
+  std::unique_ptr<RemoteClient> remote_;          // Connect: queries go to the daemon
   std::string store_path_;
   std::FILE* base_out_ = stdout;  // set_output
   std::FILE* out_ = stdout;       // base_out_, or the file of .output FILE (owned)

@@ -1,21 +1,42 @@
 // tink tasks: the scheduler projection as of any point (tasks, one task's history, runs,
-// anomalies). The view itself is WriteTasks (views.h, tasks_view.cc); the query shell (tink
-// shell) offers the same through its language.
+// anomalies). The view itself is WriteTasks (views.h, tasks_view.cc), printed here for a local
+// store or by the daemon for --server (GET /v1/tasks); the query shell (tink shell) offers the
+// same through its language.
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "shell/cli/commands.h"
 #include "shell/cli/common.h"
+#include "shell/cli/remote.h"
 #include "shell/cli/views.h"
 
 namespace tink::cli {
 namespace {
 
+// GET /v1/tasks with the flags as parameters; the answer is what WriteTasks wrote.
+int RunRemote(const GlobalOptions& global, const TasksRequest& r) {
+  auto client = ConnectRemote(global.ServerUrl(), global.StorePath());
+  if (!client.ok()) return Fail("tasks", client.status());
+  std::string target = "/v1/tasks?format=" + std::string(r.json ? "json" : "text");
+  auto add = [&target](const char* name, const std::string& v) {
+    if (!v.empty()) target += std::string("&") + name + "=" + UrlEncode(v);
+  };
+  add("run", r.run);
+  add("task", r.task);
+  add("as_of", r.as_of);
+  if (r.history) target += "&history=1";
+  if (r.runs) target += "&runs=1";
+  if (r.anomalies) target += "&anomalies=1";
+  if (r.tty) target += "&tty=1";
+  return SendAndPrint(**client, "tasks", target);
+}
+
 int Run(const GlobalOptions& global, const TasksRequest& flags) {
   TasksRequest r = flags;
   r.tty = ::isatty(1) == 1;
   if (Status s = CheckTasksRequest(r); !s.ok()) return Fail("tasks", s);
+  if (!global.ServerUrl().empty()) return RunRemote(global, r);
   auto eng = OpenForReading("tasks", global.StorePath());
   if (!eng.ok()) return Fail("tasks", eng.status());
   if (Status s = WriteTasks(**eng, r, stdout); !s.ok()) return Fail("tasks", s);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -32,27 +33,46 @@ std::string PercentDecode(std::string_view s) {
   return r;
 }
 
-// A FILE* that writes into memory (open_memstream), for the CLI's writers.
+// A FILE* that writes into a string (glibc's fopencookie), for the CLI's writers, with a cap:
+// past `limit` bytes writes fail and `on_overflow` runs once (the query is cancelled), so an
+// answer never holds more memory than the cap.
 class MemFile {
  public:
-  MemFile() : f_(::open_memstream(&buf_, &size_)) {}
+  explicit MemFile(size_t limit = SIZE_MAX, std::function<void()> on_overflow = {})
+      : limit_(limit), on_overflow_(std::move(on_overflow)) {
+    cookie_io_functions_t io{};
+    io.write = &MemFile::WriteFn;
+    f_ = ::fopencookie(this, "w", io);
+  }
   ~MemFile() {
     if (f_ != nullptr) std::fclose(f_);
-    std::free(buf_);
   }
   MemFile(const MemFile&) = delete;
   MemFile& operator=(const MemFile&) = delete;
   std::FILE* get() { return f_; }
   bool ok() const { return f_ != nullptr; }
+  bool overflowed() const { return overflowed_; }
   std::string Take() {
     std::fflush(f_);
-    return std::string(buf_ == nullptr ? "" : buf_, size_);
+    return std::move(buf_);
   }
 
  private:
-  char* buf_ = nullptr;
-  size_t size_ = 0;
-  std::FILE* f_;
+  static ssize_t WriteFn(void* cookie, const char* data, size_t n) {
+    auto* self = static_cast<MemFile*>(cookie);
+    if (self->overflowed_ || self->buf_.size() + n > self->limit_) {
+      if (!self->overflowed_ && self->on_overflow_) self->on_overflow_();
+      self->overflowed_ = true;
+      return -1;
+    }
+    self->buf_.append(data, n);
+    return static_cast<ssize_t>(n);
+  }
+  std::string buf_;
+  size_t limit_;
+  std::function<void()> on_overflow_;
+  bool overflowed_ = false;
+  std::FILE* f_ = nullptr;
 };
 
 bool Truthy(const std::string* v) { return v != nullptr && (*v == "1" || *v == "true" || v->empty()); }
@@ -272,7 +292,8 @@ Response Api::Query(const Request& req, const Target& t, CancelLink* cancel,
   config.allow_dot_commands = false;
   cli::ShellSession session(config);
   session.Attach(engine_);
-  MemFile out, err;
+  MemFile out(options_.max_answer, [cancel] { cancel->Cancel(); });
+  MemFile err(64 << 10);
   if (!out.ok() || !err.ok()) {
     return ErrorResponse(http::status::service_unavailable, "overloaded", "out of memory");
   }
@@ -294,6 +315,12 @@ Response Api::Query(const Request& req, const Target& t, CancelLink* cancel,
     return TextResponse(http::status::ok, type, std::move(body));
   }
   std::string message = OneLine(err.Take());
+  if (out.overflowed()) {
+    return ErrorResponse(http::status::bad_request, "query_error",
+                         "the answer is over " + std::to_string(options_.max_answer >> 20) +
+                             " MiB; narrow it (where, select, limit) or read events with GET "
+                             "/v1/events, which streams");
+  }
   if (timed_out != nullptr && timed_out->load()) {
     return ErrorResponse(http::status::service_unavailable, "query_timeout",
                          "the query ran longer than " +

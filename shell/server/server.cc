@@ -254,6 +254,11 @@ void Server::Impl::Run() {
   ioc_.run();
   for (std::thread& t : threads) t.join();
   StopWatcher();
+  // Blocking calls still running when the grace period ran out finish before the caller closes
+  // the engine under them (queries are cancelled by their time limit).
+  append_pool_.join();
+  read_pool_.join();
+  stream_pool_.join();
 }
 
 void Server::Impl::Stop() {

@@ -33,6 +33,7 @@ struct ServerOptions {
   std::string token;                      // the bearer token every request but /healthz needs
   std::string store_path;                 // for /v1/stats and the start line
   uint64_t max_body = 64ull << 20;        // bytes; 413 beyond
+  uint64_t max_answer = 256ull << 20;     // bytes of one query's answer; 400 beyond
   std::chrono::milliseconds header_timeout{10000};   // first byte to end of headers
   std::chrono::milliseconds request_timeout{60000};  // headers to end of body
   std::chrono::milliseconds query_timeout{30000};    // a query is cancelled after this (503)

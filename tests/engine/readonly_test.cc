@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "engine/engine.h"
 #include "engine/engine_test_util.h"
+#include "projections/scheduler.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
@@ -197,6 +200,92 @@ TEST_F(EngineReadOnlyTest, NoStateFallsBackToTheLog) {
   EXPECT_TRUE(r->NewReader().status().IsNotFound());
   ASSERT_TRUE(r->Close().ok());
   EXPECT_FALSE(fs::exists(StateDir(store_)));
+}
+
+// Appends `n` task.created events to run "r" (tasks t<from>..) and returns the last LSN.
+Lsn AppendTasks(Engine& e, int from, int n) {
+  std::vector<schema::EventInput> evs;
+  for (int i = from; i < from + n; ++i) {
+    evs.push_back(test::Event("run/r/task/t" + std::to_string(i), "task.created",
+                              {{"task", "t" + std::to_string(i)}, {"name", "step"}}, "", "r"));
+  }
+  auto r = e.Append(evs);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? r->lsns.back() : 0;
+}
+
+// The tasks a fresh read-only open sees, and the LSN its scheduler state is at.
+std::pair<size_t, Lsn> TasksSeenByAReader(const std::string& store) {
+  auto r = Engine::Open(store, ReadOnly());
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok()) return {0, 0};
+  auto reader = (*r)->NewReader();
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  if (!reader.ok()) return {0, 0};
+  projections::SchedulerReader sched(**reader);
+  const Lsn at = (*reader)->applied("scheduler");
+  auto tasks = sched.ListTasks(std::nullopt, at);
+  EXPECT_TRUE(tasks.ok()) << tasks.status().ToString();
+  return {tasks.ok() ? tasks->size() : 0, at};
+}
+
+// With RocksDB's WAL off a reader sees only flushed state; the writer's tail thread flushes about
+// once a second after applying, so a reader opened a little later sees the writer's tasks while
+// the writer keeps the store open.
+TEST_F(EngineReadOnlyTest, TheTailThreadFlushesTheStateForReaders) {
+  EngineOptions wo = test::Fast();
+  ASSERT_EQ(wo.state_flush_interval, std::chrono::milliseconds(1000)) << "the default";
+  auto writer = OpenOrDie(store_, wo);
+  const Lsn last = AppendTasks(*writer, 0, 20);
+  ASSERT_EQ(last, 20u);
+  ASSERT_TRUE(writer->WaitForProjections(last, std::chrono::seconds(60)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The flush is due by now; a slow machine gets more time (a deadline, not a measurement).
+  std::pair<size_t, Lsn> seen = TasksSeenByAReader(store_);
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       seen.second < last && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    seen = TasksSeenByAReader(store_);
+  }
+  EXPECT_EQ(seen.second, last);
+  EXPECT_EQ(seen.first, 20u);
+
+  // More, while the writer stays open: seen again after the next flush.
+  const Lsn more = AppendTasks(*writer, 20, 5);
+  ASSERT_TRUE(writer->WaitForProjections(more, std::chrono::seconds(60)));
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       seen.second < more && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    seen = TasksSeenByAReader(store_);
+  }
+  EXPECT_EQ(seen.second, more);
+  EXPECT_EQ(seen.first, 25u);
+  EXPECT_TRUE(writer->projection_status().ok()) << writer->projection_status().ToString();
+  ASSERT_TRUE(writer->Close().ok());
+}
+
+// state_flush_interval 0: the state is flushed only at Close, so a reader meanwhile answers from
+// what the last writer left, and says so: its state is behind its log.
+TEST_F(EngineReadOnlyTest, WithoutThePeriodicFlushAReaderSeesTheStateBehindTheLog) {
+  {
+    auto w = OpenOrDie(store_);
+    AppendTasks(*w, 0, 3);
+    ASSERT_TRUE(w->Close().ok());
+  }
+  EngineOptions wo = test::Fast();
+  wo.state_flush_interval = std::chrono::milliseconds(0);
+  auto writer = OpenOrDie(store_, wo);
+  const Lsn last = AppendTasks(*writer, 3, 4);
+  ASSERT_TRUE(writer->WaitForProjections(last, std::chrono::seconds(60)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::pair<size_t, Lsn> seen = TasksSeenByAReader(store_);
+  EXPECT_EQ(seen, (std::pair<size_t, Lsn>{3, 3}));
+  auto r = OpenOrDie(store_, ReadOnly());
+  EXPECT_EQ(r->ProjectionsApplied(), 3u);
+  EXPECT_EQ(r->log().LastLsn(), last) << "the log itself is current";
+  ASSERT_TRUE(r->Close().ok());
+  ASSERT_TRUE(writer->Close().ok());
+  EXPECT_EQ(TasksSeenByAReader(store_), (std::pair<size_t, Lsn>{7, 7}));
 }
 
 }  // namespace
