@@ -160,14 +160,15 @@ class StateStore {
   std::vector<std::shared_ptr<Column>> others_;  // column families of no projection, kept open
   std::atomic<uint64_t> next_generation_{1};
 
-  // Lock order: flush_mu_, view_mu_, applied_mu_. flush_mu_ is held for a whole Flush (from
-  // taking the view to the flushed memtables) and for Swap's metadata write and view switch.
-  std::mutex flush_mu_ ACQUIRED_BEFORE(view_mu_);
+  // Lock order: flush_mu_, view_mu_, applied_mu_.
   mutable std::mutex view_mu_ ACQUIRED_BEFORE(applied_mu_);
   std::shared_ptr<const View> view_ GUARDED_BY(view_mu_);
   std::vector<std::shared_ptr<Column>> retired_ GUARDED_BY(view_mu_);  // dropped by DropRetired
   mutable std::mutex applied_mu_;
   std::map<std::string, Applied, std::less<>> applied_ GUARDED_BY(applied_mu_);
+  // Held for a whole Flush (from taking the view to the flushed memtables) and for Swap's
+  // metadata write and view switch.
+  std::mutex flush_mu_ ACQUIRED_BEFORE(view_mu_);
 };
 
 // Meta keys.
