@@ -134,7 +134,7 @@ class SseReader {
 int RemoteFollow(RemoteClient& client, const LogFlags& f) {
   using Clock = std::chrono::steady_clock;
   const bool tty = ::isatty(1) == 1;
-  uint64_t last = 0;  // the last LSN printed
+  uint64_t last = 0;      // the last LSN printed
   bool streamed = false;  // a stream was answered 2xx at least once
   std::optional<Clock::time_point> down_since;
   int exit_code = -1;  // set by an "error" event or a failed write: stop with it
@@ -270,7 +270,8 @@ int Run(const GlobalOptions& global, const LogFlags& f) {
     if (!print_error.ok()) return Fail("log", print_error);
     if (!s.ok()) return Fail("log", s);
     if (f.explain) {
-      std::fprintf(stderr, "index: %s, index entries: %llu, records read: %llu, unindexed tail: %llu\n",
+      std::fprintf(stderr,
+                   "index: %s, index entries: %llu, records read: %llu, unindexed tail: %llu\n",
                    stats.index.empty() ? "none (log scan)" : stats.index.c_str(),
                    static_cast<unsigned long long>(stats.index_lsns),
                    static_cast<unsigned long long>(stats.records_read),

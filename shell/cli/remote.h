@@ -43,15 +43,16 @@ struct RemoteRequest {
 };
 
 struct RemoteResponse {
-  long status = 0;    // the HTTP status; 0 if the transfer was stopped before an answer
-  std::string body;   // an error answer's body, or a 2xx body when no on_body was given
+  long status = 0;       // the HTTP status; 0 if the transfer was stopped before an answer
+  std::string body;      // an error answer's body, or a 2xx body when no on_body was given
   bool stopped = false;  // on_body returned false, or *cancel was set
 };
 
 class RemoteClient {
  public:
-  // url: "http://HOST:PORT" (a trailing '/' is allowed, a path is not) or "unix:PATH". token: sent as `Authorization: Bearer TOKEN`; "" sends no Authorization (the
-  // daemon answers 401). InvalidArgument for a URL of another form.
+  // url: "http://HOST:PORT" (a trailing '/' is allowed, a path is not) or "unix:PATH". token: sent
+  // as `Authorization: Bearer TOKEN`; "" sends no Authorization (the daemon answers 401).
+  // InvalidArgument for a URL of another form.
   static Result<std::unique_ptr<RemoteClient>> Create(const std::string& url, std::string token);
   ~RemoteClient();
   RemoteClient(const RemoteClient&) = delete;

@@ -3,10 +3,9 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 
 #include "shell/cli/common.h"
 #include "shell/cli/remote.h"
@@ -258,8 +257,8 @@ int ShellSession::RunRemoteQuery(const Statement& st, std::string_view origin) {
   RemoteRequest req;
   req.method = "POST";
   req.target = "/v1/query";
-  req.body = nlohmann::json{{"query", st.text}, {"format", query::FormatName(config_.format)}}
-                 .dump();
+  req.body =
+      nlohmann::json{{"query", st.text}, {"format", query::FormatName(config_.format)}}.dump();
   req.cancel = &cancel_;
   bool write_failed = false;
   req.on_body = [this, &write_failed](std::string_view piece) {

@@ -43,11 +43,10 @@ nlohmann::ordered_json TaskJson(const Task& t) {
 }
 
 void PrintTaskLine(const Task& t, std::FILE* out) {
-  std::fprintf(out, "%-20.20s %-12.12s %-10s %3d %4d %7llu %-12.12s %-24.24s %s\n",
-               t.run.c_str(), t.id.c_str(),
-               std::string(projections::TaskStatusName(t.status)).c_str(), t.attempts, t.priority,
-               static_cast<unsigned long long>(t.version), t.parent.c_str(), t.name.c_str(),
-               t.error.c_str());
+  std::fprintf(out, "%-20.20s %-12.12s %-10s %3d %4d %7llu %-12.12s %-24.24s %s\n", t.run.c_str(),
+               t.id.c_str(), std::string(projections::TaskStatusName(t.status)).c_str(), t.attempts,
+               t.priority, static_cast<unsigned long long>(t.version), t.parent.c_str(),
+               t.name.c_str(), t.error.c_str());
 }
 
 std::optional<std::string> RunFilter(const std::string& run) {
@@ -150,7 +149,16 @@ Status WriteTasks(engine::Engine& eng, const TasksRequest& r, std::FILE* out) {
   if (r.json) {
     std::fprintf(out, "%s\n", array.dump().c_str());
   } else if (r.tty) {
-    std::fprintf(out, "(as of LSN %llu)\n", static_cast<unsigned long long>(lsn));
+    // Honest about staleness: the state answers up to what it has applied, which lags a writer
+    // by up to about a second (its periodic flush), or more if a writer stopped without one.
+    const log::Lsn applied = reader->applied("scheduler");
+    const log::Lsn logged = eng.log().LastLsn();
+    if (lsn == applied && applied < logged) {
+      std::fprintf(out, "(as of LSN %llu; the log has %llu)\n", static_cast<unsigned long long>(lsn),
+                   static_cast<unsigned long long>(logged));
+    } else {
+      std::fprintf(out, "(as of LSN %llu)\n", static_cast<unsigned long long>(lsn));
+    }
   }
   return Status::Ok();
 }

@@ -94,9 +94,9 @@ class RemoteCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string data = TINK_TEST_DATA;
-    CommandResult r = Local("import --format openhands " +
-                            ShellQuote(data + "/openhands/output.jsonl") + " --select " + kRun +
-                            " --base " + ShellQuote(data + "/base/ponyc-4588"));
+    CommandResult r =
+        Local("import --format openhands " + ShellQuote(data + "/openhands/output.jsonl") +
+              " --select " + kRun + " --base " + ShellQuote(data + "/base/ponyc-4588"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = Local("import --format openhands " + ShellQuote(data + "/openhands/basic.json"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -110,8 +110,7 @@ class RemoteCliTest : public ::testing::Test {
         std::vector<std::string>{TINK_BIN, "serve", "--store", store_, "--listen", "127.0.0.1:0",
                                  "--socket", socket_},
         tmp_.Sub("serve.out"), log);
-    static const std::regex kListening(
-        R"(tink serve: listening on (http://127\.0\.0\.1:[0-9]+))");
+    static const std::regex kListening(R"(tink serve: listening on (http://127\.0\.0\.1:[0-9]+))");
     std::smatch m;
     std::string text;
     const bool up = WaitFor(
@@ -135,8 +134,8 @@ class RemoteCliTest : public ::testing::Test {
                       input);
   }
   CommandResult Socket(const std::string& args, const std::string& input = "") {
-    return RunCommand(Env() + TINK_BIN + " --store " + ShellQuote(store_) + " --server unix:" +
-                          ShellQuote(socket_) + " " + args,
+    return RunCommand(Env() + TINK_BIN + " --store " + ShellQuote(store_) +
+                          " --server unix:" + ShellQuote(socket_) + " " + args,
                       input);
   }
   static std::string Env() {
@@ -207,17 +206,20 @@ TEST_F(RemoteCliTest, TasksReportAndStatsAreTheSameBytes) {
 
 TEST_F(RemoteCliTest, AppendOverServerThenLogOverServerReturnsTheEvents) {
   const uint64_t before = LastLsn();
-  CommandResult one = Remote("append --stream run/x --type note --id n1 --data '{\"text\":\"one\"}'");
+  CommandResult one =
+      Remote("append --stream run/x --type note --id n1 --data '{\"text\":\"one\"}'");
   ASSERT_EQ(one.exit_code, 0) << one.err;
   EXPECT_EQ(one.out, std::to_string(before + 1) + "\n");
-  CommandResult batch = Remote("append --json",
-                               "{\"stream\":\"run/x\",\"type\":\"note\",\"data\":{\"text\":\"two\"}}\n"
-                               "{\"stream\":\"run/x\",\"type\":\"note\",\"data\":{\"text\":\"3\"}}\n");
+  CommandResult batch =
+      Remote("append --json",
+             "{\"stream\":\"run/x\",\"type\":\"note\",\"data\":{\"text\":\"two\"}}\n"
+             "{\"stream\":\"run/x\",\"type\":\"note\",\"data\":{\"text\":\"3\"}}\n");
   ASSERT_EQ(batch.exit_code, 0) << batch.err;
   EXPECT_EQ(batch.out, "{\"lsn\":" + std::to_string(before + 2) + ",\"duplicate\":false}\n" +
                            "{\"lsn\":" + std::to_string(before + 3) + ",\"duplicate\":false}\n");
   // The same id again: nothing written, the original LSN, as local.
-  CommandResult again = Remote("append --stream run/x --type note --id n1 --data '{\"text\":\"one\"}'");
+  CommandResult again =
+      Remote("append --stream run/x --type note --id n1 --data '{\"text\":\"one\"}'");
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.out, std::to_string(before + 1) + "\n");
   EXPECT_NE(again.err.find("already in the store"), std::string::npos) << again.err;
@@ -244,8 +246,8 @@ TEST_F(RemoteCliTest, FollowPrintsEachAppendedEventOnceAcrossADaemonRestart) {
     return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
   };
   for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(Remote("append --stream run/f --type note --data '{\"text\":\"" +
-                     std::to_string(i) + "\"}'")
+    ASSERT_EQ(Remote("append --stream run/f --type note --data '{\"text\":\"" + std::to_string(i) +
+                     "\"}'")
                   .exit_code,
               0);
   }
@@ -256,8 +258,8 @@ TEST_F(RemoteCliTest, FollowPrintsEachAppendedEventOnceAcrossADaemonRestart) {
   ASSERT_TRUE(daemon_->Stop(SIGTERM, 20));
   StartDaemon();
   for (int i = 3; i < 5; ++i) {
-    ASSERT_EQ(Remote("append --stream run/f --type note --data '{\"text\":\"" +
-                     std::to_string(i) + "\"}'")
+    ASSERT_EQ(Remote("append --stream run/f --type note --data '{\"text\":\"" + std::to_string(i) +
+                     "\"}'")
                   .exit_code,
               0);
   }
@@ -298,8 +300,8 @@ TEST_F(RemoteCliTest, ExitCodesOfBadQueriesConflictsAndTokens) {
   EXPECT_EQ(wrong_shell.exit_code, 2) << wrong_shell.err;
   // No token at all (a store path without one): 401.
   CommandResult none =
-      RunCommand(Env() + TINK_BIN + " --store " + ShellQuote(tmp_.Sub("elsewhere")) +
-                 " --server " + url_ + " tasks");
+      RunCommand(Env() + TINK_BIN + " --store " + ShellQuote(tmp_.Sub("elsewhere")) + " --server " +
+                 url_ + " tasks");
   EXPECT_EQ(none.exit_code, 2) << none.err;
   EXPECT_NE(none.err.find("(HTTP 401)"), std::string::npos) << none.err;
 

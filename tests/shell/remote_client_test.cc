@@ -5,15 +5,14 @@
 // with Last-Event-ID printing each event once; and the REPL over --server in a pty (tmux), with
 // Ctrl-C cancelling a request the daemon has not answered. tests/shell/remote_cli_test.cc runs
 // the same commands against the real `tink serve`.
-#include <utility>  // before Boost.Asio (Boost 1.74 with g++ 12)
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +20,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <unistd.h>
+#include <utility>  // before Boost.Asio (Boost 1.74 with g++ 12)
 
 #include "support/run_command.h"
 #include "support/temp_dir.h"
@@ -55,7 +54,8 @@ Answer Error(unsigned status, const std::string& code, const std::string& messag
 class FakeDaemon {
  public:
   explicit FakeDaemon(std::function<Answer(const Request&)> handler)
-      : handler_(std::move(handler)), acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+      : handler_(std::move(handler)),
+        acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
     port_ = acceptor_.local_endpoint().port();
     thread_ = std::thread([this] { Serve(); });
   }
@@ -79,7 +79,8 @@ class FakeDaemon {
       boost::system::error_code ec;
       acceptor_.accept(sock, ec);
       if (ec || stop_) break;
-      connections_.emplace_back([this, s = std::move(sock)]() mutable { Connection(std::move(s)); });
+      connections_.emplace_back(
+          [this, s = std::move(sock)]() mutable { Connection(std::move(s)); });
     }
     for (std::thread& t : connections_) t.join();
   }
@@ -156,8 +157,9 @@ TEST_F(RemoteClientTest, AppendPostsTheValidatedBatchAndPrintsTheLsns) {
   CommandResult r = Tink(d, "append --expect 3", in);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "41\n42\n");
-  CommandResult j = Tink(d, "append --json --stream s/1 --type x.custom --id i1 --run r "
-                            "--occurred 2026-01-02T03:04:05Z --causation 7 --data '{\"v\":1.50}'");
+  CommandResult j = Tink(d,
+                         "append --json --stream s/1 --type x.custom --id i1 --run r "
+                         "--occurred 2026-01-02T03:04:05Z --causation 7 --data '{\"v\":1.50}'");
   ASSERT_EQ(j.exit_code, 0) << j.err;
   EXPECT_EQ(j.out, "{\"lsn\":41,\"duplicate\":false}\n{\"lsn\":42,\"duplicate\":false}\n");
 
@@ -213,8 +215,8 @@ TEST_F(RemoteClientTest, ErrorAnswersAreOneLineWithTheExitCodesOfDesign6) {
   }
   // The same mapping for the other commands.
   FakeDaemon d([](const Request&) { return Error(500, "corruption", "damaged at LSN 9"); });
-  for (const char* cmd : {"tasks", "report --run r", "log", "log --follow", "append --stream a --type note",
-                                 "shell -c runs"}) {
+  for (const char* cmd : {"tasks", "report --run r", "log", "log --follow",
+                          "append --stream a --type note", "shell -c runs"}) {
     CommandResult r = Tink(d, cmd);
     EXPECT_EQ(r.exit_code, 3) << cmd << ": " << r.err;
     // The shell prints a query's error as a local shell does (the daemon's line, no status).
@@ -230,10 +232,11 @@ TEST_F(RemoteClientTest, ReadCommandsSendTheirFlagsAndPrintTheAnswer) {
   FakeDaemon d([](const Request& r) {
     const std::string t = Target(r);
     if (t.starts_with("/v1/stats")) {
-      return Answer{200, R"({"store":"S","store_id":"ab","events":2,"segments":1,"bytes":2048,)"
-                         R"("first_lsn":1,"last_lsn":2,"first_time":"2026-01-01T00:00:00.000000000Z",)"
-                         R"("last_time":"2026-01-01T00:00:01.000000000Z","torn_tail":false,)"
-                         R"("projections_applied":2,"connections":3})"};
+      return Answer{200,
+                    R"({"store":"S","store_id":"ab","events":2,"segments":1,"bytes":2048,)"
+                    R"("first_lsn":1,"last_lsn":2,"first_time":"2026-01-01T00:00:00.000000000Z",)"
+                    R"("last_time":"2026-01-01T00:00:01.000000000Z","torn_tail":false,)"
+                    R"("projections_applied":2,"connections":3})"};
     }
     if (t.starts_with("/v1/tasks?runs=1&format=json")) {
       return Answer{200, R"([{"run":"ok1","status":"succeeded","started_lsn":1},)"
@@ -285,9 +288,12 @@ TEST_F(RemoteClientTest, LogPrintsTheJsonlAnswerAsLocalDoes) {
       R"({"lsn":1,"time":"2026-01-01T00:00:00.000000000Z","id":"a","stream":"s","type":"note","data":{"text":"x"}})";
   const std::string e2 =
       R"({"lsn":2,"time":"2026-01-01T00:00:01.000000000Z","id":"b","stream":"s","type":"note","data":{}})";
-  FakeDaemon d([&](const Request&) { return Answer{200, e1 + "\n" + e2 + "\n", "application/x-ndjson"}; });
-  CommandResult json = Tink(d, "log --json --from 1 --to 9 --stream s --type note --run 'a b' "
-                               "--since 2026-01-01T00:00:00Z");
+  FakeDaemon d([&](const Request&) {
+    return Answer{200, e1 + "\n" + e2 + "\n", "application/x-ndjson"};
+  });
+  CommandResult json = Tink(d,
+                            "log --json --from 1 --to 9 --stream s --type note --run 'a b' "
+                            "--since 2026-01-01T00:00:00Z");
   ASSERT_EQ(json.exit_code, 0) << json.err;
   EXPECT_EQ(json.out, e1 + "\n" + e2 + "\n");
   EXPECT_EQ(Target(d.requests().back()),
@@ -429,9 +435,10 @@ TEST_F(RemoteClientTest, ReplSendsQueriesAndCtrlCCancelsARequestInFlight) {
       return Answer{200, "late\n", "text/plain"};
     }
     if (text == "runs | sort") return Error(400, "query_error", "error at 1:8: sort needs a field");
-    return Answer{200, "<" + nlohmann::json::parse(r.body())["format"].get<std::string>() + ":" +
-                           text + ">\n",
-                  "text/plain"};
+    return Answer{
+        200,
+        "<" + nlohmann::json::parse(r.body())["format"].get<std::string>() + ":" + text + ">\n",
+        "text/plain"};
   });
   const std::string socket = tmp_.Sub("tmux.sock"), exit_file = tmp_.Sub("exit");
   auto tmux = [&](const std::string& args) {

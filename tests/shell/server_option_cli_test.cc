@@ -41,10 +41,11 @@ class ServerOptionTest : public ::testing::Test {
   // `tink ARGS` with no $TINKERBELL_* from the test's own environment.
   CommandResult Tink(const std::string& args, const std::string& input = "",
                      const std::string& env = "") {
-    return RunCommand("env -u TINKERBELL_SERVER -u TINKERBELL_TOKEN -u TINKERBELL_TOKEN_FILE "
-                      "TINKERBELL_STORE=" + ShellQuote(store_) + " " + env + " " +
-                          std::string(TINK_BIN) + " " + args,
-                      input);
+    return RunCommand(
+        "env -u TINKERBELL_SERVER -u TINKERBELL_TOKEN -u TINKERBELL_TOKEN_FILE "
+        "TINKERBELL_STORE=" +
+            ShellQuote(store_) + " " + env + " " + std::string(TINK_BIN) + " " + args,
+        input);
   }
 
   testing::TempDir tmp_;
@@ -106,8 +107,8 @@ TEST_F(ServerOptionTest, CommandsWithoutARemoteFormAreExit2) {
         std::string("recover --truncate-at 3"), std::string("replay"),
         std::string("canvas ls --run r"), std::string("memory nodes")}) {
     SCOPED_TRACE(cmd);
-    const std::string name = cmd.substr(0, cmd.find(' ') == std::string::npos ? cmd.size()
-                                                                              : cmd.find(' '));
+    const std::string name =
+        cmd.substr(0, cmd.find(' ') == std::string::npos ? cmd.size() : cmd.find(' '));
     const std::string want = "tink " + name +
                              ": --server is not supported for this command; run it on the "
                              "daemon's machine with --store\n";
@@ -133,7 +134,8 @@ TEST_F(ServerOptionTest, FlagsWithoutARemoteMeaningAreExit2BeforeAnythingIsSent)
   EXPECT_EQ(sync.err,
             "tink append: --sync cannot be given with --server: durability is the daemon's "
             "setting (tink serve --sync)\n");
-  CommandResult sync_always = Tink("append --server " + url_ + " --stream a --type note --sync always");
+  CommandResult sync_always =
+      Tink("append --server " + url_ + " --stream a --type note --sync always");
   EXPECT_EQ(sync_always.exit_code, 2) << sync_always.err;
 
   CommandResult explain = Tink("log --explain --server " + url_);

@@ -2,6 +2,8 @@
 // output and errors to memory streams, dot-commands refused, cancel sticky; and the client
 // helpers of remote.h that need no daemon (token discovery, error answers, exit codes, URL
 // encoding, cutting a streamed body into lines).
+#include "shell/cli/shell_session.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 
 #include "engine/engine.h"
 #include "shell/cli/remote.h"
-#include "shell/cli/shell_session.h"
 #include "shell/cli/views.h"
 #include "support/temp_dir.h"
 
@@ -167,11 +168,17 @@ TEST(RemoteHelpersTest, ErrorAnswersMapToOneLineAndTheExitCodes) {
   EXPECT_EQ(e.code, "conflict");
   EXPECT_EQ(e.ToString(), "stream a is at version 3 (HTTP 409)");
   EXPECT_EQ(ExitForHttp(e), 2);
-  for (auto [status, code, exit] : std::vector<std::tuple<long, std::string, int>>{
-           {400, "query_error", 2}, {401, "unauthorized", 2}, {403, "forbidden", 2},
-           {404, "not_found", 2}, {413, "too_large", 2}, {429, "too_many_requests", 2},
-           {500, "corruption", 3}, {500, "io_error", 4}, {503, "overloaded", 4},
-           {503, "query_timeout", 4}}) {
+  for (auto [status, code, exit] :
+       std::vector<std::tuple<long, std::string, int>>{{400, "query_error", 2},
+                                                       {401, "unauthorized", 2},
+                                                       {403, "forbidden", 2},
+                                                       {404, "not_found", 2},
+                                                       {413, "too_large", 2},
+                                                       {429, "too_many_requests", 2},
+                                                       {500, "corruption", 3},
+                                                       {500, "io_error", 4},
+                                                       {503, "overloaded", 4},
+                                                       {503, "query_timeout", 4}}) {
     r.status = status;
     r.body = R"({"error":{"code":")" + code + R"(","message":"m\nn"}})";
     e = ParseHttpError(r);
