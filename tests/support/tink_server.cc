@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,7 @@ bool TinkServer::Start(const ServerOptions& options) {
     error_ = "pipe2 failed";
     return false;
   }
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fds[0]);
@@ -95,6 +97,11 @@ bool TinkServer::Start(const ServerOptions& options) {
     // Only async-signal-safe calls until exec. The child gets no descriptor but 0, 1, 2: a test's
     // client sockets inherited by the server would keep connections open after the test closes
     // them.
+    // Its own process group, so Kill reaches whatever it starts (a wrapper script's child), and
+    // SIGKILL when the test dies, so no daemon outlives a crashed or killed test.
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     const int devnull = ::open("/dev/null", O_RDWR);
     ::dup2(devnull, 0);
     ::dup2(devnull, 1);
@@ -104,6 +111,7 @@ bool TinkServer::Start(const ServerOptions& options) {
     ::_exit(127);
   }
   ::close(fds[1]);
+  ::setpgid(pid, pid);  // also here: Kill may come before the child ran its setpgid
   pid_ = pid;
   err_fd_ = fds[0];
 
@@ -204,6 +212,7 @@ int TinkServer::Wait(std::chrono::milliseconds timeout) {
 
 int TinkServer::Kill() {
   if (!running()) return exit_code_;
+  ::kill(-pid_, SIGKILL);
   ::kill(pid_, SIGKILL);
   int status = 0;
   ::waitpid(pid_, &status, 0);

@@ -4,8 +4,10 @@
 // reads the token, and stops it with a signal and a bounded wait. stderr is drained by a thread
 // for the whole life of the child, so a chatty server never blocks on a full pipe.
 //
-// Thread safety: Start/Signal/Wait/Kill from one thread; stderr_text() from any.
-// The destructor SIGKILLs a child still running and reaps it.
+// Thread safety: Start/Signal/Wait/Kill from one thread; stderr_text() from any. The child gets
+// SIGKILL when the thread that called Start exits (PR_SET_PDEATHSIG: no daemon outlives its
+// test), so call Start from a thread that outlives the server (the test's main thread).
+// The destructor SIGKILLs a child still running (with its process group) and reaps it.
 #pragma once
 
 #include <sys/types.h>
