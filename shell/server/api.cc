@@ -196,8 +196,17 @@ Response Api::Append(const Request& req, const Target& t) {
   }
   const std::string& body = req.body();
   std::vector<schema::EventInput> events;
+  bool not_an_object = false;  // a line that is not JSON, or not an object: bad_request
   auto add = [&](std::string_view text, const std::string& where) -> Status {
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos || text[first] != '{') {
+      not_an_object = true;
+      return Status::InvalidArgument(where + ": not a JSON object (an event envelope is one)");
+    }
     Result<schema::EventInput> e = schema::ParseEnvelopeJson(text);
+    if (!e.ok() && e.status().message().find("malformed JSON") != std::string::npos) {
+      not_an_object = true;
+    }
     if (e.ok()) {
       Result<std::string> enc = schema::EncodeEvent(*e);
       if (!enc.ok()) e = enc.status();
@@ -208,7 +217,9 @@ Response Api::Append(const Request& req, const Target& t) {
   };
   json whole = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (whole.is_object()) {
-    if (Status s = add(body, "body"); !s.ok()) return ErrorFor(s, "bad_event");
+    if (Status s = add(body, "body"); !s.ok()) {
+      return ErrorFor(s, not_an_object ? "bad_request" : "bad_event");
+    }
   } else {
     size_t pos = 0;
     for (size_t line = 1; pos < body.size(); ++line) {
@@ -219,7 +230,7 @@ Response Api::Append(const Request& req, const Target& t) {
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
       if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
       if (Status s = add(text, "line " + std::to_string(line)); !s.ok()) {
-        return ErrorFor(s, "bad_event");
+        return ErrorFor(s, not_an_object ? "bad_request" : "bad_event");
       }
     }
   }
@@ -427,7 +438,11 @@ Result<EventCursor> Api::OpenCursor(const Request& req, const Target& t, bool ss
         c.q.until_ns = *ns;
         c.q.has_until = true;
       }
-    } else if (name != "follow") {
+    } else if (name == "follow") {
+      if (value != "1" && value != "0" && value != "true" && value != "false") {
+        return Status::InvalidArgument("parameter 'follow': 1 or 0, not '" + value + "'");
+      }
+    } else {
       return Status::InvalidArgument("unknown parameter '" + name +
                                      "' (from, to, stream, run, type, since, until, limit, follow)");
     }

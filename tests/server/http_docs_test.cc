@@ -161,7 +161,7 @@ TEST_F(HttpDocsTest, ReadyLineIsTheOneShown) {
   want = std::regex_replace(want, std::regex("127\\.0\\.0\\.1:7070"),
                             "127.0.0.1:" + std::to_string(server_.port()));
   want = std::regex_replace(want, std::regex(R"(\bPATH\b)"), socket_);
-  want = std::regex_replace(want, std::regex(R"(\bS$)"), store_);
+  want = std::regex_replace(want, std::regex(R"(\(store S\)$)"), "(store " + store_ + ")");
   EXPECT_EQ(server_.ready_line(), want);
   const std::string err = server_.stderr_text();
   EXPECT_EQ(err.rfind(server_.ready_line() + "\n", 0), 0u) << "not the first line: " << err;
