@@ -20,6 +20,7 @@
 //                [--memory-seed S] [--memory-store DIR]
 //                [--shell-events N (1000000; 0 skips)] [--shell-reps R (5)] [--shell-no-sqlite]
 //                [--shell-store DIR]
+//                [--http-seconds S (1)] [--http-rounds R (3)]
 //                [--http-bulk-clients C (4)] [--http-follow-events N (2000)]
 //                [--http-query-events N (20000)] [--http-query-reps R (50)] [--http-tink PATH]
 //
@@ -268,12 +269,17 @@ int Run(int argc, char** argv) {
       g_cfg.shell_opts.sqlite = false;
     } else if (a == "--shell-store" && has_value) {
       g_cfg.shell_opts.store = argv[++i];
+    } else if (a == "--http-seconds" && has_value) {
+      g_cfg.http_opts.seconds = std::max(0.1, std::atof(argv[++i]));
+    } else if (a == "--http-rounds" && has_value) {
+      g_cfg.http_opts.rounds = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--http-bulk-clients" && has_value) {
       g_cfg.http_opts.bulk_clients = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--http-follow-events" && has_value) {
       g_cfg.http_opts.follow_events = std::max(10, std::atoi(argv[++i]));
     } else if (a == "--http-query-events" && has_value) {
-      g_cfg.http_opts.query_events = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
+      g_cfg.http_opts.query_events =
+          std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
     } else if (a == "--http-query-reps" && has_value) {
       g_cfg.http_opts.query_reps = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--http-tink" && has_value) {
@@ -289,6 +295,7 @@ int Run(int argc, char** argv) {
                    "                    [--memory-store DIR]\n"
                    "                    [--shell-events N] [--shell-reps R] [--shell-no-sqlite]\n"
                    "                    [--shell-store DIR]\n"
+                   "                    [--http-seconds S] [--http-rounds R]\n"
                    "                    [--http-bulk-clients C] [--http-follow-events N]\n"
                    "                    [--http-query-events N] [--http-query-reps R] "
                    "[--http-tink PATH]\n");

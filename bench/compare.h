@@ -41,10 +41,12 @@ struct ShellOptions {
 
 // The http class (bench/http_compare.cc describes the rows).
 struct HttpOptions {
+  double seconds = 1;            // per measurement of a throughput row...
+  int rounds = 3;                // ...each row measured this many times, interleaved
   int bulk_clients = 4;          // clients of the JSONL rows (threads of the in-process row)
   int follow_events = 2000;      // events of the follow-latency row, after a warm-up
   uint64_t query_events = 20'000;  // store size of the query rows
-  int query_reps = 50;           // timed runs per query (the tink process: half, at least 5)
+  int query_reps = 50;           // timed runs per query (the tink process: a fifth, at least 5)
   std::string tink;              // the tink executable for `tink shell -c`
 };
 

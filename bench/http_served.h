@@ -29,11 +29,13 @@ inline std::string NoteJson(int client) {
          R"(says, and the test expects that too."}})";
 }
 
-// An engine opened for writing in `dir` the way `tink serve` opens it (metrics: may be null).
-inline Result<std::unique_ptr<engine::Engine>> OpenEngine(const std::string& dir,
-                                                   std::shared_ptr<server::Metrics> metrics) {
+// An engine opened for writing in `dir` the way `tink serve` opens it (metrics: may be null;
+// mode: --sync, `always` unless a row says otherwise).
+inline Result<std::unique_ptr<engine::Engine>> OpenEngine(
+    const std::string& dir, std::shared_ptr<server::Metrics> metrics,
+    log::Durability::Mode mode = log::Durability::Mode::kAlways) {
   engine::EngineOptions eo;
-  eo.durability.mode = log::Durability::Mode::kAlways;
+  eo.durability.mode = mode;
   if (metrics) {
     eo.on_commit = [metrics](uint64_t records, uint64_t bytes) {
       metrics->ObserveCommit(records, bytes);
@@ -51,9 +53,10 @@ class Served {
 
   ~Served() { (void)Stop(); }
 
-  std::string Start(const std::string& dir) {
+  std::string Start(const std::string& dir,
+                    log::Durability::Mode mode = log::Durability::Mode::kAlways) {
     auto metrics = std::make_shared<server::Metrics>();
-    auto eng = OpenEngine(dir, metrics);
+    auto eng = OpenEngine(dir, metrics, mode);
     if (!eng.ok()) return eng.status().ToString();
     engine_ = std::move(eng).value();
     server::ServerOptions so;
