@@ -64,6 +64,14 @@ double CpuSeconds() {
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+// Context switches of every thread of the process so far (voluntary: a thread blocked, e.g. in a
+// futex or a socket read; involuntary: it was preempted).
+uint64_t ContextSwitches() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<uint64_t>(u.ru_nvcsw + u.ru_nivcsw);
+}
+
 double Us(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
 // q-quantile of `v` (sorted here).
@@ -113,6 +121,7 @@ struct HttpRow {
   double p50_us = 0, p99_us = 0;  // per request (one Append call or one HTTP round trip)
   double events_per_sync = 0;
   double cpu_us_per_event = 0;  // the whole process: clients, server, engine, projections
+  double switches_per_event = 0;  // context switches of the whole process
 };
 
 // Runs op(thread, i) (one request of `events_per_op` events) on `threads` threads for `seconds`,
@@ -126,6 +135,7 @@ HttpRow Drive(engine::Engine& eng, int threads, double seconds, uint64_t events_
   for (auto& v : lat) v.reserve(1 << 16);
   const log::LogCounters c0 = eng.log().counters();
   const double cpu0 = CpuSeconds();
+  const uint64_t sw0 = ContextSwitches();
   row.rate = RunFor(threads, seconds, std::max<uint64_t>(1, g_cfg.count / events_per_op),
                     [&](int t, uint64_t i) {
                       const auto t0 = Clock::now();
@@ -136,6 +146,7 @@ HttpRow Drive(engine::Engine& eng, int threads, double seconds, uint64_t events_
   const log::LogCounters c1 = eng.log().counters();
   (void)eng.WaitForProjections(eng.log().LastLsn(), std::chrono::seconds(30));
   const double cpu = CpuSeconds() - cpu0;
+  const double switches = static_cast<double>(ContextSwitches() - sw0);
   row.rate.ops *= events_per_op;
   std::vector<double> all;
   for (const auto& v : lat) all.insert(all.end(), v.begin(), v.end());
@@ -145,7 +156,10 @@ HttpRow Drive(engine::Engine& eng, int threads, double seconds, uint64_t events_
     row.events_per_sync =
         static_cast<double>(c1.records - c0.records) / static_cast<double>(c1.syncs - c0.syncs);
   }
-  if (row.rate.ops > 0) row.cpu_us_per_event = cpu / static_cast<double>(row.rate.ops) * 1e6;
+  if (row.rate.ops > 0) {
+    row.cpu_us_per_event = cpu / static_cast<double>(row.rate.ops) * 1e6;
+    row.switches_per_event = switches / static_cast<double>(row.rate.ops);
+  }
   return row;
 }
 
@@ -157,8 +171,8 @@ HttpRow Failed(std::string error) {
 
 using Mode = log::Durability::Mode;
 
-// One row's store: opened (and served) at the row's first round, kept for the later ones
-// (creating a store costs ~1 s of RocksDB files and fsyncs here), closed by Close.
+// One row's store: opened (and served) at the row's first round and kept for the later ones
+// (creating a store costs ~1 s of RocksDB files and fsyncs on this machine), closed by Close.
 struct Side {
   std::unique_ptr<engine::Engine> engine;           // in-process rows
   std::unique_ptr<Served> served;                   // HTTP rows
@@ -203,8 +217,8 @@ HttpRow OverHttp(Side* side, const std::string& dir, Mode mode, int clients, dou
     side->served = std::make_unique<Served>();
     if (std::string e = side->served->Start(dir, mode); !e.empty()) return Failed(e);
   }
-  // Fresh connections each round: the server closes a keep-alive connection that stays idle
-  // for its header timeout (10 s), as long as a round can take.
+  // Fresh connections each round: the server closes a keep-alive connection that stays idle for
+  // its header timeout (10 s), as long as a round can take.
   side->clients.clear();
   if (std::string e = ConnectClients(*side->served, clients, &side->clients); !e.empty()) {
     return Failed(e);
@@ -504,6 +518,12 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
       const std::string d = dir + "/row-" + std::to_string(i);
       const auto t0 = Clock::now();
       specs[i].runs.push_back(specs[i].run(&specs[i].side, d));
+      // What the row left dirty (RocksDB's files, the log's preallocation) is written back now,
+      // not during the next row's fdatasyncs.
+      if (const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
+        (void)::syncfs(fd);
+        ::close(fd);
+      }
       const double took = SecondsSince(t0);
       const HttpRow& r = specs[i].runs.back();
       std::fprintf(stderr, "  http: round %d  %-52s %10.0f events/s (%.1f s with setup) %s\n",
@@ -601,8 +621,8 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
        "%.0f/s before the\n  rows, %.0f/s after. %d rounds of %.1f s per row; each row shows "
        "its median round.\n",
        raw_before, raw_after, o.rounds, o.seconds);
-  line("%-6s %-47s %9s %13s %8s %8s %7s %7s %6s %13s\n", "group", "system", "events/s",
-       "min-max", "p50 us", "p99 us", "ev/sync", "syncs/s", "CPU/ev", "http/in-proc");
+  line("%-6s %-47s %9s %13s %8s %8s %7s %7s %6s %6s %12s\n", "group", "system", "events/s",
+       "min-max", "p50 us", "p99 us", "ev/sync", "syncs/s", "CPU/ev", "cs/ev", "http/in-proc");
   std::string goals;
   for (const Spec& sp : specs) {
     std::vector<const HttpRow*> by_rate;
@@ -636,9 +656,10 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
       std::snprintf(per_sync, sizeof(per_sync), "%.1f", m.events_per_sync);
       std::snprintf(syncs, sizeof(syncs), "%.0f", m.rate.per_sec() / m.events_per_sync);
     }
-    line("%-6s %-47s %9.0f %13s %8.0f %8.0f %7s %7s %6.1f %13s%s%s\n", sp.group, sp.name.c_str(),
-         m.rate.per_sec(), range, m.p50_us, m.p99_us, per_sync, syncs, m.cpu_us_per_event, ratio,
-         error.empty() ? "" : "  ERROR: ", error.c_str());
+    line("%-6s %-47s %9.0f %13s %8.0f %8.0f %7s %7s %6.1f %6.1f %12s%s%s\n", sp.group,
+         sp.name.c_str(), m.rate.per_sec(), range, m.p50_us, m.p99_us, per_sync, syncs,
+         m.cpu_us_per_event, m.switches_per_event, ratio, error.empty() ? "" : "  ERROR: ",
+         error.c_str());
     if (sp.goal > 0 && !ratios.empty()) {
       char g[400], what[200];
       std::snprintf(what, sizeof(what), "%s >= %.1fx in-process", sp.name.c_str(), sp.goal);
@@ -650,7 +671,8 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
   }
   line("p50/p99 us: per request (one Append call, or one HTTP round trip). ev/sync: events per\n"
        "  fdatasync (the log's counters); syncs/s: fdatasyncs per second. CPU/ev: CPU time (us) of\n"
-       "  the whole process (clients, server, engine, projection tailing) per event.\n"
+       "  the whole process (clients, server, engine, projection tailing) per event; cs/ev: its\n"
+       "  context switches (voluntary and not) per event.\n"
        "  http/in-proc: this row / its in-process row (x16 for ingest, none x16 for none, x%d for\n"
        "  bulk), round by round; the median round's ratio.\n",
        o.bulk_clients);
