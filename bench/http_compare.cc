@@ -122,20 +122,23 @@ struct HttpRow {
   double events_per_sync = 0;
   double cpu_us_per_event = 0;  // the whole process: clients, server, engine, projections
   double switches_per_event = 0;  // context switches of the whole process
+  double sync_us = 0;             // mean time inside one fdatasync of the log
+  double in_sync = 0;             // share of the wall time the log's writer spent in fdatasync
 };
 
 // Runs op(thread, i) (one request of `events_per_op` events) on `threads` threads for `seconds`,
 // timing each call, and reads the log's counters and the CPU time around it. Then waits (untimed)
 // for the projections to apply what was appended, so that no row's folding runs into the next
 // row's measurement; the CPU time includes it.
-HttpRow Drive(engine::Engine& eng, int threads, double seconds, uint64_t events_per_op,
-              const std::function<std::string(int, uint64_t)>& op) {
+HttpRow Drive(engine::Engine& eng, CountingFileSystem* fs, int threads, double seconds,
+              uint64_t events_per_op, const std::function<std::string(int, uint64_t)>& op) {
   HttpRow row;
   std::vector<std::vector<double>> lat(static_cast<size_t>(threads));
   for (auto& v : lat) v.reserve(1 << 16);
   const log::LogCounters c0 = eng.log().counters();
   const double cpu0 = CpuSeconds();
   const uint64_t sw0 = ContextSwitches();
+  const uint64_t fs_syncs0 = fs->syncs.load(), fs_ns0 = fs->sync_ns.load();
   row.rate = RunFor(threads, seconds, std::max<uint64_t>(1, g_cfg.count / events_per_op),
                     [&](int t, uint64_t i) {
                       const auto t0 = Clock::now();
@@ -144,6 +147,12 @@ HttpRow Drive(engine::Engine& eng, int threads, double seconds, uint64_t events_
                       return e;
                     });
   const log::LogCounters c1 = eng.log().counters();
+  // The log's fdatasyncs in the window (RocksDB does not go through the FileSystem seam).
+  const uint64_t fs_syncs = fs->syncs.load() - fs_syncs0, fs_ns = fs->sync_ns.load() - fs_ns0;
+  if (fs_syncs > 0 && row.rate.seconds > 0) {
+    row.sync_us = static_cast<double>(fs_ns) / static_cast<double>(fs_syncs) / 1e3;
+    row.in_sync = static_cast<double>(fs_ns) / 1e9 / row.rate.seconds;
+  }
   (void)eng.WaitForProjections(eng.log().LastLsn(), std::chrono::seconds(30));
   const double cpu = CpuSeconds() - cpu0;
   const double switches = static_cast<double>(ContextSwitches() - sw0);
@@ -174,6 +183,7 @@ using Mode = log::Durability::Mode;
 // One row's store: opened (and served) at the row's first round and kept for the later ones
 // (creating a store costs ~1 s of RocksDB files and fsyncs on this machine), closed by Close.
 struct Side {
+  std::unique_ptr<CountingFileSystem> fs = std::make_unique<CountingFileSystem>();
   std::unique_ptr<engine::Engine> engine;           // in-process rows
   std::unique_ptr<Served> served;                   // HTTP rows
   std::vector<std::unique_ptr<HttpClient>> clients;  // one per client thread
@@ -196,13 +206,13 @@ struct Side {
 HttpRow InProcess(Side* side, const std::string& dir, Mode mode, int threads, double seconds,
                   const std::vector<std::vector<schema::EventInput>>& per_thread) {
   if (!side->engine) {
-    auto eng = OpenEngine(dir, nullptr, mode);
+    auto eng = OpenEngine(dir, nullptr, mode, side->fs.get());
     if (!eng.ok()) return Failed(eng.status().ToString());
     side->engine = std::move(eng).value();
   }
   engine::Engine& e = *side->engine;
   const uint64_t n = per_thread.front().size();
-  return Drive(e, threads, seconds, n, [&](int t, uint64_t) -> std::string {
+  return Drive(e, side->fs.get(), threads, seconds, n, [&](int t, uint64_t) -> std::string {
     auto r = e.Append(per_thread[static_cast<size_t>(t) % per_thread.size()]);
     return r.ok() ? "" : r.status().ToString();
   });
@@ -215,7 +225,9 @@ HttpRow OverHttp(Side* side, const std::string& dir, Mode mode, int clients, dou
                  std::string_view content_type) {
   if (!side->served) {
     side->served = std::make_unique<Served>();
-    if (std::string e = side->served->Start(dir, mode); !e.empty()) return Failed(e);
+    if (std::string e = side->served->Start(dir, mode, side->fs.get()); !e.empty()) {
+      return Failed(e);
+    }
   }
   // Fresh connections each round: the server closes a keep-alive connection that stays idle for
   // its header timeout (10 s), as long as a round can take.
@@ -224,7 +236,7 @@ HttpRow OverHttp(Side* side, const std::string& dir, Mode mode, int clients, dou
     return Failed(e);
   }
   auto& cs = side->clients;
-  return Drive(side->served->engine(), clients, seconds, events_per_body,
+  return Drive(side->served->engine(), side->fs.get(), clients, seconds, events_per_body,
                [&](int t, uint64_t) -> std::string {
                  HttpClient::Reply reply;
                  std::string e = cs[static_cast<size_t>(t)]->Post(
@@ -621,8 +633,9 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
        "%.0f/s before the\n  rows, %.0f/s after. %d rounds of %.1f s per row; each row shows "
        "its median round.\n",
        raw_before, raw_after, o.rounds, o.seconds);
-  line("%-6s %-47s %9s %13s %8s %8s %7s %7s %6s %6s %12s\n", "group", "system", "events/s",
-       "min-max", "p50 us", "p99 us", "ev/sync", "syncs/s", "CPU/ev", "cs/ev", "http/in-proc");
+  line("%-6s %-47s %9s %13s %8s %8s %7s %7s %7s %5s %6s %6s %12s\n", "group", "system",
+       "events/s", "min-max", "p50 us", "p99 us", "ev/sync", "syncs/s", "sync us", "busy", "CPU/ev",
+       "cs/ev", "http/in-proc");
   std::string goals;
   for (const Spec& sp : specs) {
     std::vector<const HttpRow*> by_rate;
@@ -646,7 +659,8 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
       }
     }
     const double x_med = Quantile(&ratios, 0.5);
-    char range[40], ratio[40] = "", per_sync[16] = "-", syncs[16] = "-";
+    char range[40], ratio[40] = "", per_sync[16] = "-", syncs[16] = "-", sync_us[16] = "-",
+         busy[16] = "-";
     std::snprintf(range, sizeof(range), "%.0f-%.0f", by_rate.front()->rate.per_sec(),
                   by_rate.back()->rate.per_sec());
     if (!ratios.empty()) {
@@ -656,9 +670,13 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
       std::snprintf(per_sync, sizeof(per_sync), "%.1f", m.events_per_sync);
       std::snprintf(syncs, sizeof(syncs), "%.0f", m.rate.per_sec() / m.events_per_sync);
     }
-    line("%-6s %-47s %9.0f %13s %8.0f %8.0f %7s %7s %6.1f %6.1f %12s%s%s\n", sp.group,
-         sp.name.c_str(), m.rate.per_sec(), range, m.p50_us, m.p99_us, per_sync, syncs,
-         m.cpu_us_per_event, m.switches_per_event, ratio, error.empty() ? "" : "  ERROR: ",
+    if (m.sync_us > 0) {
+      std::snprintf(sync_us, sizeof(sync_us), "%.0f", m.sync_us);
+      std::snprintf(busy, sizeof(busy), "%.0f%%", 100 * m.in_sync);
+    }
+    line("%-6s %-47s %9.0f %13s %8.0f %8.0f %7s %7s %7s %5s %6.1f %6.1f %12s%s%s\n", sp.group,
+         sp.name.c_str(), m.rate.per_sec(), range, m.p50_us, m.p99_us, per_sync, syncs, sync_us,
+         busy, m.cpu_us_per_event, m.switches_per_event, ratio, error.empty() ? "" : "  ERROR: ",
          error.c_str());
     if (sp.goal > 0 && !ratios.empty()) {
       char g[400], what[200];
@@ -670,7 +688,9 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
     }
   }
   line("p50/p99 us: per request (one Append call, or one HTTP round trip). ev/sync: events per\n"
-       "  fdatasync (the log's counters); syncs/s: fdatasyncs per second. CPU/ev: CPU time (us) of\n"
+       "  fdatasync (the log's counters); syncs/s: fdatasyncs per second; sync us: mean time inside\n"
+       "  one fdatasync, busy: share of the time the log's writer spent inside fdatasync (both\n"
+       "  through the FileSystem seam). CPU/ev: CPU time (us) of\n"
        "  the whole process (clients, server, engine, projection tailing) per event; cs/ev: its\n"
        "  context switches (voluntary and not) per event.\n"
        "  http/in-proc: this row / its in-process row (x16 for ingest, none x16 for none, x%d for\n"

@@ -30,12 +30,14 @@ inline std::string NoteJson(int client) {
 }
 
 // An engine opened for writing in `dir` the way `tink serve` opens it (metrics: may be null;
-// mode: --sync, `always` unless a row says otherwise).
+// mode: --sync, `always` unless a row says otherwise; fs: null for the real file system, else a
+// wrapper such as CountingFileSystem that outlives the engine).
 inline Result<std::unique_ptr<engine::Engine>> OpenEngine(
     const std::string& dir, std::shared_ptr<server::Metrics> metrics,
-    log::Durability::Mode mode = log::Durability::Mode::kAlways) {
+    log::Durability::Mode mode = log::Durability::Mode::kAlways, log::FileSystem* fs = nullptr) {
   engine::EngineOptions eo;
   eo.durability.mode = mode;
+  eo.fs = fs;
   if (metrics) {
     eo.on_commit = [metrics](uint64_t records, uint64_t bytes) {
       metrics->ObserveCommit(records, bytes);
@@ -54,9 +56,10 @@ class Served {
   ~Served() { (void)Stop(); }
 
   std::string Start(const std::string& dir,
-                    log::Durability::Mode mode = log::Durability::Mode::kAlways) {
+                    log::Durability::Mode mode = log::Durability::Mode::kAlways,
+                    log::FileSystem* fs = nullptr) {
     auto metrics = std::make_shared<server::Metrics>();
-    auto eng = OpenEngine(dir, metrics, mode);
+    auto eng = OpenEngine(dir, metrics, mode, fs);
     if (!eng.ok()) return eng.status().ToString();
     engine_ = std::move(eng).value();
     server::ServerOptions so;
