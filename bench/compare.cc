@@ -278,8 +278,7 @@ int Run(int argc, char** argv) {
     } else if (a == "--http-follow-events" && has_value) {
       g_cfg.http_opts.follow_events = std::max(10, std::atoi(argv[++i]));
     } else if (a == "--http-query-events" && has_value) {
-      g_cfg.http_opts.query_events =
-          std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
+      g_cfg.http_opts.query_events = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
     } else if (a == "--http-query-reps" && has_value) {
       g_cfg.http_opts.query_reps = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--http-tink" && has_value) {

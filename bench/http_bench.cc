@@ -29,7 +29,9 @@ ScratchDir* g_scratch = nullptr;
 class Http : public benchmark::Fixture {
  public:
   void SetUp(benchmark::State& st) override {
-    if (st.thread_index() != 0) return;
+    if (st.thread_index() != 0) {
+      return;
+    }
     served_ = std::make_unique<Served>();
     if (std::string e = served_->Start(g_scratch->Sub("http")); !e.empty()) {
       std::fprintf(stderr, "serve: %s\n", e.c_str());
@@ -40,13 +42,17 @@ class Http : public benchmark::Fixture {
   }
 
   void TearDown(benchmark::State& st) override {
-    if (st.thread_index() != 0) return;
+    if (st.thread_index() != 0) {
+      return;
+    }
     const log::LogCounters c = served_->engine().log().counters();
     if (c.syncs > syncs0_) {
       st.counters["ev/fsync"] =
           static_cast<double>(c.records - records0_) / static_cast<double>(c.syncs - syncs0_);
     }
-    if (std::string e = served_->Stop(); !e.empty()) st.SkipWithError(e.c_str());
+    if (std::string e = served_->Stop(); !e.empty()) {
+      st.SkipWithError(e.c_str());
+    }
     served_.reset();
   }
 
@@ -65,7 +71,9 @@ class Http : public benchmark::Fixture {
       }
       HttpClient::Reply reply;
       std::string e = client->Do(method, target, content_type, body, &reply);
-      if (e.empty() && reply.status != 200) e = "status " + std::to_string(reply.status);
+      if (e.empty() && reply.status != 200) {
+        e = "status " + std::to_string(reply.status);
+      }
       if (!e.empty()) {
         st.SkipWithError(e.c_str());
         break;
@@ -92,7 +100,9 @@ BENCHMARK_REGISTER_F(Http, PostEvent)->Threads(1)->Threads(16)->UseRealTime();
 
 BENCHMARK_DEFINE_F(Http, PostJsonl1000)(benchmark::State& st) {
   std::string body;
-  for (int i = 0; i < 1000; ++i) body += NoteJson(i % 64) + "\n";
+  for (int i = 0; i < 1000; ++i) {
+    body += NoteJson(i % 64) + "\n";
+  }
   Loop(st, boost::beast::http::verb::post, "/v1/events", "application/x-ndjson", body, 1000);
 }
 BENCHMARK_REGISTER_F(Http, PostJsonl1000)->UseRealTime();
@@ -103,12 +113,15 @@ BENCHMARK_REGISTER_F(Http, PostJsonl1000)->UseRealTime();
 int main(int argc, char** argv) {
   using namespace tink::bench;
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+    return 1;
+  }
   ScratchDir scratch(BenchBase(""));
   g_scratch = &scratch;
   const DiskInfo disk = DescribeDisk(scratch.path());
   benchmark::AddCustomContext("bench_dir", scratch.path());
-  benchmark::AddCustomContext("bench_disk", disk.device + " " + disk.fstype + " " + disk.rotational);
+  benchmark::AddCustomContext("bench_disk",
+                              disk.device + " " + disk.fstype + " " + disk.rotational);
   if (disk.in_memory) {
     std::fprintf(stderr, "WARNING: %s is %s (in memory): durable numbers mean nothing\n",
                  scratch.path().c_str(), disk.fstype.c_str());

@@ -12,8 +12,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <utility>  // before Asio (STYLE.md: Boost 1.74 + g++ 12)
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -25,13 +23,16 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace tink::bench {
 
 // "http://127.0.0.1:PORT" (server::Server::url) -> PORT; 0 if there is none.
 inline uint16_t PortOf(const std::string& url) {
   const size_t colon = url.rfind(':');
-  if (colon == std::string::npos) return 0;
+  if (colon == std::string::npos) {
+    return 0;
+  }
   return static_cast<uint16_t>(std::strtoul(url.c_str() + colon + 1, nullptr, 10));
 }
 
@@ -42,7 +43,7 @@ class HttpClient {
     std::string body;
   };
 
-  HttpClient(uint16_t port, std::string token) : port_(port), socket_(ioc_) {
+  HttpClient(uint16_t port, const std::string& token) : port_(port), socket_(ioc_) {
     req_.version(11);
     req_.set(boost::beast::http::field::host, "127.0.0.1");
     req_.set(boost::beast::http::field::authorization, "Bearer " + token);
@@ -56,7 +57,9 @@ class HttpClient {
     boost::system::error_code ec;
     const boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address_v4("127.0.0.1"), port_);
     socket_.connect(ep, ec);
-    if (ec) return "connect 127.0.0.1:" + std::to_string(port_) + ": " + ec.message();
+    if (ec) {
+      return "connect 127.0.0.1:" + std::to_string(port_) + ": " + ec.message();
+    }
     socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
     return "";
   }
@@ -77,14 +80,20 @@ class HttpClient {
     req_.prepare_payload();
     boost::system::error_code ec;
     http::write(socket_, req_, ec);
-    if (ec) return "write: " + ec.message();
+    if (ec) {
+      return "write: " + ec.message();
+    }
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<uint64_t>::max());
     http::read(socket_, buffer_, parser, ec);
-    if (ec) return "read: " + ec.message();
+    if (ec) {
+      return "read: " + ec.message();
+    }
     reply->status = static_cast<int>(parser.get().result_int());
     reply->body = std::move(parser.get().body());
-    if (!parser.get().keep_alive()) return "the server closed the connection";
+    if (!parser.get().keep_alive()) {
+      return "the server closed the connection";
+    }
     return "";
   }
 
@@ -106,11 +115,15 @@ class HttpClient {
     req_.prepare_payload();
     boost::system::error_code ec;
     http::write(socket_, req_, ec);
-    if (ec) return "write: " + ec.message();
+    if (ec) {
+      return "write: " + ec.message();
+    }
     http::response_parser<http::empty_body> parser;
     parser.body_limit(std::numeric_limits<uint64_t>::max());
     http::read_header(socket_, buffer_, parser, ec);
-    if (ec) return "read header: " + ec.message();
+    if (ec) {
+      return "read header: " + ec.message();
+    }
     if (parser.get().result_int() != 200) {
       return "status " + std::to_string(parser.get().result_int());
     }
@@ -133,8 +146,12 @@ class HttpClient {
     parser.on_chunk_body(on_chunk);
     while (!stop && !parser.is_done()) {
       http::read_some(socket_, buffer_, parser, ec);
-      if (ec == http::error::end_of_chunk) continue;
-      if (ec) return stop ? "" : "read: " + ec.message();
+      if (ec == http::error::end_of_chunk) {
+        continue;
+      }
+      if (ec) {
+        return stop ? "" : "read: " + ec.message();
+      }
     }
     return "";
   }

@@ -76,7 +76,9 @@ double Us(Clock::duration d) { return std::chrono::duration<double, std::micro>(
 
 // q-quantile of `v` (sorted here).
 double Quantile(std::vector<double>* v, double q) {
-  if (v->empty()) return 0;
+  if (v->empty()) {
+    return 0;
+  }
   std::sort(v->begin(), v->end());
   return (*v)[static_cast<size_t>(q * static_cast<double>(v->size() - 1))];
 }
@@ -87,7 +89,9 @@ double DiskSyncRate(const std::string& dir, double seconds) {
   constexpr off_t kSpace = 1 << 20;
   const std::string path = dir + "/raw-sync.bin";
   const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return 0;
+  if (fd < 0) {
+    return 0;
+  }
   double rate = 0;
   if (::posix_fallocate(fd, 0, kSpace) == 0) {
     off_t off = 0;
@@ -110,7 +114,9 @@ double DiskSyncRate(const std::string& dir, double seconds) {
 std::string ConnectClients(const Served& s, int n, std::vector<std::unique_ptr<HttpClient>>* out) {
   for (int i = 0; i < n; ++i) {
     out->push_back(std::make_unique<HttpClient>(s.port(), Served::kToken));
-    if (std::string e = out->back()->Connect(); !e.empty()) return e;
+    if (std::string e = out->back()->Connect(); !e.empty()) {
+      return e;
+    }
   }
   return "";
 }
@@ -120,7 +126,7 @@ struct HttpRow {
   Rate rate;                      // events
   double p50_us = 0, p99_us = 0;  // per request (one Append call or one HTTP round trip)
   double events_per_sync = 0;
-  double cpu_us_per_event = 0;  // the whole process: clients, server, engine, projections
+  double cpu_us_per_event = 0;    // the whole process: clients, server, engine, projections
   double switches_per_event = 0;  // context switches of the whole process
   double sync_us = 0;             // mean time inside one fdatasync of the log
   double in_sync = 0;             // share of the wall time the log's writer spent in fdatasync
@@ -134,7 +140,9 @@ HttpRow Drive(engine::Engine& eng, CountingFileSystem* fs, int threads, double s
               uint64_t events_per_op, const std::function<std::string(int, uint64_t)>& op) {
   HttpRow row;
   std::vector<std::vector<double>> lat(static_cast<size_t>(threads));
-  for (auto& v : lat) v.reserve(1 << 16);
+  for (auto& v : lat) {
+    v.reserve(1 << 16);
+  }
   const log::LogCounters c0 = eng.log().counters();
   const double cpu0 = CpuSeconds();
   const uint64_t sw0 = ContextSwitches();
@@ -158,7 +166,9 @@ HttpRow Drive(engine::Engine& eng, CountingFileSystem* fs, int threads, double s
   const double switches = static_cast<double>(ContextSwitches() - sw0);
   row.rate.ops *= events_per_op;
   std::vector<double> all;
-  for (const auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  for (const auto& v : lat) {
+    all.insert(all.end(), v.begin(), v.end());
+  }
   row.p50_us = Quantile(&all, 0.5);
   row.p99_us = Quantile(&all, 0.99);
   if (c1.syncs > c0.syncs) {
@@ -184,17 +194,21 @@ using Mode = log::Durability::Mode;
 // (creating a store costs ~1 s of RocksDB files and fsyncs on this machine), closed by Close.
 struct Side {
   std::unique_ptr<CountingFileSystem> fs = std::make_unique<CountingFileSystem>();
-  std::unique_ptr<engine::Engine> engine;           // in-process rows
-  std::unique_ptr<Served> served;                   // HTTP rows
+  std::unique_ptr<engine::Engine> engine;            // in-process rows
+  std::unique_ptr<Served> served;                    // HTTP rows
   std::vector<std::unique_ptr<HttpClient>> clients;  // one per client thread
 
   // The connections close before the server stops.
   std::string Close() {
     clients.clear();
     std::string err;
-    if (served) err = served->Stop();
+    if (served) {
+      err = served->Stop();
+    }
     if (engine) {
-      if (Status s = engine->Close(); !s.ok()) err = s.ToString();
+      if (Status s = engine->Close(); !s.ok()) {
+        err = s.ToString();
+      }
     }
     served.reset();
     engine.reset();
@@ -207,7 +221,9 @@ HttpRow InProcess(Side* side, const std::string& dir, Mode mode, int threads, do
                   const std::vector<std::vector<schema::EventInput>>& per_thread) {
   if (!side->engine) {
     auto eng = OpenEngine(dir, nullptr, mode, side->fs.get());
-    if (!eng.ok()) return Failed(eng.status().ToString());
+    if (!eng.ok()) {
+      return Failed(eng.status().ToString());
+    }
     side->engine = std::move(eng).value();
   }
   engine::Engine& e = *side->engine;
@@ -242,7 +258,9 @@ HttpRow OverHttp(Side* side, const std::string& dir, Mode mode, int clients, dou
                  std::string e = cs[static_cast<size_t>(t)]->Post(
                      "/v1/events", content_type, bodies[static_cast<size_t>(t) % bodies.size()],
                      &reply);
-                 if (!e.empty()) return e;
+                 if (!e.empty()) {
+                   return e;
+                 }
                  if (reply.status != 200) {
                    return "status " + std::to_string(reply.status) + ": " + reply.body;
                  }
@@ -274,9 +292,15 @@ FollowResult Follow(const std::string& dir, int n) {
   std::string follow_error;
 
   HttpClient follower(s.port(), Served::kToken), poster(s.port(), Served::kToken);
-  if (std::string e = follower.Connect(); !e.empty()) out.error = e;
-  if (std::string e = poster.Connect(); out.error.empty() && !e.empty()) out.error = e;
-  if (!out.error.empty()) return out;
+  if (std::string e = follower.Connect(); !e.empty()) {
+    out.error = e;
+  }
+  if (std::string e = poster.Connect(); out.error.empty() && !e.empty()) {
+    out.error = e;
+  }
+  if (!out.error.empty()) {
+    return out;
+  }
   std::thread reader([&] {
     std::string e = follower.Follow(
         "/v1/events?follow=1",
@@ -288,12 +312,16 @@ FollowResult Follow(const std::string& dir, int n) {
         [&](uint64_t lsn) {
           const auto now = Clock::now();
           std::lock_guard<std::mutex> l(mu);
-          if (lsn < delivered.size()) delivered[lsn] = now;
+          if (lsn < delivered.size()) {
+            delivered[lsn] = now;
+          }
           cv.notify_all();
           return true;
         });
     std::lock_guard<std::mutex> l(mu);
-    if (!stopping.load()) follow_error = e.empty() ? "the follow stream ended" : e;
+    if (!stopping.load()) {
+      follow_error = e.empty() ? "the follow stream ended" : e;
+    }
     done = true;
     cv.notify_all();
   });
@@ -335,16 +363,22 @@ FollowResult Follow(const std::string& dir, int n) {
       }
       got = delivered[lsn];
     }
-    if (i < kFollowWarmup) continue;
+    if (i < kFollowWarmup) {
+      continue;
+    }
     out.rtt_us.push_back(Us(acked - sent));
     out.ack_to_delivery_us.push_back(Us(got - acked));
     out.send_to_delivery_us.push_back(Us(got - sent));
-    if (got < acked) ++out.delivered_before_ack;
+    if (got < acked) {
+      ++out.delivered_before_ack;
+    }
   }
   stopping = true;
   follower.Shutdown();
   reader.join();
-  if (std::string e = s.Stop(); out.error.empty() && !e.empty()) out.error = e;
+  if (std::string e = s.Stop(); out.error.empty() && !e.empty()) {
+    out.error = e;
+  }
   return out;
 }
 
@@ -365,7 +399,9 @@ QueryTiming TimeQuery(int reps, const std::function<std::string(std::string*)>& 
       t.error = e;
       return t;
     }
-    if (i > 0) t.ms.push_back(ms);
+    if (i > 0) {
+      t.ms.push_back(ms);
+    }
     t.answer = std::move(answer);
   }
   return t;
@@ -400,14 +436,19 @@ std::string SessionQuery(engine::Engine* eng, const std::string& q, std::string*
 std::string ProcessQuery(const std::string& tink, const std::string& store, const std::string& q,
                          std::string* answer) {
   int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Errno("pipe");
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return Errno("pipe");
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pipe_fds[1], 1);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   std::vector<std::string> args = {tink, "--store", store, "shell", "-c", q, "--format", "json"};
   std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
+  argv.reserve(args.size() + 1);
+  for (std::string& a : args) {
+    argv.push_back(a.data());
+  }
   argv.push_back(nullptr);
   pid_t pid = 0;
   const int rc = ::posix_spawn(&pid, tink.c_str(), &fa, nullptr, argv.data(), environ);
@@ -419,8 +460,12 @@ std::string ProcessQuery(const std::string& tink, const std::string& store, cons
   }
   char buf[1 << 16];
   for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof(buf))) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      break;
+    }
     answer->append(buf, static_cast<size_t>(n));
   }
   ::close(pipe_fds[0]);
@@ -452,7 +497,9 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
   for (int c = 0; c < 64; ++c) {
     notes.push_back(NoteJson(c));
     auto e = schema::ParseEnvelopeJson(notes.back());
-    if (!e.ok()) return "http: ERROR: the bench's event does not parse: " + e.status().ToString();
+    if (!e.ok()) {
+      return "http: ERROR: the bench's event does not parse: " + e.status().ToString();
+    }
     note_events.push_back({std::move(e).value()});
   }
   std::vector<std::string> jsonl;
@@ -491,18 +538,17 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
                      return InProcess(sd, d, Mode::kAlways, 64, t, note_events);
                    }});
   for (int clients : {kMany, 64}) {
-    specs.push_back({"ingest",
-                     "HTTP POST 1 event, " + std::to_string(clients) + " keep-alive clients",
-                     [&, clients](Side* sd, const std::string& d) {
-                       return OverHttp(sd, d, Mode::kAlways, clients, t, notes, 1,
-                                       "application/json");
-                     },
-                     0, 0.7});
+    specs.push_back(
+        {"ingest", "HTTP POST 1 event, " + std::to_string(clients) + " keep-alive clients",
+         [&, clients](Side* sd, const std::string& d) {
+           return OverHttp(sd, d, Mode::kAlways, clients, t, notes, 1, "application/json");
+         },
+         0, 0.7});
   }
-  specs.push_back({"none", "in-process Engine::Append 1 event, none x16",
-                   [&](Side* sd, const std::string& d) {
-                     return InProcess(sd, d, Mode::kNone, kMany, t, note_events);
-                   }});
+  specs.push_back(
+      {"none", "in-process Engine::Append 1 event, none x16", [&](Side* sd, const std::string& d) {
+         return InProcess(sd, d, Mode::kNone, kMany, t, note_events);
+       }});
   specs.push_back({"none", "HTTP POST 1 event, --sync none, 16 clients",
                    [&](Side* sd, const std::string& d) {
                      return OverHttp(sd, d, Mode::kNone, kMany, t, notes, 1, "application/json");
@@ -573,26 +619,30 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
     Served s;
     query_error = s.Start(qdir);
     HttpClient client(s.port(), Served::kToken);
-    if (query_error.empty()) query_error = client.Connect();
+    if (query_error.empty()) {
+      query_error = client.Connect();
+    }
     if (query_error.empty()) {
       healthz = TimeQuery(o.query_reps, [&](std::string* a) {
         HttpClient::Reply reply;
         std::string e = client.Do(http::verb::get, "/healthz", "", "", &reply);
-        if (e.empty() && reply.status != 200) e = "status " + std::to_string(reply.status);
+        if (e.empty() && reply.status != 200) {
+          e = "status " + std::to_string(reply.status);
+        }
         *a = std::move(reply.body);
         return e;
       });
     }
     const std::string run = gen.tasks.empty() ? "" : gen.tasks[gen.tasks.size() / 2].run;
-    for (const std::string& q :
-         {std::string("events | count"),
-          "tasks | where run == '" + run + "' | where state == 'failed'"}) {
-      if (!query_error.empty()) break;
+    for (const std::string& q : {std::string("events | count"),
+                                 "tasks | where run == '" + run + "' | where state == 'failed'"}) {
+      if (!query_error.empty()) {
+        break;
+      }
       std::fprintf(stderr, "  http: %s\n", q.c_str());
       QueryRows r{q, {}, {}, {}};
-      r.session = TimeQuery(o.query_reps, [&](std::string* a) {
-        return SessionQuery(&s.engine(), q, a);
-      });
+      r.session =
+          TimeQuery(o.query_reps, [&](std::string* a) { return SessionQuery(&s.engine(), q, a); });
       const std::string body = nlohmann::json{{"query", q}, {"format", "json"}}.dump();
       r.http = TimeQuery(o.query_reps, [&](std::string* a) {
         HttpClient::Reply reply;
@@ -604,10 +654,14 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
         return e;
       });
       // Once next to the running server (the store's writer): what a CLI user would get.
-      if (have_tink) r.while_served_error = ProcessQuery(o.tink, qdir, q, &r.while_served);
+      if (have_tink) {
+        r.while_served_error = ProcessQuery(o.tink, qdir, q, &r.while_served);
+      }
       qrows.push_back(std::move(r));
     }
-    if (std::string e = s.Stop(); query_error.empty()) query_error = e;
+    if (std::string e = s.Stop(); query_error.empty()) {
+      query_error = e;
+    }
   }
   // The process is timed on the closed store: a read-only open next to a writer reads the
   // projection state as of RocksDB's last flush (engine.h, Access::kRead), so its tasks can lag.
@@ -617,36 +671,41 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
       continue;
     }
     std::fprintf(stderr, "  http: tink shell -c %s\n", r.query.c_str());
-    r.process = TimeQuery(std::max(5, o.query_reps / 5), [&](std::string* a) {
-      return ProcessQuery(o.tink, qdir, r.query, a);
-    });
+    r.process = TimeQuery(std::max(5, o.query_reps / 5),
+                          [&](std::string* a) { return ProcessQuery(o.tink, qdir, r.query, a); });
   }
 
   // The report.
-  line("\nhttp: tink serve's API (server::Server in this process on 127.0.0.1, --sync always, "
-       "clients are\n  threads of this process with one keep-alive connection each) vs the "
-       "engine in-process.\n  Load average at the start %.2f %.2f %.2f; the section took %.0f s "
-       "(throughput rows %.0f s,\n  follow %.0f s, query %.0f s).\n",
-       load[0], load[1], load[2], SecondsSince(t_start), rows_s, follow_s,
-       SecondsSince(t_start) - rows_s - follow_s);
-  line("  raw pwrite+fdatasync on a fallocated file, 1 thread (the disk's limit right now): "
-       "%.0f/s before the\n  rows, %.0f/s after. %d rounds of %.1f s per row; each row shows "
-       "its median round.\n",
-       raw_before, raw_after, o.rounds, o.seconds);
-  line("%-6s %-47s %9s %13s %8s %8s %7s %7s %7s %5s %6s %6s %12s\n", "group", "system",
-       "events/s", "min-max", "p50 us", "p99 us", "ev/sync", "syncs/s", "sync us", "busy", "CPU/ev",
-       "cs/ev", "http/in-proc");
+  line(
+      "\nhttp: tink serve's API (server::Server in this process on 127.0.0.1, --sync always, "
+      "clients are\n  threads of this process with one keep-alive connection each) vs the "
+      "engine in-process.\n  Load average at the start %.2f %.2f %.2f; the section took %.0f s "
+      "(throughput rows %.0f s,\n  follow %.0f s, query %.0f s).\n",
+      load[0], load[1], load[2], SecondsSince(t_start), rows_s, follow_s,
+      SecondsSince(t_start) - rows_s - follow_s);
+  line(
+      "  raw pwrite+fdatasync on a fallocated file, 1 thread (the disk's limit right now): "
+      "%.0f/s before the\n  rows, %.0f/s after. %d rounds of %.1f s per row; each row shows "
+      "its median round.\n",
+      raw_before, raw_after, o.rounds, o.seconds);
+  line("%-6s %-47s %9s %13s %8s %8s %7s %7s %7s %5s %6s %6s %12s\n", "group", "system", "events/s",
+       "min-max", "p50 us", "p99 us", "ev/sync", "syncs/s", "sync us", "busy", "CPU/ev", "cs/ev",
+       "http/in-proc");
   std::string goals;
   for (const Spec& sp : specs) {
     std::vector<const HttpRow*> by_rate;
-    for (const HttpRow& r : sp.runs) by_rate.push_back(&r);
+    for (const HttpRow& r : sp.runs) {
+      by_rate.push_back(&r);
+    }
     std::sort(by_rate.begin(), by_rate.end(), [](const HttpRow* a, const HttpRow* b) {
       return a->rate.per_sec() < b->rate.per_sec();
     });
     const HttpRow& m = *by_rate[by_rate.size() / 2];
     std::string error;
     for (const HttpRow& r : sp.runs) {
-      if (!r.rate.error.empty()) error = r.rate.error;
+      if (!r.rate.error.empty()) {
+        error = r.rate.error;
+      }
     }
     // The ratio of each round to its paired in-process row of the same round; the median.
     std::vector<double> ratios;
@@ -660,7 +719,7 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
     }
     const double x_med = Quantile(&ratios, 0.5);
     char range[40], ratio[40] = "", per_sync[16] = "-", syncs[16] = "-", sync_us[16] = "-",
-         busy[16] = "-";
+                    busy[16] = "-";
     std::snprintf(range, sizeof(range), "%.0f-%.0f", by_rate.front()->rate.per_sec(),
                   by_rate.back()->rate.per_sec());
     if (!ratios.empty()) {
@@ -676,8 +735,8 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
     }
     line("%-6s %-47s %9.0f %13s %8.0f %8.0f %7s %7s %7s %5s %6.1f %6.1f %12s%s%s\n", sp.group,
          sp.name.c_str(), m.rate.per_sec(), range, m.p50_us, m.p99_us, per_sync, syncs, sync_us,
-         busy, m.cpu_us_per_event, m.switches_per_event, ratio, error.empty() ? "" : "  ERROR: ",
-         error.c_str());
+         busy, m.cpu_us_per_event, m.switches_per_event, ratio,
+         error.empty() ? "" : "  ERROR: ", error.c_str());
     if (sp.goal > 0 && !ratios.empty()) {
       char g[400], what[200];
       std::snprintf(what, sizeof(what), "%s >= %.1fx in-process", sp.name.c_str(), sp.goal);
@@ -687,19 +746,22 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
       goals += g;
     }
   }
-  line("p50/p99 us: per request (one Append call, or one HTTP round trip). ev/sync: events per\n"
-       "  fdatasync (the log's counters); syncs/s: fdatasyncs per second; sync us: mean time inside\n"
-       "  one fdatasync, busy: share of the time the log's writer spent inside fdatasync (both\n"
-       "  through the FileSystem seam). CPU/ev: CPU time (us) of\n"
-       "  the whole process (clients, server, engine, projection tailing) per event; cs/ev: its\n"
-       "  context switches (voluntary and not) per event.\n"
-       "  http/in-proc: this row / its in-process row (x16 for ingest, none x16 for none, x%d for\n"
-       "  bulk), round by round; the median round's ratio.\n",
-       o.bulk_clients);
+  line(
+      "p50/p99 us: per request (one Append call, or one HTTP round trip). ev/sync: events per\n"
+      "  fdatasync (the log's counters); syncs/s: fdatasyncs per second; sync us: mean time "
+      "inside\n"
+      "  one fdatasync, busy: share of the time the log's writer spent inside fdatasync (both\n"
+      "  through the FileSystem seam). CPU/ev: CPU time (us) of\n"
+      "  the whole process (clients, server, engine, projection tailing) per event; cs/ev: its\n"
+      "  context switches (voluntary and not) per event.\n"
+      "  http/in-proc: this row / its in-process row (x16 for ingest, none x16 for none, x%d for\n"
+      "  bulk), round by round; the median round's ratio.\n",
+      o.bulk_clients);
 
-  line("\nfollow: %d events POSTed one at a time (durable), each awaited on a GET "
-       "/v1/events?follow=1\n  stream before the next (after %d warm-up events).\n",
-       o.follow_events, kFollowWarmup);
+  line(
+      "\nfollow: %d events POSTed one at a time (durable), each awaited on a GET "
+      "/v1/events?follow=1\n  stream before the next (after %d warm-up events).\n",
+      o.follow_events, kFollowWarmup);
   if (!f.error.empty()) {
     line("  ERROR: %s\n", f.error.c_str());
   } else {
@@ -712,22 +774,27 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
     lat("POST round trip (send -> ack)", &f.rtt_us);
     lat("ack -> event on the follow stream", &f.ack_to_delivery_us);
     lat("send -> event on the follow stream", &f.send_to_delivery_us);
-    line("  %d of %d events arrived on the stream before their POST's answer (negative "
-         "ack -> event).\n",
-         f.delivered_before_ack, o.follow_events);
+    line(
+        "  %d of %d events arrived on the stream before their POST's answer (negative "
+        "ack -> event).\n",
+        f.delivered_before_ack, o.follow_events);
   }
 
-  line("\nquery: round trips on an agent-shaped store of %" PRIu64 " events (%d runs); %d timed "
-       "runs after a\n  warm-up (the process: %d, on the store closed by the server). overhead: p50 "
-       "minus the in-process p50.\n",
-       o.query_events, runs, o.query_reps, std::max(5, o.query_reps / 5));
-  if (!query_error.empty()) line("  ERROR: %s\n", query_error.c_str());
+  line(
+      "\nquery: round trips on an agent-shaped store of %" PRIu64
+      " events (%d runs); %d timed "
+      "runs after a\n  warm-up (the process: %d, on the store closed by the server). overhead: p50 "
+      "minus the in-process p50.\n",
+      o.query_events, runs, o.query_reps, std::max(5, o.query_reps / 5));
+  if (!query_error.empty()) {
+    line("  ERROR: %s\n", query_error.c_str());
+  }
   line("  %-58s %-34s %9s %9s %11s  %s\n", "query", "system", "p50 ms", "p99 ms", "overhead ms",
        "answer");
   if (healthz.error.empty() && !healthz.ms.empty()) {
     const double p50 = Quantile(&healthz.ms, 0.5), p99 = Quantile(&healthz.ms, 0.99);
-    line("  %-58s %-34s %9.3f %9.3f\n", "(no query: the transport alone)", "HTTP GET /healthz",
-         p50, p99);
+    line("  %-58s %-34s %9.3f %9.3f\n", "(no query: the transport alone)", "HTTP GET /healthz", p50,
+         p99);
   } else if (!healthz.error.empty()) {
     line("  %-58s %-34s %s\n", "(no query: the transport alone)", "HTTP GET /healthz",
          healthz.error.c_str());
@@ -741,10 +808,10 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
       }
       const double p50 = Quantile(&t->ms, 0.5), p99 = Quantile(&t->ms, 0.99);
       char over[32] = "";
-      if (t != &q.session) std::snprintf(over, sizeof(over), "%+.3f", p50 - base);
-      const char* same = t == &q.session ? ""
-                         : t->answer == q.session.answer ? "same"
-                                                         : "DIFFERS";
+      if (t != &q.session) {
+        std::snprintf(over, sizeof(over), "%+.3f", p50 - base);
+      }
+      const char* same = t == &q.session ? "" : t->answer == q.session.answer ? "same" : "DIFFERS";
       line("  %-58s %-34s %9.3f %9.3f %11s  %s (%zu B)\n", query.c_str(), system, p50, p99, over,
            same, t->answer.size());
     };
@@ -756,7 +823,9 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
     } else if (q.process.error.empty() && q.while_served != q.session.answer) {
       std::string head = q.while_served.substr(0, 40);
       for (char& c : head) {
-        if (c == '\n') c = ' ';
+        if (c == '\n') {
+          c = ' ';
+        }
       }
       line("  %-58s   ^ next to the running server it answered %zu B: %s\n", "",
            q.while_served.size(), head.c_str());

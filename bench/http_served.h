@@ -33,7 +33,7 @@ inline std::string NoteJson(int client) {
 // mode: --sync, `always` unless a row says otherwise; fs: null for the real file system, else a
 // wrapper such as CountingFileSystem that outlives the engine).
 inline Result<std::unique_ptr<engine::Engine>> OpenEngine(
-    const std::string& dir, std::shared_ptr<server::Metrics> metrics,
+    const std::string& dir, const std::shared_ptr<server::Metrics>& metrics,
     log::Durability::Mode mode = log::Durability::Mode::kAlways, log::FileSystem* fs = nullptr) {
   engine::EngineOptions eo;
   eo.durability.mode = mode;
@@ -60,14 +60,18 @@ class Served {
                     log::FileSystem* fs = nullptr) {
     auto metrics = std::make_shared<server::Metrics>();
     auto eng = OpenEngine(dir, metrics, mode, fs);
-    if (!eng.ok()) return eng.status().ToString();
+    if (!eng.ok()) {
+      return eng.status().ToString();
+    }
     engine_ = std::move(eng).value();
     server::ServerOptions so;
     so.listen = "127.0.0.1:0";
     so.token = kToken;
     so.store_path = dir;
     server_ = std::make_unique<server::Server>(engine_.get(), so, metrics);
-    if (Status s = server_->Start(); !s.ok()) return s.ToString();
+    if (Status s = server_->Start(); !s.ok()) {
+      return s.ToString();
+    }
     port_ = PortOf(server_->url());
     runner_ = std::thread([this] { server_->Run(); });
     return "";
@@ -76,12 +80,16 @@ class Served {
   std::string Stop() {
     if (server_) {
       server_->Stop();
-      if (runner_.joinable()) runner_.join();
+      if (runner_.joinable()) {
+        runner_.join();
+      }
       server_.reset();
     }
     std::string err;
     if (engine_) {
-      if (Status s = engine_->Close(); !s.ok()) err = s.ToString();
+      if (Status s = engine_->Close(); !s.ok()) {
+        err = s.ToString();
+      }
       engine_.reset();
     }
     return err;
