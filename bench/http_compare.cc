@@ -407,6 +407,35 @@ QueryTiming TimeQuery(int reps, const std::function<std::string(std::string*)>& 
   return t;
 }
 
+using QueryFn = std::function<std::string(std::string*)>;
+
+// Times `a` and `b` alike: a warm-up of each, then `reps` runs of each, interleaved and taking
+// turns at going first, so that a disturbance (or a warm-up effect) hits both.
+void TimeQueryPair(int reps, const QueryFn& a, const QueryFn& b, QueryTiming* ta, QueryTiming* tb) {
+  for (int i = 0; i <= reps; ++i) {
+    for (int k = 0; k < 2; ++k) {
+      const bool first = (k == 0) == (i % 2 == 0);
+      const QueryFn& run = first ? a : b;
+      QueryTiming* t = first ? ta : tb;
+      if (!ta->error.empty() || !tb->error.empty()) {
+        return;
+      }
+      std::string answer;
+      const auto t0 = Clock::now();
+      std::string e = run(&answer);
+      const double ms = Us(Clock::now() - t0) / 1e3;
+      if (!e.empty()) {
+        t->error = e;
+        return;
+      }
+      if (i > 0) {
+        t->ms.push_back(ms);
+      }
+      t->answer = std::move(answer);
+    }
+  }
+}
+
 // The query as the server's handler runs it: a fresh ShellSession over the engine, output into
 // memory.
 std::string SessionQuery(engine::Engine* eng, const std::string& q, std::string* answer) {
@@ -641,18 +670,19 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
       }
       std::fprintf(stderr, "  http: %s\n", q.c_str());
       QueryRows r{q, {}, {}, {}};
-      r.session =
-          TimeQuery(o.query_reps, [&](std::string* a) { return SessionQuery(&s.engine(), q, a); });
       const std::string body = nlohmann::json{{"query", q}, {"format", "json"}}.dump();
-      r.http = TimeQuery(o.query_reps, [&](std::string* a) {
-        HttpClient::Reply reply;
-        std::string e = client.Post("/v1/query", "application/json", body, &reply);
-        if (e.empty() && reply.status != 200) {
-          e = "status " + std::to_string(reply.status) + ": " + reply.body;
-        }
-        *a = std::move(reply.body);
-        return e;
-      });
+      TimeQueryPair(
+          o.query_reps, [&](std::string* a) { return SessionQuery(&s.engine(), q, a); },
+          [&](std::string* a) {
+            HttpClient::Reply reply;
+            std::string e = client.Post("/v1/query", "application/json", body, &reply);
+            if (e.empty() && reply.status != 200) {
+              e = "status " + std::to_string(reply.status) + ": " + reply.body;
+            }
+            *a = std::move(reply.body);
+            return e;
+          },
+          &r.session, &r.http);
       // Once next to the running server (the store's writer): what a CLI user would get.
       if (have_tink) {
         r.while_served_error = ProcessQuery(o.tink, qdir, q, &r.while_served);
@@ -780,12 +810,11 @@ std::string HttpCompare(const std::string& dir, const HttpOptions& o) {
         f.delivered_before_ack, o.follow_events);
   }
 
-  line(
-      "\nquery: round trips on an agent-shaped store of %" PRIu64
-      " events (%d runs); %d timed "
-      "runs after a\n  warm-up (the process: %d, on the store closed by the server). overhead: p50 "
-      "minus the in-process p50.\n",
-      o.query_events, runs, o.query_reps, std::max(5, o.query_reps / 5));
+  line("\nquery: round trips on an agent-shaped store of %" PRIu64
+       " events (%d runs); %d timed "
+       "runs after a\n  warm-up, session and HTTP interleaved (the process: %d, on the store "
+       "closed by the server).\n  overhead: p50 minus the in-process p50.\n",
+       o.query_events, runs, o.query_reps, std::max(5, o.query_reps / 5));
   if (!query_error.empty()) {
     line("  ERROR: %s\n", query_error.c_str());
   }
