@@ -6,13 +6,14 @@
 // (bench/http_client.h: Boost.Beast's synchronous client). Clients, server and engine share the
 // machine's CPUs: every HTTP row pays for its clients too.
 //
-// The rows (every store is fresh, in the scratch directory; the throughput rows are measured in
-// --http-rounds rounds of --http-seconds each, interleaved, and each HTTP row is divided by its
-// in-process row of the same round, so that a drift of the disk's fdatasync rate hits both sides
-// of a ratio; the raw fdatasync rate of the disk is measured before and after):
+// The rows (each gets a fresh store in the scratch directory at its first round, kept for its
+// later rounds; the throughput rows are measured in --http-rounds rounds of --http-seconds each,
+// interleaved, and each HTTP row is divided by its in-process row of the same round, so that a
+// drift of the disk's fdatasync rate hits both sides of a ratio; the raw fdatasync rate of the
+// disk is measured before and after):
 //   ingest  POST /v1/events of one event from 16 and from 64 clients, vs Engine::Append of one
 //           event from 16 threads (and 64, for reference), both durable (`always`). The same note
-//           event everywhere (~300 bytes of JSON; the in-process side gets it parsed beforehand).
+//           event everywhere (270 bytes of JSON; the in-process side gets it parsed beforehand).
 //   none    the same x16 pair with --sync none: no fdatasync, so the CPU cost of each path shows.
 //   bulk    POST /v1/events of JSONL, 1,000 events a request, from --http-bulk-clients clients, vs
 //           Engine::Append of the same 1,000 events from as many threads (and from one), durable.
