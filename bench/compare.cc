@@ -7,19 +7,25 @@
 // lookups against SQLite adjacency tables and recursive CTEs, on --memory-nodes nodes and
 // --memory-edges edges (queries/s, p50/p99/max latency, ratio, answers compared). Then the shell
 // class (bench/shell_compare.cc): indexed queries and full-scan aggregates of the query language
-// against the same questions in SQL, on an agent-shaped store of --shell-events events.
+// against the same questions in SQL, on an agent-shaped store of --shell-events events. Then the
+// http class (bench/http_compare.cc): tink serve's HTTP API, served from this process, against
+// the engine in-process (ingest, JSONL batches, follow latency, query round trips).
 // Information only: the exit status never depends on a goal.
 //
-//   tink_compare [--dir D] [--seconds S] [--count N] [--json] [--only log,asof,memory]
+//   tink_compare [--dir D] [--seconds S] [--count N] [--json]
+//                [--only log,asof,memory,shell,http]
 //                [--asof-events N (1000000; 0 skips)] [--asof-probes P (20000)] [--asof-only]
 //                [--memory-nodes N (100000)] [--memory-edges M (1000000; 0 skips)]
 //                [--memory-probes P (500)] [--memory-path-depth D (5)] [--memory-skew A (0.3)]
 //                [--memory-seed S] [--memory-store DIR]
 //                [--shell-events N (1000000; 0 skips)] [--shell-reps R (5)] [--shell-no-sqlite]
 //                [--shell-store DIR]
+//                [--http-seconds S (1)] [--http-rounds R (3)]
+//                [--http-bulk-clients C (4)] [--http-follow-events N (2000)]
+//                [--http-query-events N (20000)] [--http-query-reps R (50)] [--http-tink PATH]
 //
-// --only picks sections: log (every class of the log), asof, memory, shell; --asof-only = --only
-// asof.
+// --only picks sections: log (every class of the log), asof, memory, shell, http; --asof-only =
+// --only asof.
 // Each measurement runs for S seconds (default 2) or N events (default 2,000,000), whichever ends
 // first. Scratch data goes to D/tink-bench-XXXXXX (D: --dir, else $TINK_BENCH_DIR, else the build
 // directory) and is removed at the end.
@@ -31,6 +37,12 @@
 #include <nlohmann/json.hpp>
 
 #include "log/log.h"
+
+// The tink executable the http class runs as `tink shell -c` (bench/CMakeLists.txt sets it to
+// the build's own; --http-tink overrides).
+#ifndef TINK_BENCH_TINK_BINARY
+#define TINK_BENCH_TINK_BINARY "tink"
+#endif
 
 namespace tink::bench {
 
@@ -212,9 +224,9 @@ int Run(int argc, char** argv) {
     } else if (a == "--asof-probes" && has_value) {
       g_cfg.asof_probes = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
     } else if (a == "--asof-only") {
-      g_cfg.log = g_cfg.memory = g_cfg.shell = false;
+      g_cfg.log = g_cfg.memory = g_cfg.shell = g_cfg.http = false;
     } else if (a == "--only" && has_value) {
-      g_cfg.log = g_cfg.asof = g_cfg.memory = g_cfg.shell = false;
+      g_cfg.log = g_cfg.asof = g_cfg.memory = g_cfg.shell = g_cfg.http = false;
       const std::string list = argv[++i];
       for (size_t p = 0; p <= list.size();) {
         const size_t c = std::min(list.find(',', p), list.size());
@@ -223,10 +235,12 @@ int Run(int argc, char** argv) {
                         : name == "asof"   ? &g_cfg.asof
                         : name == "memory" ? &g_cfg.memory
                         : name == "shell"  ? &g_cfg.shell
+                        : name == "http"   ? &g_cfg.http
                                            : nullptr;
         if (section == nullptr) {
           std::fprintf(stderr,
-                       "tink_compare: --only: unknown section '%s' (log, asof, memory, shell)\n",
+                       "tink_compare: --only: unknown section '%s' (log, asof, memory, shell, "
+                       "http)\n",
                        name.c_str());
           return 2;
         }
@@ -255,17 +269,35 @@ int Run(int argc, char** argv) {
       g_cfg.shell_opts.sqlite = false;
     } else if (a == "--shell-store" && has_value) {
       g_cfg.shell_opts.store = argv[++i];
+    } else if (a == "--http-seconds" && has_value) {
+      g_cfg.http_opts.seconds = std::max(0.1, std::atof(argv[++i]));
+    } else if (a == "--http-rounds" && has_value) {
+      g_cfg.http_opts.rounds = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--http-bulk-clients" && has_value) {
+      g_cfg.http_opts.bulk_clients = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--http-follow-events" && has_value) {
+      g_cfg.http_opts.follow_events = std::max(10, std::atoi(argv[++i]));
+    } else if (a == "--http-query-events" && has_value) {
+      g_cfg.http_opts.query_events = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
+    } else if (a == "--http-query-reps" && has_value) {
+      g_cfg.http_opts.query_reps = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--http-tink" && has_value) {
+      g_cfg.http_opts.tink = argv[++i];
     } else {
       std::fprintf(a == "--help" ? stdout : stderr,
                    "usage: tink_compare [--dir D] [--seconds S] [--count N] [--json]\n"
-                   "                    [--only log,asof,memory,shell]\n"
+                   "                    [--only log,asof,memory,shell,http]\n"
                    "                    [--asof-events N] [--asof-probes P] [--asof-only]\n"
                    "                    [--memory-nodes N] [--memory-edges M] [--memory-probes P]\n"
                    "                    [--memory-path-depth D] [--memory-skew A] "
                    "[--memory-seed S]\n"
                    "                    [--memory-store DIR]\n"
                    "                    [--shell-events N] [--shell-reps R] [--shell-no-sqlite]\n"
-                   "                    [--shell-store DIR]\n");
+                   "                    [--shell-store DIR]\n"
+                   "                    [--http-seconds S] [--http-rounds R]\n"
+                   "                    [--http-bulk-clients C] [--http-follow-events N]\n"
+                   "                    [--http-query-events N] [--http-query-reps R] "
+                   "[--http-tink PATH]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -277,6 +309,9 @@ int Run(int argc, char** argv) {
   }
   if (g_cfg.shell_opts.events == 0) {
     g_cfg.shell = false;
+  }
+  if (g_cfg.http_opts.tink.empty()) {
+    g_cfg.http_opts.tink = TINK_BENCH_TINK_BINARY;
   }
   ScratchDir scratch(BenchBase(g_cfg.dir));
   const DiskInfo disk = DescribeDisk(scratch.path());
@@ -388,6 +423,12 @@ int Run(int argc, char** argv) {
     std::string shell_dir = g_cfg.shell_opts.store;
     if (shell_dir.empty()) shell_dir = S.Sub("shell");
     shell_report = ShellCompare(shell_dir, g_cfg.shell_opts);
+  }
+
+  // tink serve's HTTP API against the engine in-process (bench/http_compare.cc).
+  std::string http_report;
+  if (g_cfg.http) {
+    http_report = HttpCompare(S.Sub("http"), g_cfg.http_opts);
   }
 
   if (g_cfg.log) {
@@ -507,6 +548,7 @@ int Run(int argc, char** argv) {
   }
 
   std::fputs(shell_report.c_str(), stdout);
+  std::fputs(http_report.c_str(), stdout);
 
   struct Goal {
     std::string what, measured;

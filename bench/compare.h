@@ -39,6 +39,17 @@ struct ShellOptions {
   std::string store;
 };
 
+// The http class (bench/http_compare.cc describes the rows).
+struct HttpOptions {
+  double seconds = 1;            // per measurement of a throughput row...
+  int rounds = 3;                // ...each row measured this many times, interleaved
+  int bulk_clients = 4;          // clients of the JSONL rows (threads of the in-process row)
+  int follow_events = 2000;      // events of the follow-latency row, after a warm-up
+  uint64_t query_events = 20'000;  // store size of the query rows
+  int query_reps = 50;           // timed runs per query (the tink process: a fifth, at least 5)
+  std::string tink;              // the tink executable for `tink shell -c`
+};
+
 struct Config {
   std::string dir;
   double seconds = 2;          // each measurement stops after this long...
@@ -46,10 +57,11 @@ struct Config {
   bool json = false;
   uint64_t asof_events = 1'000'000;  // store size of the as-of class (0: skip the class)
   uint64_t asof_probes = 20'000;     // lookups per as-of row
-  // Sections (--only): "log" (every class but the three below), "asof", "memory", "shell".
-  bool log = true, asof = true, memory = true, shell = true;
+  // Sections (--only): "log" (every class but the ones below), "asof", "memory", "shell", "http".
+  bool log = true, asof = true, memory = true, shell = true, http = true;
   MemoryOptions mem;
   ShellOptions shell_opts;
+  HttpOptions http_opts;
 };
 
 struct Row {
@@ -116,5 +128,10 @@ std::vector<Row> MemoryCompare(const std::string& dir, const MemoryOptions& o, s
 // SQLite, times indexed queries and full-scan aggregates on both. Returns the report section
 // (a table; not part of --json).
 std::string ShellCompare(const std::string& dir, const ShellOptions& o);
+
+// The http class: tink serve's API (server::Server run in this process over fresh stores in
+// `dir`) against the engine in-process: ingest, bulk JSONL, follow latency, query round trips.
+// Returns the report section (tables and goals; not part of --json).
+std::string HttpCompare(const std::string& dir, const HttpOptions& o);
 
 }  // namespace tink::bench
