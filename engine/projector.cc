@@ -198,7 +198,8 @@ void Engine::TailLoop() {
   const std::chrono::milliseconds interval = options_.state_flush_interval;
   const bool flush_for_readers = interval.count() > 0 && !options_.rocksdb_wal;
   Clock::time_point last_flush = Clock::now();
-  bool unflushed = false;
+  // What the catch-up at open applied is not on disk yet either: flush it at the first turn.
+  bool unflushed = true;
   while (true) {
     {
       std::lock_guard<std::mutex> l(tail_mu_);
