@@ -285,24 +285,7 @@ int Run(const GlobalOptions& global, const AppendFlags& f, bool sync_given) {
   // The LSNs are printed before the store is closed: the append is acknowledged, and a client
   // that saw only an error would retry and (without --id) write the events twice.
   PrintLsns(res->lsns, res->duplicate, f.json);
-  Status closed = (*eng)->Close();
-  if (!closed.ok()) {
-    // Under `always` the events were durable when Append returned; otherwise they are durable
-    // if the log's final sync succeeded. Then a failure while closing (e.g. flushing the
-    // projections, which the next open redoes) does not undo them.
-    const bool durable = res->duplicate || durability->mode == log::Durability::Mode::kAlways ||
-                         (*eng)->log().status().ok();
-    if (durable) {
-      std::fprintf(stderr,
-                   "tink append: warning: the events above are durable, but closing the store "
-                   "failed: %s\n",
-                   closed.ToString().c_str());
-      return 0;
-    }
-    return Fail("append", closed.WithContext("the events above were written but may not be "
-                                             "durable (the final sync failed)"));
-  }
-  return 0;
+  return CloseAfterAppend(**eng, *durability, /*wrote=*/!res->duplicate);
 }
 
 }  // namespace

@@ -100,6 +100,11 @@ class Server::Impl {
   awaitable<void> Accept(Acceptor& acceptor);
   template <class Stream>
   awaitable<void> Session(Stream stream);
+  Response TooLarge() const {
+    return ErrorResponse(http::status::payload_too_large, "too_large",
+                         "the body is over the limit of " + std::to_string(options_.max_body) +
+                             " bytes (--max-body)");
+  }
   enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport };
   // Which handler a request goes to; answers the quick ones (health, metrics, 404, 405) in *early.
   Route Classify(const Request& req, const Target& t, Response* early);
@@ -375,9 +380,7 @@ awaitable<void> Server::Impl::Session(Stream stream) {
     conn->idle = false;
     if (ec == http::error::body_limit) {
       {
-        Response answer = ErrorResponse(http::status::payload_too_large, "too_large",
-                                   "the body is over the limit of " +
-                                       std::to_string(options_.max_body) + " bytes (--max-body)");
+        Response answer = TooLarge();
         co_await Write(stream, std::move(answer), false);
       }
       break;
@@ -430,9 +433,7 @@ awaitable<void> Server::Impl::Session(Stream stream) {
     stream.expires_never();
     if (ec == http::error::body_limit) {
       {
-        Response answer = ErrorResponse(http::status::payload_too_large, "too_large",
-                                   "the body is over the limit of " +
-                                       std::to_string(options_.max_body) + " bytes (--max-body)");
+        Response answer = TooLarge();
         co_await Write(stream, std::move(answer), false);
       }
       break;
