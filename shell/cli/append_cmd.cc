@@ -146,6 +146,18 @@ std::string EnvelopeJson(const schema::EventInput& e) {
   return env + "}";
 }
 
+// Opens the store as its writer, saying what the open repaired (a torn tail) if anything.
+Result<std::unique_ptr<engine::Engine>> OpenForAppend(const GlobalOptions& global,
+                                                      const log::Durability& durability) {
+  engine::EngineOptions opts;
+  opts.durability = durability;
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> eng, engine::Engine::Open(global.StorePath(), opts));
+  if (eng->recovery().torn_tail) {
+    std::fprintf(stderr, "tink append: recovered: %s\n", eng->recovery().ToString().c_str());
+  }
+  return eng;
+}
+
 // Closes the store after acknowledged appends (`wrote`: at least one wrote events).
 int CloseAfterAppend(engine::Engine& eng, const log::Durability& durability, bool wrote) {
   Status closed = eng.Close();
@@ -224,13 +236,8 @@ int RunLineBuffered(const GlobalOptions& global, const AppendFlags& f, bool sync
   }
   auto durability = log::Durability::Parse(f.sync);
   if (!durability.ok()) return Fail("append", durability.status());
-  engine::EngineOptions opts;
-  opts.durability = *durability;
-  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  auto eng = OpenForAppend(global, *durability);
   if (!eng.ok()) return Fail("append", eng.status());
-  if ((*eng)->recovery().torn_tail) {
-    std::fprintf(stderr, "tink append: recovered: %s\n", (*eng)->recovery().ToString().c_str());
-  }
   bool wrote = false;
   const AppendGroupFn append =
       [&](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
@@ -271,13 +278,8 @@ int Run(const GlobalOptions& global, const AppendFlags& f, bool sync_given) {
   if (!read.ok()) return Fail("append", read.status());
   std::vector<schema::EventInput> events = std::move(read).value();
 
-  engine::EngineOptions opts;
-  opts.durability = *durability;
-  auto eng = engine::Engine::Open(global.StorePath(), opts);
+  auto eng = OpenForAppend(global, *durability);
   if (!eng.ok()) return Fail("append", eng.status());
-  if ((*eng)->recovery().torn_tail) {
-    std::fprintf(stderr, "tink append: recovered: %s\n", (*eng)->recovery().ToString().c_str());
-  }
   engine::AppendOptions ao;
   ao.expected = *expected;
   auto res = (*eng)->Append(events, ao);

@@ -423,7 +423,8 @@ TEST_F(RemoteClientTest, ShellPostsEachStatementAndReportsErrorsAsLocal) {
 
 // The REPL over --server, driven through a pty as tests/shell/shell_repl_test.cc drives it.
 TEST_F(RemoteClientTest, ReplSendsQueriesAndCtrlCCancelsARequestInFlight) {
-  if (RunCommand("command -v tmux").exit_code != 0) GTEST_SKIP() << "tmux is not installed";
+  ASSERT_EQ(RunCommand("command -v tmux").exit_code, 0)
+      << "tmux is needed to drive the REPL (scripts/deps installs it)";
   std::atomic<bool> release{false};
   FakeDaemon d([&](const Request& r) {
     const std::string text = nlohmann::json::parse(r.body())["query"];

@@ -46,7 +46,7 @@ class ShellReplTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (dir_ == nullptr) GTEST_SKIP() << "tmux is not installed (scripts/deps installs it)";
+    ASSERT_NE(dir_, nullptr) << "tmux is needed to drive the REPL (scripts/deps installs it)";
     socket_ = dir_->Sub("tmux-" + std::to_string(::getpid()) + "-" +
                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     history_ = dir_->Sub(std::string("history-") +
