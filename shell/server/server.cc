@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "shell/server/api.h"
+#include "shell/server/listen.h"
 #include "shell/server/llm_proxy.h"
 #include "shell/server/strand_sink.h"
 #include "shell/server/metrics.h"
@@ -188,55 +189,11 @@ class Server::Impl {
 };
 
 Status Server::Impl::Start() {
-  beast::error_code ec;
   if (!options_.listen.empty()) {
-    const size_t colon = options_.listen.rfind(':');
-    if (colon == std::string::npos) {
-      return Status::InvalidArgument("--listen: expected HOST:PORT, got '" + options_.listen + "'");
-    }
-    std::string host = options_.listen.substr(0, colon);
-    const std::string port = options_.listen.substr(colon + 1);
-    if (host == "localhost") host = "127.0.0.1";
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    const net::ip::address addr = net::ip::make_address(host, ec);
-    if (ec) return Status::InvalidArgument("--listen: not an IP address: '" + host + "'");
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(port) > 65535) {
-      return Status::InvalidArgument("--listen: not a port: '" + port + "'");
-    }
-    const Tcp::endpoint ep(addr, static_cast<unsigned short>(std::stoul(port)));
-    tcp_.emplace(ioc_);
-    tcp_->open(ep.protocol(), ec);
-    if (!ec) tcp_->set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) tcp_->bind(ep, ec);
-    if (!ec) tcp_->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return Status::IOError("listening on " + options_.listen + ": " + ec.message());
-    const Tcp::endpoint bound = tcp_->local_endpoint();
-    const std::string h = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                                  : bound.address().to_string();
-    url_ = "http://" + h + ":" + std::to_string(bound.port());
+    RETURN_IF_ERROR(BindTcp(ioc_, options_.listen, &tcp_, &url_));
   }
   if (!options_.socket_path.empty()) {
-    const std::string& path = options_.socket_path;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) == 0) {
-      if (!S_ISSOCK(st.st_mode)) {
-        return Status::IOError("--socket " + path + ": exists and is not a socket");
-      }
-      // A live server answers on it; a stale file (a killed daemon's) is replaced.
-      Local::socket probe(ioc_);
-      probe.connect(Local::endpoint(path), ec);
-      if (!ec) return Status::IOError("--socket " + path + ": another server is listening there");
-      ::unlink(path.c_str());
-    }
-    unix_.emplace(ioc_);
-    const mode_t old = ::umask(077);
-    unix_->open(Local(), ec);
-    if (!ec) unix_->bind(Local::endpoint(path), ec);
-    ::umask(old);
-    if (!ec) unix_->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return Status::IOError("listening on unix:" + path + ": " + ec.message());
-    ::chmod(path.c_str(), 0600);
+    RETURN_IF_ERROR(BindUnix(ioc_, options_.socket_path, &unix_));
   }
   if (!tcp_ && !unix_) return Status::InvalidArgument("nothing to listen on (--listen none and no --socket)");
   watcher_ = std::thread([this] { WatchLoop(); });
