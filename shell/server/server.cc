@@ -269,6 +269,11 @@ awaitable<void> Server::Impl::Accept(Acceptor& acceptor) {
       co_await t.async_wait(net::redirect_error(use_awaitable, ec));
       continue;
     }
+    // Answers are written in pieces (a stream's chunks, then its last chunk): without
+    // TCP_NODELAY, Nagle holds each small write until the client's delayed ACK (~40 ms).
+    if constexpr (std::is_same_v<typename Acceptor::protocol_type, Tcp>) {
+      socket.set_option(Tcp::no_delay(true), ec);
+    }
     Stream stream(std::move(socket));
     auto ex = stream.get_executor();
     net::co_spawn(ex, Session(std::move(stream)), net::detached);
