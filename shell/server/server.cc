@@ -16,6 +16,7 @@
 
 #include "shell/server/api.h"
 #include "shell/server/metrics.h"
+#include "shell/server/otlp_receiver.h"
 
 namespace tink::server {
 namespace {
@@ -64,6 +65,7 @@ class Server::Impl {
         metrics_holder_(metrics ? std::move(metrics) : std::make_shared<Metrics>()),
         metrics_(*metrics_holder_),
         api_(engine, options_, &metrics_),
+        otlp_(engine, &metrics_),
         append_pool_(options_.append_workers),
         read_pool_(options_.read_workers),
         stream_pool_(2),
@@ -92,7 +94,7 @@ class Server::Impl {
                          "the body is over the limit of " + std::to_string(options_.max_body) +
                              " bytes (--max-body)");
   }
-  enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport };
+  enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kOtlp };
   // Which handler a request goes to; answers the quick ones (health, metrics, 404, 405) in *early.
   Route Classify(const Request& req, const Target& t, Response* early);
   template <class Stream>
@@ -157,6 +159,7 @@ class Server::Impl {
   std::shared_ptr<Metrics> metrics_holder_;
   Metrics& metrics_;
   Api api_;
+  OtlpReceiver otlp_;  // POST /v1/traces
   net::io_context ioc_;
   net::thread_pool append_pool_, read_pool_, stream_pool_;
   std::optional<Tcp::acceptor> tcp_;
@@ -471,6 +474,7 @@ Server::Impl::Route Server::Impl::Classify(const Request& req, const Target& t, 
     if (m == http::verb::post) return Route::kAppend;
     return get ? Route::kEvents : not_allowed("GET, POST");
   }
+  if (path == "/v1/traces") return m == http::verb::post ? Route::kOtlp : not_allowed("POST");
   if (path == "/v1/query") return m == http::verb::post ? Route::kQuery : not_allowed("POST");
   if (path == "/v1/tasks") return get ? Route::kTasks : not_allowed("GET");
   if (path.size() > kRuns.size() + kReport.size() && path.starts_with(kRuns) &&
@@ -507,6 +511,17 @@ awaitable<bool> Server::Impl::Handle(Stream& stream, Request req, const Target& 
                             "too many appends waiting; retry");
       } else {
         auto fn = [this, &req, &t] { return api_.Append(req, t); };
+        res = co_await Blocking(append_pool_, std::move(fn));
+      }
+      pending_appends_.fetch_sub(1);
+      break;
+    }
+    case Route::kOtlp: {
+      if (pending_appends_.fetch_add(1) >= options_.max_pending_appends) {
+        res = ErrorResponse(http::status::service_unavailable, "overloaded",
+                            "too many appends waiting; retry");
+      } else {
+        auto fn = [this, &req] { return OtlpAnswer(otlp_, req); };
         res = co_await Blocking(append_pool_, std::move(fn));
       }
       pending_appends_.fetch_sub(1);
