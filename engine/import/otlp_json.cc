@@ -204,7 +204,9 @@ std::string IdFromText(const std::string& text, size_t bytes, bool* bad) {
   namespace b64 = boost::beast::detail::base64;
   std::string raw(b64::decoded_size(text.size()), '\0');
   const auto [written, read] = b64::decode(raw.data(), text.data(), text.size());
-  if (read == text.size() && written == bytes) {
+  // Decoding stops at the padding: the rest must be nothing but '='.
+  const bool whole = text.find_first_not_of('=', read) == std::string::npos && text.size() - read <= 2;
+  if (whole && written == bytes) {
     return Hex(reinterpret_cast<const unsigned char*>(raw.data()), bytes);
   }
   *bad = true;
