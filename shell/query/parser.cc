@@ -18,8 +18,9 @@ using internal::Token;
 
 constexpr std::array<std::string_view, 8> kSources = {"events", "runs",  "tasks",     "files",
                                                       "nodes",  "edges", "anomalies", "segments"};
-constexpr std::array<std::string_view, 7> kVerbs = {"timeline", "why",       "history", "diff",
-                                                    "blame",    "neighbors", "path"};
+constexpr std::array<std::string_view, 8> kVerbs = {"timeline", "why",       "history", "diff",
+                                                    "blame",    "neighbors", "path",
+                                                    "divergence"};
 constexpr std::array<std::string_view, 7> kOps = {"where", "select", "sort",   "limit",
                                                   "count", "group",  "between"};
 constexpr std::array<std::string_view, 5> kAggs = {"count", "min", "max", "sum", "avg"};
@@ -605,14 +606,15 @@ class Parser {
       size_t min, max;
       std::string_view usage;
     };
-    static constexpr std::array<Shape, 7> kShapes = {{
+    static constexpr std::array<Shape, 8> kShapes = {{
         {"timeline", 1, 1, "timeline RUN|TASK [as of POINT]"},
         {"why", 1, 1, "why TASK"},
         {"history", 1, 1, "history ENTITY [--run R]"},
-        {"diff", 0, 1, "diff [PATH] [--run R] [@A [@B]]"},
+        {"diff", 0, 2, "diff [PATH] [--run R] [@A [@B]] | diff RUN_A RUN_B"},
         {"blame", 1, 1, "blame PATH [--run R] [as of POINT]"},
         {"neighbors", 1, 1, "neighbors NODE [depth K] [as of POINT]"},
         {"path", 2, 2, "path A B [depth K] [as of POINT]"},
+        {"divergence", 1, 1, "divergence RUN"},
     }};
     for (const Shape& s : kShapes) {
       if (s.verb != call.verb) continue;

@@ -114,6 +114,9 @@ class RowStream {
   virtual Result<bool> Next(Row* out) = 0;
   // Column names in display order, known before the first row (table/csv headers).
   virtual std::vector<std::string> Columns() const = 0;
+  // The widest a table cell of these rows should print (longer cells are cut with "…"; the
+  // json, jsonl and csv formats always print them whole); 0: no limit of the stream's own.
+  virtual size_t TableCellWidth() const { return 0; }
 };
 
 // What a verb returns: rows, or text to print as it is (diff, blame in table mode).
