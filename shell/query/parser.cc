@@ -619,6 +619,9 @@ class Parser {
     for (const Shape& s : kShapes) {
       if (s.verb != call.verb) continue;
       const std::string usage = "usage: " + std::string(s.usage);
+      // Two words are two runs (diff RUN_A RUN_B), which take no points and no --run.
+      if (call.verb == "diff" && call.args.size() == 2 && (call.run || !call.points.empty()))
+        Fail(arg_pos[1], "unexpected '" + call.args[1] + "'; " + usage);
       if (call.args.size() > s.max)
         Fail(arg_pos[s.max], "unexpected '" + call.args[s.max] + "'; " + usage);
       if (call.args.size() < s.min) Fail(end, "missing argument; " + usage);
