@@ -153,21 +153,20 @@ Result<RunSide> ReadRunSide(engine::Engine* engine, projections::StateReader* re
   engine::LogQuery q;
   q.run = run;
   size_t order = 0;
+  // Two ranges: world times (occurred) and record times. A recording imported later mixes both
+  // (some events carry no occurred); the world range wins when there is one.
+  int64_t world[2] = {0, 0}, recorded[2] = {0, 0};
+  auto widen = [](int64_t* range, const std::string& text) {
+    if (text.empty()) return;
+    auto ns = schema::ParseTime(text);
+    if (!ns.ok() || *ns == 0) return;
+    if (range[0] == 0 || *ns < range[0]) range[0] = *ns;
+    range[1] = std::max(range[1], *ns);
+  };
   RETURN_IF_ERROR(ScanRows(engine, q, cancel, [&](const Row& e) {
     ++side.events;
-    int64_t when = 0;
-    for (const char* k : {"occurred", "time"}) {
-      const std::string t = StringMember(e, k);
-      if (t.empty()) continue;
-      if (auto ns = schema::ParseTime(t); ns.ok()) {
-        when = *ns;
-        break;
-      }
-    }
-    if (when != 0) {
-      if (side.first_ns == 0 || when < side.first_ns) side.first_ns = when;
-      side.last_ns = std::max(side.last_ns, when);
-    }
+    widen(world, StringMember(e, "occurred"));
+    widen(recorded, StringMember(e, "time"));
     const std::string type = StringMember(e, "type");
     const Json& d = Member(e, "data");
     if (type == "run.started") {
@@ -181,6 +180,9 @@ Result<RunSide> ReadRunSide(engine::Engine* engine, projections::StateReader* re
     }
     return true;
   }));
+  const int64_t* range = world[0] != 0 ? world : recorded;
+  side.first_ns = range[0];
+  side.last_ns = range[1];
   if (!info && side.events == 0) {
     return Status::NotFound("no run '" + run + "' (no events, unknown to the scheduler)");
   }

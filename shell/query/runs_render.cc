@@ -248,9 +248,14 @@ std::string RunsDiffText(const RunsDiff& d) {
         Appendf(&out, "  = %-5s %-5s %s\n", PosText(p.step.a).c_str(), PosText(p.step.b).c_str(), ca->summary.c_str());
         continue;
       }
-      Appendf(&out, "  %s %-5s %-5s %s\n", MarkSymbol(p.step.mark), PosText(p.step.a).c_str(),
-           PosText(p.step.b).c_str(), ("A: " + (ca ? ca->summary : std::string("-"))).c_str());
-      Appendf(&out, "    %-11s %s\n", "", ("B: " + (cb ? cb->summary : std::string("-"))).c_str());
+      if (p.step.mark != Mark::kChanged) {
+        Appendf(&out, "  %s %-5s %-5s %s\n", MarkSymbol(p.step.mark), PosText(p.step.a).c_str(),
+                PosText(p.step.b).c_str(), (ca ? ca : cb)->summary.c_str());
+        continue;
+      }
+      Appendf(&out, "  %s %-5s %-5s A: %s\n", MarkSymbol(p.step.mark), PosText(p.step.a).c_str(),
+              PosText(p.step.b).c_str(), ca->summary.c_str());
+      Appendf(&out, "    %-11s B: %s\n", "", cb->summary.c_str());
       std::string paths;
       for (size_t i = 0; i < p.differences.size() && i < 5; ++i) {
         paths += (i ? ", " : "") + (p.differences[i].path.empty() ? "/" : p.differences[i].path);
