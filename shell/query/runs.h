@@ -28,8 +28,8 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "projections/scheduler.h"
 #include "projections/reader.h"
+#include "projections/scheduler.h"
 #include "shell/query/query.h"
 
 namespace tink::query {
@@ -82,8 +82,9 @@ struct RunSide {
   std::string id;
   projections::RunInfo info;  // empty when the scheduler does not know the run
   uint64_t events = 0;
-  int64_t first_ns = 0, last_ns = 0;  // world times (occurred) if any event has one, else record times
-  std::string replay_of;              // run.started data.meta.replay_of
+  int64_t first_ns = 0,
+          last_ns = 0;    // world times (occurred) if any event has one, else record times
+  std::string replay_of;  // run.started data.meta.replay_of
   std::vector<projections::Task> tasks;
   std::vector<RunCall> llm, tools;
   std::vector<RunFile> files;  // changed from the canvas base, in path order

@@ -39,8 +39,8 @@ void Differences(const Json* a, const Json* b, const std::string& path, int dept
     if (av.is_object()) {
       for (auto it = av.begin(); it != av.end(); ++it) {
         auto jt = bv.find(it.key());
-        Differences(&*it, jt == bv.end() ? nullptr : &*jt, path + "/" + Escape(it.key()),
-                    depth + 1, max, out);
+        Differences(&*it, jt == bv.end() ? nullptr : &*jt, path + "/" + Escape(it.key()), depth + 1,
+                    max, out);
       }
       for (auto jt = bv.begin(); jt != bv.end(); ++jt) {
         if (!av.contains(jt.key())) {
@@ -91,8 +91,8 @@ bool SameTask(const projections::Task& a, const projections::Task& b) {
          a.tool_calls == b.tool_calls && a.tool_errors == b.tool_errors;
 }
 
-std::vector<TaskPair> PairTasks(const RunSide& a, const RunSide& b,
-                                const std::vector<int>& a_depth, const std::vector<int>& b_depth) {
+std::vector<TaskPair> PairTasks(const RunSide& a, const RunSide& b, const std::vector<int>& a_depth,
+                                const std::vector<int>& b_depth) {
   std::unordered_map<std::string, size_t> b_by_id;
   for (size_t i = 0; i < b.tasks.size(); ++i) b_by_id.emplace(b.tasks[i].id, i);
   std::vector<int64_t> match(a.tasks.size(), -1);
@@ -182,8 +182,8 @@ std::vector<FilePair> PairFiles(const RunSide& a, const RunSide& b) {
     } else if (!p.a) {
       p.mark = Mark::kOnlyB;
     } else {
-      p.mark = p.a->deleted == p.b->deleted && p.a->hash == p.b->hash ? Mark::kEqual
-                                                                      : Mark::kChanged;
+      p.mark =
+          p.a->deleted == p.b->deleted && p.a->hash == p.b->hash ? Mark::kEqual : Mark::kChanged;
     }
     out.push_back(std::move(p));
   }
@@ -228,20 +228,28 @@ std::vector<JsonDifference> JsonDifferences(const Json& a, const Json& b, size_t
 
 const char* MarkName(Mark m) {
   switch (m) {
-    case Mark::kEqual: return "equal";
-    case Mark::kChanged: return "changed";
-    case Mark::kOnlyA: return "only_a";
-    case Mark::kOnlyB: return "only_b";
+    case Mark::kEqual:
+      return "equal";
+    case Mark::kChanged:
+      return "changed";
+    case Mark::kOnlyA:
+      return "only_a";
+    case Mark::kOnlyB:
+      return "only_b";
   }
   return "?";
 }
 
 const char* MarkSymbol(Mark m) {
   switch (m) {
-    case Mark::kEqual: return "=";
-    case Mark::kChanged: return "~";
-    case Mark::kOnlyA: return "A";
-    case Mark::kOnlyB: return "B";
+    case Mark::kEqual:
+      return "=";
+    case Mark::kChanged:
+      return "~";
+    case Mark::kOnlyA:
+      return "A";
+    case Mark::kOnlyB:
+      return "B";
   }
   return "?";
 }
@@ -266,7 +274,7 @@ std::vector<AlignStep> AlignKeys(const std::vector<std::string>& a,
     *positional = true;
     for (size_t k = 0; k < std::max(na, nb); ++k) {
       const int64_t x = k < na ? int64_t(pre + k) : -1, y = k < nb ? int64_t(pre + k) : -1;
-      const Mark mk = x < 0 ? Mark::kOnlyB
+      const Mark mk = x < 0   ? Mark::kOnlyB
                       : y < 0 ? Mark::kOnlyA
                               : (ia[size_t(x)] == ib[size_t(y)] ? Mark::kEqual : Mark::kChanged);
       raw.push_back({mk, x, y});

@@ -249,8 +249,7 @@ Result<std::vector<Divergence>> ReadDivergences(engine::Engine* engine, const st
   return out;
 }
 
-Result<std::string> ReplayOf(engine::Engine* engine, const std::string& run,
-                             const Cancel* cancel) {
+Result<std::string> ReplayOf(engine::Engine* engine, const std::string& run, const Cancel* cancel) {
   std::string out;
   engine::LogQuery q;
   q.run = run;

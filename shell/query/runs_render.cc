@@ -181,8 +181,11 @@ Json RunsDiffJson(const RunsDiff& d) {
   }
   Json tasks = Json::array();
   for (const TaskPair& t : d.tasks) {
-    tasks.push_back({{"mark", MarkName(t.mark)}, {"depth", t.depth}, {"matched_by", t.matched_by},
-                     {"a", TaskJson(t.a)}, {"b", TaskJson(t.b)}});
+    tasks.push_back({{"mark", MarkName(t.mark)},
+                     {"depth", t.depth},
+                     {"matched_by", t.matched_by},
+                     {"a", TaskJson(t.a)},
+                     {"b", TaskJson(t.b)}});
   }
   j["tasks"] = Json{{"counts", Counts(d.tasks, TaskMark)}, {"tasks", std::move(tasks)}};
   j["positional"] = d.positional;
@@ -190,8 +193,8 @@ Json RunsDiffJson(const RunsDiff& d) {
   j["tools"] = CallsJson(d.tools, d.a.tools, d.b.tools);
   Json files = Json::array();
   for (const FilePair& f : d.files) {
-    files.push_back({{"mark", MarkName(f.mark)}, {"path", f.path}, {"a", FileJson(f.a)},
-                     {"b", FileJson(f.b)}});
+    files.push_back(
+        {{"mark", MarkName(f.mark)}, {"path", f.path}, {"a", FileJson(f.a)}, {"b", FileJson(f.b)}});
   }
   j["files"] = Json{{"counts", Counts(d.files, FileMark)}, {"files", std::move(files)}};
   return j;
@@ -207,7 +210,7 @@ std::string RunsDiffText(const RunsDiff& d) {
     const std::string vb = hb[k].is_string() ? hb[k].get<std::string>() : hb[k].dump();
     if (std::string(k) == "replay_of" && va.empty() && vb.empty()) continue;
     Appendf(&out, "%s %-10s %-36s %s\n", va == vb ? " " : "~", k, OneLine(va, 36).c_str(),
-         OneLine(vb, 60).c_str());
+            OneLine(vb, 60).c_str());
   }
   Appendf(&out, "  %-10s %-36s %s\n", "duration", Duration(d.a).c_str(), Duration(d.b).c_str());
 
@@ -216,8 +219,12 @@ std::string RunsDiffText(const RunsDiff& d) {
     const CallPair& p = d.first->pair;
     const RunCall* ca = CallAt(Seq(d.a, d.first->kind), p.step.a);
     const RunCall* cb = CallAt(Seq(d.b, d.first->kind), p.step.b);
-    if (ca) Appendf(&out, "  A: LSN %llu task %s: %s\n", static_cast<unsigned long long>(ca->lsn), ca->task.c_str(), ca->summary.c_str());
-    if (cb) Appendf(&out, "  B: LSN %llu task %s: %s\n", static_cast<unsigned long long>(cb->lsn), cb->task.c_str(), cb->summary.c_str());
+    if (ca)
+      Appendf(&out, "  A: LSN %llu task %s: %s\n", static_cast<unsigned long long>(ca->lsn),
+              ca->task.c_str(), ca->summary.c_str());
+    if (cb)
+      Appendf(&out, "  B: LSN %llu task %s: %s\n", static_cast<unsigned long long>(cb->lsn),
+              cb->task.c_str(), cb->summary.c_str());
     for (const JsonDifference& x : p.differences) {
       out += "  " + (x.path.empty() ? std::string("(the whole request)") : x.path) + "\n";
       out += "    A: " + ValueText(x.a, 200) + "\n";
@@ -230,7 +237,7 @@ std::string RunsDiffText(const RunsDiff& d) {
     const std::string id = std::string(static_cast<size_t>(std::min(t.depth, 20)) * 2, ' ') +
                            (t.a ? t.a->id : t.b->id);
     Appendf(&out, "  %s %-20s %-44s %s\n", MarkSymbol(t.mark), OneLine(id, 20).c_str(),
-         OneLine(TaskText(t.a), 44).c_str(), OneLine(TaskText(t.b), 60).c_str());
+            OneLine(TaskText(t.a), 44).c_str(), OneLine(TaskText(t.b), 60).c_str());
   }
 
   for (const std::string kind : {"llm", "tool"}) {
@@ -238,14 +245,15 @@ std::string RunsDiffText(const RunsDiff& d) {
     const auto& va = Seq(d.a, kind);
     const auto& vb = Seq(d.b, kind);
     out += "\n" + std::string(kind == "llm" ? "LLM calls" : "Tool calls") + " (A " +
-           std::to_string(va.size()) + ", B " + std::to_string(vb.size()) + "): " +
-           CountsText(Counts(pairs, CallMark)) + (d.positional ? " (aligned by position)" : "") +
-           "\n";
+           std::to_string(va.size()) + ", B " + std::to_string(vb.size()) +
+           "): " + CountsText(Counts(pairs, CallMark)) +
+           (d.positional ? " (aligned by position)" : "") + "\n";
     for (const CallPair& p : pairs) {
       const RunCall* ca = CallAt(va, p.step.a);
       const RunCall* cb = CallAt(vb, p.step.b);
       if (p.step.mark == Mark::kEqual) {
-        Appendf(&out, "  = %-5s %-5s %s\n", PosText(p.step.a).c_str(), PosText(p.step.b).c_str(), ca->summary.c_str());
+        Appendf(&out, "  = %-5s %-5s %s\n", PosText(p.step.a).c_str(), PosText(p.step.b).c_str(),
+                ca->summary.c_str());
         continue;
       }
       if (p.step.mark != Mark::kChanged) {
@@ -268,8 +276,8 @@ std::string RunsDiffText(const RunsDiff& d) {
   out += "\nFiles changed (A " + std::to_string(d.a.files.size()) + ", B " +
          std::to_string(d.b.files.size()) + "): " + CountsText(Counts(d.files, FileMark)) + "\n";
   for (const FilePair& f : d.files) {
-    Appendf(&out, "  %s %-50s %-14s %s\n", MarkSymbol(f.mark), f.path.c_str(), FileText(f.a).c_str(),
-         FileText(f.b).c_str());
+    Appendf(&out, "  %s %-50s %-14s %s\n", MarkSymbol(f.mark), f.path.c_str(),
+            FileText(f.a).c_str(), FileText(f.b).c_str());
   }
   return out;
 }
@@ -305,7 +313,9 @@ std::vector<Row> RunsDiffRows(const RunsDiff& d) {
         paths(p.differences));
   }
   for (const TaskPair& t : d.tasks) {
-    add("task", std::string(static_cast<size_t>(std::min(t.depth, 20)) * 2, ' ') + (t.a ? t.a->id : t.b->id),
+    add("task",
+        std::string(static_cast<size_t>(std::min(t.depth, 20)) * 2, ' ') +
+            (t.a ? t.a->id : t.b->id),
         t.mark, t.a ? Json(TaskText(t.a)) : Json(), t.b ? Json(TaskText(t.b)) : Json(),
         t.matched_by.empty() ? Json() : Json("by " + t.matched_by));
   }
@@ -319,8 +329,8 @@ std::vector<Row> RunsDiffRows(const RunsDiff& d) {
     }
   }
   for (const FilePair& f : d.files) {
-    add("file", f.path, f.mark, f.a ? Json(FileText(f.a)) : Json(), f.b ? Json(FileText(f.b)) : Json(),
-        nullptr);
+    add("file", f.path, f.mark, f.a ? Json(FileText(f.a)) : Json(),
+        f.b ? Json(FileText(f.b)) : Json(), nullptr);
   }
   return rows;
 }

@@ -19,7 +19,7 @@ namespace {
 constexpr size_t kDivergenceCellWidth = 200;
 
 const std::vector<std::string> kDivergenceColumns = {
-    "lsn",          "run",         "position", "reason", "endpoint", "closest_position",
+    "lsn",          "run",         "position", "reason",   "endpoint", "closest_position",
     "closest_call", "closest_lsn", "path",     "recorded", "actual"};
 
 void AddRows(const Divergence& d, std::vector<Row>* rows) {
@@ -30,7 +30,8 @@ void AddRows(const Divergence& d, std::vector<Row>* rows) {
   base["reason"] = d.reason;
   base["endpoint"] = d.endpoint;
   const bool closest = d.closest.is_object();
-  base["closest_position"] = closest && d.closest.contains("position") ? d.closest["position"] : Json();
+  base["closest_position"] =
+      closest && d.closest.contains("position") ? d.closest["position"] : Json();
   base["closest_call"] = closest && d.closest.contains("call_id") ? d.closest["call_id"] : Json();
   base["closest_lsn"] = closest && d.closest.contains("lsn") ? d.closest["lsn"] : Json();
   base["path"] = nullptr;
@@ -55,7 +56,8 @@ void AddRows(const Divergence& d, std::vector<Row>* rows) {
 
 Result<VerbResult> RunsDiffVerb(const VerbContext& ctx, const VerbCall& call) {
   if (call.args.size() != 2 || call.run || !call.points.empty()) {
-    return Status::InvalidArgument("diff: usage: diff RUN_A RUN_B | diff [PATH] [--run R] [@A [@B]]");
+    return Status::InvalidArgument(
+        "diff: usage: diff RUN_A RUN_B | diff [PATH] [--run R] [@A [@B]]");
   }
   auto d = DiffRuns(ctx.engine, ctx.reader, call.args[0], call.args[1], ctx.cancel);
   if (!d.ok()) {

@@ -55,16 +55,24 @@ std::string Events(const RunSpec& r) {
         msgs.push_back({{"role", "user"}, {"content", r.prompts[i]}});
       }
       const std::string call = r.id + "-c" + std::to_string(i);
-      add("llm.request", {{"task", "main"}, {"call_id", call}, {"model", "gpt-4o"},
-                          {"messages", msgs}, {"params", {{"temperature", 0}}}});
+      add("llm.request", {{"task", "main"},
+                          {"call_id", call},
+                          {"model", "gpt-4o"},
+                          {"messages", msgs},
+                          {"params", {{"temperature", 0}}}});
       add("llm.response", {{"task", "main"}, {"call_id", call}, {"content", "ok"}});
     }
     if (i < r.tools.size()) {
       const std::string call = r.id + "-t" + std::to_string(i);
-      add("tool.call", {{"task", "main"}, {"call_id", call}, {"tool", r.tools[i]},
+      add("tool.call", {{"task", "main"},
+                        {"call_id", call},
+                        {"tool", r.tools[i]},
                         {"args", {{"command", "ls " + std::to_string(i)}}}});
-      add("tool.result", {{"task", "main"}, {"call_id", call}, {"tool", r.tools[i]},
-                          {"output", ""}, {"exit_code", 0}});
+      add("tool.result", {{"task", "main"},
+                          {"call_id", call},
+                          {"tool", r.tools[i]},
+                          {"output", ""},
+                          {"exit_code", 0}});
     }
   }
   for (const auto& [path, content] : r.files) {
@@ -87,23 +95,23 @@ std::string ReplayEvents() {
              .dump() +
          "\n";
   const json req = {{"model", "gpt-4o"}, {"messages", json::array()}, {"params", json::object()}};
-  out += json({{"stream", "run/r2"},
-               {"type", "replay.divergence"},
-               {"run", "r2"},
-               {"id", "r2/divergence/1"},
-               {"data",
-                {{"original", "base"},
-                 {"position", 1},
-                 {"endpoint", "/v1/chat/completions"},
-                 {"request", req},
-                 {"closest", {{"position", 1}, {"call_id", "base-c1"}, {"lsn", 7}}},
-                 {"differences",
-                  json::array({{{"path", "/messages/1/content"},
-                                {"recorded", "fix it"},
-                                {"actual", kLong}}})},
-                 {"reason", "request differs"}}}})
-             .dump() +
-         "\n";
+  out +=
+      json({{"stream", "run/r2"},
+            {"type", "replay.divergence"},
+            {"run", "r2"},
+            {"id", "r2/divergence/1"},
+            {"data",
+             {{"original", "base"},
+              {"position", 1},
+              {"endpoint", "/v1/chat/completions"},
+              {"request", req},
+              {"closest", {{"position", 1}, {"call_id", "base-c1"}, {"lsn", 7}}},
+              {"differences",
+               json::array(
+                   {{{"path", "/messages/1/content"}, {"recorded", "fix it"}, {"actual", kLong}}})},
+              {"reason", "request differs"}}}})
+          .dump() +
+      "\n";
   out += json({{"stream", "run/r2"},
                {"type", "replay.divergence"},
                {"run", "r2"},
@@ -141,7 +149,8 @@ class RunsCliTest : public ::testing::Test {
     extra.prompts = {"p0", "NEW", "p1", "p2", "p3"};
     in += Events(extra);
     in += ReplayEvents();
-    CommandResult r = RunCommand(std::string(TINK_BIN) + " --store " + ShellQuote(Store()) + " append", in);
+    CommandResult r =
+        RunCommand(std::string(TINK_BIN) + " --store " + ShellQuote(Store()) + " append", in);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   static void TearDownTestSuite() { delete dir_; }
