@@ -14,6 +14,7 @@
 //
 //   tink_compare [--dir D] [--seconds S] [--count N] [--json]
 //                [--only log,asof,memory,shell,http,llm] [--llm-calls N (600)] [--llm-rounds R (3)]
+//                [--otlp-traces N (2000; 0 skips)]
 //                [--asof-events N (1000000; 0 skips)] [--asof-probes P (20000)] [--asof-only]
 //                [--memory-nodes N (100000)] [--memory-edges M (1000000; 0 skips)]
 //                [--memory-probes P (500)] [--memory-path-depth D (5)] [--memory-skew A (0.3)]
@@ -273,6 +274,8 @@ int Run(int argc, char** argv) {
       g_cfg.shell_opts.store = argv[++i];
     } else if (a == "--llm-calls" && has_value) {
       g_cfg.llm_opts.calls = std::max(10, std::atoi(argv[++i]));
+    } else if (a == "--otlp-traces" && has_value) {
+      g_cfg.llm_opts.otlp_traces = std::max(0, std::atoi(argv[++i]));
     } else if (a == "--llm-rounds" && has_value) {
       g_cfg.llm_opts.rounds = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--http-seconds" && has_value) {
@@ -441,6 +444,7 @@ int Run(int argc, char** argv) {
   std::string llm_report;
   if (g_cfg.llm) {
     llm_report = LlmCompare(S.Sub("llm"), g_cfg.llm_opts);
+    if (g_cfg.llm_opts.otlp_traces > 0) llm_report += OtlpCompare(S.Sub("otlp"), g_cfg.llm_opts);
   }
 
   if (g_cfg.log) {

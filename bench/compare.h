@@ -54,6 +54,7 @@ struct HttpOptions {
 struct LlmOptions {
   int calls = 600;  // per row, split over the rounds
   int rounds = 3;
+  int otlp_traces = 2000;  // agent runs of 10 spans for the OTLP ingest rows (0: skip them)
 };
 
 struct Config {
@@ -143,5 +144,7 @@ std::string ShellCompare(const std::string& dir, const ShellOptions& o);
 std::string HttpCompare(const std::string& dir, const HttpOptions& o);
 // The llm class: the report text.
 std::string LlmCompare(const std::string& dir, const LlmOptions& o);
+// Its OTLP ingest rows (bench/otlp_compare.cc).
+std::string OtlpCompare(const std::string& dir, const LlmOptions& o);
 
 }  // namespace tink::bench
