@@ -28,6 +28,15 @@ export const ATTRS = {
     'gen_ai.agent.name': 'weather-agent',
     'gen_ai.provider.name': 'openai',
     'gen_ai.request.model': 'gpt-4o',
+    // The root carries the run's input and output itself, so its events (run.started's task,
+    // run.finished) do not depend on whether its children arrived before it.
+    'gen_ai.input.messages': messages([
+      { role: 'user', parts: [{ type: 'text', content: 'Weather in Paris?' }] },
+    ]),
+    'gen_ai.output.messages': messages([
+      { role: 'assistant', finish_reason: 'stop',
+        parts: [{ type: 'text', content: 'It is sunny and 21 C in Paris.' }] },
+    ]),
   },
   chat1: {
     'gen_ai.operation.name': 'chat',
