@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cctype>
+#include <cstdlib>
 #include <ctime>
 #include <thread>
 
@@ -28,7 +30,33 @@ struct ServeFlags {
   uint64_t header_timeout_ms = 10000;
   uint64_t max_connections = 1024;
   bool public_bind = false;
+  std::vector<std::string> llm_upstreams;  // NAME=URL
+  std::string replay;
+  uint64_t llm_timeout_ms = 600000;
 };
+
+// --llm-upstream NAME=URL, its key from $TINK_LLM_KEY_<NAME> (uppercased, '-' and '.' as '_').
+Result<server::LlmUpstream> ParseUpstream(const std::string& spec) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    return Status::InvalidArgument("--llm-upstream: expected NAME=URL, got '" + spec + "'");
+  }
+  server::LlmUpstream u{spec.substr(0, eq), spec.substr(eq + 1), ""};
+  for (char c : u.name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return Status::InvalidArgument("--llm-upstream: a NAME is letters, digits, '-', '_' and "
+                                     "'.', got '" + u.name + "'");
+    }
+  }
+  if (!u.url.starts_with("http://") && !u.url.starts_with("https://")) {
+    return Status::InvalidArgument("--llm-upstream " + u.name + ": the URL must start with "
+                                   "http:// or https://, got '" + u.url + "'");
+  }
+  std::string env = "TINK_LLM_KEY_";
+  for (char c : u.name) env += (c == '-' || c == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (const char* key = std::getenv(env.c_str())) u.key = key;
+  return u;
+}
 
 bool IsLoopback(const std::string& listen) {
   const std::string host = listen.substr(0, listen.rfind(':'));
@@ -44,6 +72,18 @@ int Run(const GlobalOptions& global, const ServeFlags& f) {
   so.header_timeout = std::chrono::milliseconds(f.header_timeout_ms);
   so.max_connections = f.max_connections;
   so.store_path = global.StorePath();
+  for (const std::string& spec : f.llm_upstreams) {
+    Result<server::LlmUpstream> u = ParseUpstream(spec);
+    if (!u.ok()) return Fail("serve", u.status());
+    for (const server::LlmUpstream& other : so.llm_upstreams) {
+      if (other.name == u->name) {
+        return Fail("serve", Status::InvalidArgument("--llm-upstream: '" + u->name + "' given twice"));
+      }
+    }
+    so.llm_upstreams.push_back(*u);
+  }
+  so.replay_run = f.replay;
+  so.llm_timeout = std::chrono::milliseconds(f.llm_timeout_ms);
   if (!so.listen.empty() && !IsLoopback(so.listen) && !f.public_bind) {
     return Fail("serve", Status::InvalidArgument(
                              "--listen " + so.listen +
@@ -140,6 +180,17 @@ void SetupServe(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   cmd->add_option("--max-connections", f->max_connections,
                   "Open connections at most (default 1024; 503 beyond)");
   cmd->add_flag("--public", f->public_bind, "Allow --listen on a non-loopback address");
+  cmd->add_option("--llm-upstream", f->llm_upstreams,
+                  "NAME=URL: an OpenAI-compatible API the recording proxy (POST "
+                  "/v1/chat/completions, /v1/responses) forwards to, e.g. "
+                  "openai=https://api.openai.com/v1; repeatable; its key is $TINK_LLM_KEY_<NAME>")
+      ->allow_extra_args(false);
+  cmd->add_option("--replay", f->replay,
+                  "Answer /v1/chat/completions and /v1/responses from the recording of run RUN "
+                  "(hermetic replay; docs/replay.md)");
+  cmd->add_option("--llm-timeout", f->llm_timeout_ms,
+                  "Give up on an upstream LLM call after this many milliseconds (default "
+                  "600000; 504)");
   cmd->footer(
       "Every request but GET /healthz needs 'Authorization: Bearer TOKEN'; the token is created "
       "in STORE/token (0600) at the first start. Prints 'tink serve: listening on URL' when "

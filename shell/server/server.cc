@@ -15,6 +15,9 @@
 #include <vector>
 
 #include "shell/server/api.h"
+#include "shell/server/listen.h"
+#include "shell/server/llm_proxy.h"
+#include "shell/server/strand_sink.h"
 #include "shell/server/metrics.h"
 
 namespace tink::server {
@@ -64,7 +67,9 @@ class Server::Impl {
         metrics_holder_(metrics ? std::move(metrics) : std::make_shared<Metrics>()),
         metrics_(*metrics_holder_),
         api_(engine, options_, &metrics_),
+        proxy_(engine, options_),
         append_pool_(options_.append_workers),
+        llm_pool_(options_.llm_workers),
         read_pool_(options_.read_workers),
         stream_pool_(2),
         control_(net::make_strand(ioc_)),
@@ -75,6 +80,7 @@ class Server::Impl {
     append_pool_.join();
     read_pool_.join();
     stream_pool_.join();
+    llm_pool_.join();
   }
 
   Status Start();
@@ -92,7 +98,7 @@ class Server::Impl {
                          "the body is over the limit of " + std::to_string(options_.max_body) +
                              " bytes (--max-body)");
   }
-  enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport };
+  enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kLlm };
   // Which handler a request goes to; answers the quick ones (health, metrics, 404, 405) in *early.
   Route Classify(const Request& req, const Target& t, Response* early);
   template <class Stream>
@@ -157,8 +163,9 @@ class Server::Impl {
   std::shared_ptr<Metrics> metrics_holder_;
   Metrics& metrics_;
   Api api_;
+  LlmProxy proxy_;
   net::io_context ioc_;
-  net::thread_pool append_pool_, read_pool_, stream_pool_;
+  net::thread_pool append_pool_, llm_pool_, read_pool_, stream_pool_;
   std::optional<Tcp::acceptor> tcp_;
   std::optional<Local::acceptor> unix_;
   std::string url_;
@@ -170,6 +177,7 @@ class Server::Impl {
   std::atomic<size_t> connections_{0};
   std::atomic<size_t> pending_appends_{0};
   std::atomic<size_t> pending_reads_{0};
+  std::atomic<size_t> pending_llm_{0};
 
   std::mutex conn_mu_;
   std::set<std::shared_ptr<Connection>> conns_;  // guarded by conn_mu_
@@ -181,55 +189,11 @@ class Server::Impl {
 };
 
 Status Server::Impl::Start() {
-  beast::error_code ec;
   if (!options_.listen.empty()) {
-    const size_t colon = options_.listen.rfind(':');
-    if (colon == std::string::npos) {
-      return Status::InvalidArgument("--listen: expected HOST:PORT, got '" + options_.listen + "'");
-    }
-    std::string host = options_.listen.substr(0, colon);
-    const std::string port = options_.listen.substr(colon + 1);
-    if (host == "localhost") host = "127.0.0.1";
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    const net::ip::address addr = net::ip::make_address(host, ec);
-    if (ec) return Status::InvalidArgument("--listen: not an IP address: '" + host + "'");
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(port) > 65535) {
-      return Status::InvalidArgument("--listen: not a port: '" + port + "'");
-    }
-    const Tcp::endpoint ep(addr, static_cast<unsigned short>(std::stoul(port)));
-    tcp_.emplace(ioc_);
-    tcp_->open(ep.protocol(), ec);
-    if (!ec) tcp_->set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) tcp_->bind(ep, ec);
-    if (!ec) tcp_->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return Status::IOError("listening on " + options_.listen + ": " + ec.message());
-    const Tcp::endpoint bound = tcp_->local_endpoint();
-    const std::string h = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                                  : bound.address().to_string();
-    url_ = "http://" + h + ":" + std::to_string(bound.port());
+    RETURN_IF_ERROR(BindTcp(ioc_, options_.listen, &tcp_, &url_));
   }
   if (!options_.socket_path.empty()) {
-    const std::string& path = options_.socket_path;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) == 0) {
-      if (!S_ISSOCK(st.st_mode)) {
-        return Status::IOError("--socket " + path + ": exists and is not a socket");
-      }
-      // A live server answers on it; a stale file (a killed daemon's) is replaced.
-      Local::socket probe(ioc_);
-      probe.connect(Local::endpoint(path), ec);
-      if (!ec) return Status::IOError("--socket " + path + ": another server is listening there");
-      ::unlink(path.c_str());
-    }
-    unix_.emplace(ioc_);
-    const mode_t old = ::umask(077);
-    unix_->open(Local(), ec);
-    if (!ec) unix_->bind(Local::endpoint(path), ec);
-    ::umask(old);
-    if (!ec) unix_->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return Status::IOError("listening on unix:" + path + ": " + ec.message());
-    ::chmod(path.c_str(), 0600);
+    RETURN_IF_ERROR(BindUnix(ioc_, options_.socket_path, &unix_));
   }
   if (!tcp_ && !unix_) return Status::InvalidArgument("nothing to listen on (--listen none and no --socket)");
   watcher_ = std::thread([this] { WatchLoop(); });
@@ -251,6 +215,7 @@ void Server::Impl::Run() {
   append_pool_.join();
   read_pool_.join();
   stream_pool_.join();
+  llm_pool_.join();
 }
 
 void Server::Impl::Stop() {
@@ -473,6 +438,7 @@ Server::Impl::Route Server::Impl::Classify(const Request& req, const Target& t, 
   }
   if (path == "/v1/query") return m == http::verb::post ? Route::kQuery : not_allowed("POST");
   if (path == "/v1/tasks") return get ? Route::kTasks : not_allowed("GET");
+  if (LlmProxy::Handles(path)) return Route::kLlm;  // the proxy answers a wrong method itself
   if (path.size() > kRuns.size() + kReport.size() && path.starts_with(kRuns) &&
       path.ends_with(kReport)) {
     return get ? Route::kReport : not_allowed("GET");
@@ -514,6 +480,25 @@ awaitable<bool> Server::Impl::Handle(Stream& stream, Request req, const Target& 
     }
     case Route::kQuery: {
       res = co_await RunQuery(stream, req, t);
+      break;
+    }
+    case Route::kLlm: {
+      if (pending_llm_.fetch_add(1) >= options_.max_pending_llm) {
+        pending_llm_.fetch_sub(1);
+        res = ProxyError(http::status::service_unavailable, "overloaded",
+                         "too many LLM calls in flight; retry");
+        break;
+      }
+      auto sink = std::make_shared<StrandSink<Stream>>(stream, req.version(), keep, kWriteTimeout,
+                                                       &metrics_);
+      auto fn = [this, &req, &t, sink] { return proxy_.Handle(req, t, sink.get()); };
+      ProxyOut out = co_await OnPool<ProxyOut>(llm_pool_, std::move(fn));
+      pending_llm_.fetch_sub(1);
+      if (out.streamed) {
+        const bool more = out.keep_alive && keep && !stopping_.load();
+        co_return more;
+      }
+      res = std::move(out.response);
       break;
     }
     case Route::kTasks:

@@ -21,11 +21,18 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/engine.h"
 #include "schema/status.h"
 
 namespace tink::server {
+
+// An OpenAI-compatible upstream of the recording proxy (--llm-upstream NAME=URL): URL is the API
+// base, e.g. https://api.openai.com/v1; key is $TINK_LLM_KEY_<NAME> (may be empty).
+struct LlmUpstream {
+  std::string name, url, key;
+};
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:7070";  // HOST:PORT; empty: no TCP listener; port 0: any free
@@ -44,6 +51,13 @@ struct ServerOptions {
   size_t append_workers = 96;        // threads blocking in Engine::Append (group commit)
   size_t read_workers = 2;           // threads running queries and reads
   size_t io_threads = 2;
+  // The recording proxy and replay (llm_proxy.h, docs/replay.md).
+  std::vector<LlmUpstream> llm_upstreams;
+  std::string replay_run;                            // --replay RUN: /v1/... answers from RUN
+  std::chrono::milliseconds llm_timeout{600000};     // a whole upstream exchange
+  std::chrono::milliseconds llm_connect_timeout{10000};
+  size_t llm_workers = 64;                           // threads blocking on upstream calls
+  size_t max_pending_llm = 512;                      // proxy calls queued or running; 503 beyond
 };
 
 class Metrics;

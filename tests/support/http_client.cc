@@ -313,6 +313,11 @@ void SseReader::Close() {
 }
 
 HttpResponse SseReader::Open(std::string_view target, const HttpHeaders& headers, Millis timeout) {
+  return Open("GET", target, "", headers, timeout);
+}
+
+HttpResponse SseReader::Open(std::string_view method, std::string_view target,
+                             std::string_view body, const HttpHeaders& headers, Millis timeout) {
   HttpResponse r;
   Close();
   impl_ = std::make_unique<Impl>();
@@ -330,14 +335,18 @@ HttpResponse SseReader::Open(std::string_view target, const HttpHeaders& headers
     return r;
   }
   impl_->open = true;
-  http::request<http::empty_body> req{http::verb::get, Bsv(target), 11};
+  http::request<http::string_body> req{http::string_to_verb(Bsv(method)), Bsv(target), 11};
   req.set(http::field::host, "localhost");
   for (const auto& [name, value] : headers) req.insert(Bsv(name), Bsv(value));
+  if (!body.empty() || method != "GET") {
+    req.body() = std::string(body);
+    req.prepare_payload();
+  }
   impl_->stream.expires_after(timeout);
   ec = RunOne(impl_->ioc,
               [&](auto handler) { http::async_write(impl_->stream, req, std::move(handler)); });
   if (ec) {
-    FillFailure(&r, "write GET " + std::string(target), ec);
+    FillFailure(&r, "write " + std::string(method) + " " + std::string(target), ec);
     Close();
     return r;
   }
@@ -346,7 +355,7 @@ HttpResponse SseReader::Open(std::string_view target, const HttpHeaders& headers
     http::async_read_header(impl_->stream, impl_->buffer, impl_->parser, std::move(handler));
   });
   if (ec) {
-    FillFailure(&r, "read answer header for GET " + std::string(target), ec);
+    FillFailure(&r, "read answer header for " + std::string(method) + " " + std::string(target), ec);
     Close();
     return r;
   }

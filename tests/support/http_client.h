@@ -121,6 +121,9 @@ class SseReader {
   // Sends the GET and reads the answer's header. The answer (status, headers; the body when the
   // status is not 200) is returned; events are read with Next only after a 200.
   HttpResponse Open(std::string_view target, const HttpHeaders& headers, Millis timeout);
+  // The same with another method and a body (a POST answered with a stream: the LLM proxy).
+  HttpResponse Open(std::string_view method, std::string_view target, std::string_view body,
+                    const HttpHeaders& headers, Millis timeout);
   // The next event, waiting at most `timeout`. nullopt when the time is up, the stream ended or
   // failed: `error()` says which (a timeout closes the connection).
   std::optional<SseEvent> Next(Millis timeout);
