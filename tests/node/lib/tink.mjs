@@ -105,8 +105,12 @@ export class TinkServer {
   async stop(timeoutMs = 20000) {
     if (!this.running) return this.exitCode;
     this.child.kill('SIGTERM');
-    const timer = sleep(timeoutMs).then(() => 'timeout');
-    const first = await Promise.race([this.exited, timer]);
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const first = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
     if (first === 'timeout') {
       this.child.kill('SIGKILL');
       await this.exited;
