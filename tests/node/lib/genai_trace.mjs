@@ -28,8 +28,8 @@ export const ATTRS = {
     'gen_ai.agent.name': 'weather-agent',
     'gen_ai.provider.name': 'openai',
     'gen_ai.request.model': 'gpt-4o',
-    // The root carries the run's input and output itself, so its events (run.started's task,
-    // run.finished) do not depend on whether its children arrived before it.
+    // The run's input and output, as an invoke_agent span may carry them (the mapping takes
+    // run.started's task from the first LLM call's input instead).
     'gen_ai.input.messages': messages([
       { role: 'user', parts: [{ type: 'text', content: 'Weather in Paris?' }] },
     ]),
