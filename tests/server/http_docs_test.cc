@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "server/server_test_util.h"
+#include "support/fake_llm.h"
 
 namespace tink::testing {
 namespace {
@@ -124,6 +125,9 @@ TEST_F(HttpDocsTest, EveryFlagOfTheUsageStartsTheDaemon) {
       {"--max-connections", {"64"}},
       {"--header-timeout", {"10000"}},
       {"--public", {""}},  // a flag without a value; --listen stays on loopback
+      {"--llm-upstream", {"fake=http://127.0.0.1:9/v1"}},  // not called here
+      {"--llm-timeout", {"60000"}},
+      {"--replay", {"r0"}},
   };
   std::set<std::string> flags;
   const std::regex flag_re(R"(--[a-z][a-z-]*)");
@@ -210,6 +214,12 @@ TEST_F(HttpDocsTest, ErrorExampleAndEveryCodeOfTheTable) {
   const std::map<std::string, std::string> elsewhere = {
       {"overloaded", "server.QueryTest.MoreConnectionsThanMaxConnectionsAre503"},
       {"query_timeout", "server.QueryTest.QueryOverQueryTimeoutIs503"},
+      {"invalid_request_error", "server.ProxyTest.BadRequestsAreRefusedAndNothingIsStored"},
+      {"replay_not_found", "server.ReplayTest.ReplayPrefixWorksOnAnyDaemonAndUnknownRunsAre404"},
+      {"replay_divergence", "server.ReplayTest.AChangedPromptIsADivergenceAtItsPosition"},
+      {"upstream_unreachable", "server.ProxyTest.UnreachableUpstreamIs502AndRecorded"},
+      {"no_upstream", "server.ProxyTest.WithoutUpstreamTheProxyIs503"},
+      {"upstream_timeout", "server.ProxyTest.UpstreamErrorsComeBackAsTheyAreAndAreRecorded"},
   };
   // Not producible from outside the daemon: the query queue's size is not a flag, and the log's
   // damage and disk failures need the engine's fault injection (tests/engine, tests/log).
@@ -237,7 +247,9 @@ TEST_F(HttpDocsTest, ErrorExampleAndEveryCodeOfTheTable) {
 }
 
 TEST_F(HttpDocsTest, EveryEndpointAnswers) {
-  ASSERT_TRUE(Start()) << server_.error();
+  FakeLlm upstream;  // for the recording proxy's endpoints
+  ASSERT_TRUE(upstream.Start());
+  ASSERT_TRUE(Start({"--llm-upstream", "fake=" + upstream.base_url()})) << server_.error();
   Append(Envelope("run/r1", "run.started", {{"name", "docs"}}, "", "r1"));
   const std::regex heading(R"(`(GET|POST|PUT|DELETE) (/[^`]*)`)");
   std::set<std::string> seen;
@@ -250,7 +262,9 @@ TEST_F(HttpDocsTest, EveryEndpointAnswers) {
       const std::string target = std::regex_replace((*it)[2].str(), std::regex(R"(\{run\})"), "r1");
       SCOPED_TRACE(method + " " + target);
       seen.insert(method + " " + (*it)[2].str());
+      const bool llm = target == "/v1/chat/completions" || target == "/v1/responses";
       const std::string body = method == "POST" && target == "/v1/events" ? Note("docs/ep", "x")
+                               : llm ? R"({"model":"m","messages":[{"role":"user","content":"hi"}]})"
                                : method == "POST" ? R"({"query":"events | count"})"
                                                   : "";
       HttpResponse r;
@@ -264,7 +278,9 @@ TEST_F(HttpDocsTest, EveryEndpointAnswers) {
   }
   EXPECT_EQ(seen, (std::set<std::string>{"POST /v1/events", "GET /v1/events", "POST /v1/query",
                                          "GET /v1/tasks", "GET /v1/runs/{run}/report",
+                                         "POST /v1/chat/completions", "POST /v1/responses",
                                          "GET /v1/stats", "GET /healthz", "GET /metrics"}));
+  EXPECT_EQ(upstream.requests().size(), 2u);  // the proxy's two endpoints went upstream
 }
 
 TEST_F(HttpDocsTest, JsonExamplesAreReproduced) {
