@@ -13,7 +13,7 @@
 // Information only: the exit status never depends on a goal.
 //
 //   tink_compare [--dir D] [--seconds S] [--count N] [--json]
-//                [--only log,asof,memory,shell,http]
+//                [--only log,asof,memory,shell,http,llm] [--llm-calls N (600)] [--llm-rounds R (3)]
 //                [--asof-events N (1000000; 0 skips)] [--asof-probes P (20000)] [--asof-only]
 //                [--memory-nodes N (100000)] [--memory-edges M (1000000; 0 skips)]
 //                [--memory-probes P (500)] [--memory-path-depth D (5)] [--memory-skew A (0.3)]
@@ -24,7 +24,8 @@
 //                [--http-bulk-clients C (4)] [--http-follow-events N (2000)]
 //                [--http-query-events N (20000)] [--http-query-reps R (50)] [--http-tink PATH]
 //
-// --only picks sections: log (every class of the log), asof, memory, shell, http; --asof-only =
+// --only picks sections: log (every class of the log), asof, memory, shell, http, llm (the
+// recording proxy's added latency, bench/llm_compare.cc); --asof-only =
 // --only asof.
 // Each measurement runs for S seconds (default 2) or N events (default 2,000,000), whichever ends
 // first. Scratch data goes to D/tink-bench-XXXXXX (D: --dir, else $TINK_BENCH_DIR, else the build
@@ -224,9 +225,9 @@ int Run(int argc, char** argv) {
     } else if (a == "--asof-probes" && has_value) {
       g_cfg.asof_probes = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
     } else if (a == "--asof-only") {
-      g_cfg.log = g_cfg.memory = g_cfg.shell = g_cfg.http = false;
+      g_cfg.log = g_cfg.memory = g_cfg.shell = g_cfg.http = g_cfg.llm = false;
     } else if (a == "--only" && has_value) {
-      g_cfg.log = g_cfg.asof = g_cfg.memory = g_cfg.shell = g_cfg.http = false;
+      g_cfg.log = g_cfg.asof = g_cfg.memory = g_cfg.shell = g_cfg.http = g_cfg.llm = false;
       const std::string list = argv[++i];
       for (size_t p = 0; p <= list.size();) {
         const size_t c = std::min(list.find(',', p), list.size());
@@ -236,11 +237,12 @@ int Run(int argc, char** argv) {
                         : name == "memory" ? &g_cfg.memory
                         : name == "shell"  ? &g_cfg.shell
                         : name == "http"   ? &g_cfg.http
+                        : name == "llm"    ? &g_cfg.llm
                                            : nullptr;
         if (section == nullptr) {
           std::fprintf(stderr,
                        "tink_compare: --only: unknown section '%s' (log, asof, memory, shell, "
-                       "http)\n",
+                       "http, llm)\n",
                        name.c_str());
           return 2;
         }
@@ -269,6 +271,10 @@ int Run(int argc, char** argv) {
       g_cfg.shell_opts.sqlite = false;
     } else if (a == "--shell-store" && has_value) {
       g_cfg.shell_opts.store = argv[++i];
+    } else if (a == "--llm-calls" && has_value) {
+      g_cfg.llm_opts.calls = std::max(10, std::atoi(argv[++i]));
+    } else if (a == "--llm-rounds" && has_value) {
+      g_cfg.llm_opts.rounds = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--http-seconds" && has_value) {
       g_cfg.http_opts.seconds = std::max(0.1, std::atof(argv[++i]));
     } else if (a == "--http-rounds" && has_value) {
@@ -431,6 +437,12 @@ int Run(int argc, char** argv) {
     http_report = HttpCompare(S.Sub("http"), g_cfg.http_opts);
   }
 
+  // The recording LLM proxy (bench/llm_compare.cc).
+  std::string llm_report;
+  if (g_cfg.llm) {
+    llm_report = LlmCompare(S.Sub("llm"), g_cfg.llm_opts);
+  }
+
   if (g_cfg.log) {
     std::printf("\n%-11s %-44s %12s %9s %9s %8s %9s\n", "class", "system", "events/s", "MB/s",
                 "file MB/s", "ev/sync", "ours/this");
@@ -549,6 +561,7 @@ int Run(int argc, char** argv) {
 
   std::fputs(shell_report.c_str(), stdout);
   std::fputs(http_report.c_str(), stdout);
+  std::fputs(llm_report.c_str(), stdout);
 
   struct Goal {
     std::string what, measured;

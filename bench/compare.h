@@ -50,6 +50,12 @@ struct HttpOptions {
   std::string tink;              // the tink executable for `tink shell -c`
 };
 
+// The llm class (bench/llm_compare.cc): the recording proxy's added latency; OTLP ingest.
+struct LlmOptions {
+  int calls = 600;  // per row, split over the rounds
+  int rounds = 3;
+};
+
 struct Config {
   std::string dir;
   double seconds = 2;          // each measurement stops after this long...
@@ -57,8 +63,10 @@ struct Config {
   bool json = false;
   uint64_t asof_events = 1'000'000;  // store size of the as-of class (0: skip the class)
   uint64_t asof_probes = 20'000;     // lookups per as-of row
-  // Sections (--only): "log" (every class but the ones below), "asof", "memory", "shell", "http".
-  bool log = true, asof = true, memory = true, shell = true, http = true;
+  // Sections (--only): "log" (every class but the ones below), "asof", "memory", "shell", "http",
+  // "llm".
+  bool log = true, asof = true, memory = true, shell = true, http = true, llm = true;
+  LlmOptions llm_opts;
   MemoryOptions mem;
   ShellOptions shell_opts;
   HttpOptions http_opts;
@@ -133,5 +141,7 @@ std::string ShellCompare(const std::string& dir, const ShellOptions& o);
 // `dir`) against the engine in-process: ingest, bulk JSONL, follow latency, query round trips.
 // Returns the report section (tables and goals; not part of --json).
 std::string HttpCompare(const std::string& dir, const HttpOptions& o);
+// The llm class: the report text.
+std::string LlmCompare(const std::string& dir, const LlmOptions& o);
 
 }  // namespace tink::bench

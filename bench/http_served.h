@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "bench/http_client.h"
 #include "engine/engine.h"
@@ -57,7 +58,8 @@ class Served {
 
   std::string Start(const std::string& dir,
                     log::Durability::Mode mode = log::Durability::Mode::kAlways,
-                    log::FileSystem* fs = nullptr) {
+                    log::FileSystem* fs = nullptr,
+                    std::vector<server::LlmUpstream> upstreams = {}) {
     auto metrics = std::make_shared<server::Metrics>();
     auto eng = OpenEngine(dir, metrics, mode, fs);
     if (!eng.ok()) {
@@ -68,6 +70,7 @@ class Served {
     so.listen = "127.0.0.1:0";
     so.token = kToken;
     so.store_path = dir;
+    so.llm_upstreams = std::move(upstreams);
     server_ = std::make_unique<server::Server>(engine_.get(), so, metrics);
     if (Status s = server_->Start(); !s.ok()) {
       return s.ToString();

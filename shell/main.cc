@@ -66,6 +66,10 @@ std::span<const CommandSpec> Commands() {
        SetupCanvas},
       {"report", "A forensic summary of one run: tasks, failed tool calls, files changed",
        SetupReport, CommandSpec::Server::kClient},
+      {"runs",
+       "Runs: list them; diff two side by side (tasks, llm/tool calls aligned, first divergence, "
+       "files)",
+       SetupRuns},
       {"memory",
        "The memory graph as of any point: node, neighbors, path, about, history, nodes, "
        "anomalies",

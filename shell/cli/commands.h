@@ -49,6 +49,7 @@ void SetupStats(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupReplay(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupTasks(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupReport(CLI::App* cmd, GlobalOptions* global, RunFn* run);
+void SetupRuns(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupCanvas(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupMemory(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupShell(CLI::App* cmd, GlobalOptions* global, RunFn* run);

@@ -14,6 +14,7 @@
 #include "shell/cli/common.h"
 #include "shell/cli/patch_compare.h"
 #include "shell/cli/views.h"
+#include "shell/query/runs.h"
 
 namespace tink::cli {
 namespace {
@@ -83,6 +84,42 @@ std::map<std::string, FileStat> DiffStat(const std::string& diff) {
   return out;
 }
 
+// The first divergence of a replay and how many there are.
+void WriteDivergenceSection(const std::vector<query::Divergence>& ds, const std::string& run,
+                            std::FILE* out) {
+  const query::Divergence& d = ds.front();
+  std::fprintf(out, "\nDivergence: %zu request%s did not match the recording%s\n", ds.size(),
+               ds.size() == 1 ? "" : "s", d.original.empty() ? "" : (" of " + d.original).c_str());
+  std::string closest = "none";
+  if (d.closest.is_object()) {
+    const query::Json& c = d.closest;
+    closest = "call " + (c.contains("call_id") ? c["call_id"].dump() : std::string("?")) +
+              " at position " + (c.contains("position") ? c["position"].dump() : "?") +
+              ", LSN " + (c.contains("lsn") ? c["lsn"].dump() : "?");
+  }
+  std::fprintf(out, "  first at position %lld (LSN %llu): %s; closest recorded: %s\n",
+               static_cast<long long>(d.position), static_cast<unsigned long long>(d.lsn),
+               d.reason.c_str(), closest.c_str());
+  size_t shown = 0;
+  for (const auto& x : d.differences) {
+    if (!x.is_object()) continue;
+    if (++shown > 5) {
+      std::fprintf(out, "    … %zu more fields\n", d.differences.size() - 5);
+      break;
+    }
+    auto text = [&](const char* k) {
+      if (!x.contains(k)) return std::string("(absent)");
+      return OneLine(x[k].is_string() ? x[k].get<std::string>() : x[k].dump(), 100);
+    };
+    std::fprintf(out, "    %s\n      recorded: %s\n      actual:   %s\n",
+                 x.contains("path") && x["path"].is_string()
+                     ? x["path"].get<std::string>().c_str()
+                     : "?",
+                 text("recorded").c_str(), text("actual").c_str());
+  }
+  std::fprintf(out, "  all of them: tink shell -c 'divergence %s'\n", run.c_str());
+}
+
 }  // namespace
 
 Status WriteReport(engine::Engine& eng, const ReportRequest& f, std::FILE* out) {
@@ -122,7 +159,7 @@ Status WriteReport(engine::Engine& eng, const ReportRequest& f, std::FILE* out) 
 
   // One pass over the run's events (the run index): the task of the run, tool calls and failed
   // results, and the recording's final patch.
-  std::string instruction, final_patch;
+  std::string instruction, final_patch, replay_of;
   std::vector<std::string> warnings;
   uint64_t first_lsn = 0, last_lsn = 0, events = 0;
   int64_t first_ns = 0, last_ns = 0;
@@ -158,6 +195,10 @@ Status WriteReport(engine::Engine& eng, const ReportRequest& f, std::FILE* out) 
     const json& d = e["data"];
     if (type == "run.started") {
       instruction = d.value("task", "");
+      if (d.contains("meta") && d["meta"].is_object() && d["meta"].contains("replay_of") &&
+          d["meta"]["replay_of"].is_string()) {
+        replay_of = d["meta"]["replay_of"].get<std::string>();
+      }
     } else if (type == "tool.call") {
       std::string args = d.contains("args") ? (d["args"].is_object() && d["args"].contains("command")
                                                    ? d["args"]["command"].dump()
@@ -207,6 +248,9 @@ Status WriteReport(engine::Engine& eng, const ReportRequest& f, std::FILE* out) 
   });
   if (!scan.ok()) return scan;
   if (!bad.ok()) return bad;
+  // A replay's divergences from its recording (docs/replay.md).
+  auto divergences = query::ReadDivergences(&eng, run_id, nullptr, *lsn);
+  if (!divergences.ok()) return divergences.status();
 
   // Files: the canvas from its base to this point.
   auto canvas_head = canvas.Resolve(*at);
@@ -273,6 +317,10 @@ Status WriteReport(engine::Engine& eng, const ReportRequest& f, std::FILE* out) 
     report["canvas_anomalies"] = anomalies->size();
     report["memory"] = {{"nodes", mem_nodes}, {"edges", mem_edges}, {"labels", mem_labels}};
     report["import_warnings"] = warnings;
+    report["replay_of"] = replay_of;
+    report["divergences"] = divergences->size();
+    report["first_divergence"] =
+        divergences->empty() ? ordered_json() : query::DivergenceJson(divergences->front());
     if (patch_check) {
       report["final_patch"] = patch_check->equal ? "matches the canvas" : "differs from the canvas";
       if (!patch_check->equal) {
@@ -311,6 +359,7 @@ Status WriteReport(engine::Engine& eng, const ReportRequest& f, std::FILE* out) 
   }
   std::fprintf(out, "\n");
   if (!ri.error.empty()) std::fprintf(out, "  error  %s\n", OneLine(ri.error, 110).c_str());
+  if (!replay_of.empty()) std::fprintf(out, "  Replay of %s\n", replay_of.c_str());
 
   std::fprintf(out, "\nTasks: %zu (", tasks->size());
   bool first = true;
@@ -371,6 +420,7 @@ Status WriteReport(engine::Engine& eng, const ReportRequest& f, std::FILE* out) 
       std::fprintf(out, "  (a change no file event records, e.g. a shell command such as sed -i)\n");
     }
   }
+  if (!divergences->empty()) WriteDivergenceSection(*divergences, run_id, out);
   if (!warnings.empty()) {
     std::fprintf(out, "\nNot replayed at import (the recording changed files in ways no event records):\n");
     for (const std::string& w : warnings) std::fprintf(out, "  %s\n", OneLine(w, 120).c_str());

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "shell/cli/shell_session.h"
+#include "shell/query/parser.h"
 
 namespace tink::cli {
 namespace {
@@ -68,8 +69,7 @@ std::set<std::string> Candidates(const std::string& text, const std::string& wor
   if (first == std::string::npos || text.find_first_of(" \t\n|", first) == std::string::npos) {
     // The statement's first word: a source or a verb.
     for (const query::SourceInfo& s : query::Sources()) add(s.name);
-    for (const char* v : {"timeline", "why", "history", "diff", "blame", "neighbors", "path"})
-      add(v);
+    for (const std::string_view v : query::VerbNames()) add(std::string(v));
     return out;
   }
   for (const char* k : QueryKeywords()) add(k);

@@ -34,7 +34,8 @@ const char* const kKeywords[] = {
     // aggregates
     "sum", "avg", "min", "max",
     // verbs
-    "timeline", "why", "history", "diff", "blame", "neighbors", "path", "depth", "--run"};
+    "timeline", "why", "history", "diff", "blame", "neighbors", "path", "divergence", "depth",
+    "--run"};
 
 }  // namespace
 

@@ -326,7 +326,12 @@ std::unique_ptr<RowWriter> NewRowWriter(Format format, std::FILE* out,
 
 Result<uint64_t> WriteRows(RowStream& rows, Format format, std::FILE* out,
                            const FormatOptions& options) {
-  std::unique_ptr<RowWriter> w = NewRowWriter(format, out, options);
+  FormatOptions opts = options;
+  if (const size_t w = rows.TableCellWidth();
+      w > 0 && (opts.max_cell_width == 0 || w < opts.max_cell_width)) {
+    opts.max_cell_width = w;
+  }
+  std::unique_ptr<RowWriter> w = NewRowWriter(format, out, opts);
   std::vector<std::string> columns = rows.Columns();
   Row row;
   uint64_t n = 0;

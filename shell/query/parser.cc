@@ -18,8 +18,9 @@ using internal::Token;
 
 constexpr std::array<std::string_view, 8> kSources = {"events", "runs",  "tasks",     "files",
                                                       "nodes",  "edges", "anomalies", "segments"};
-constexpr std::array<std::string_view, 7> kVerbs = {"timeline", "why",       "history", "diff",
-                                                    "blame",    "neighbors", "path"};
+constexpr std::array<std::string_view, 8> kVerbs = {"timeline", "why",       "history", "diff",
+                                                    "blame",    "neighbors", "path",
+                                                    "divergence"};
 constexpr std::array<std::string_view, 7> kOps = {"where", "select", "sort",   "limit",
                                                   "count", "group",  "between"};
 constexpr std::array<std::string_view, 5> kAggs = {"count", "min", "max", "sum", "avg"};
@@ -605,18 +606,22 @@ class Parser {
       size_t min, max;
       std::string_view usage;
     };
-    static constexpr std::array<Shape, 7> kShapes = {{
+    static constexpr std::array<Shape, 8> kShapes = {{
         {"timeline", 1, 1, "timeline RUN|TASK [as of POINT]"},
         {"why", 1, 1, "why TASK"},
         {"history", 1, 1, "history ENTITY [--run R]"},
-        {"diff", 0, 1, "diff [PATH] [--run R] [@A [@B]]"},
+        {"diff", 0, 2, "diff [PATH] [--run R] [@A [@B]] | diff RUN_A RUN_B"},
         {"blame", 1, 1, "blame PATH [--run R] [as of POINT]"},
         {"neighbors", 1, 1, "neighbors NODE [depth K] [as of POINT]"},
         {"path", 2, 2, "path A B [depth K] [as of POINT]"},
+        {"divergence", 1, 1, "divergence RUN"},
     }};
     for (const Shape& s : kShapes) {
       if (s.verb != call.verb) continue;
       const std::string usage = "usage: " + std::string(s.usage);
+      // Two words are two runs (diff RUN_A RUN_B), which take no points and no --run.
+      if (call.verb == "diff" && call.args.size() == 2 && (call.run || !call.points.empty()))
+        Fail(arg_pos[1], "unexpected '" + call.args[1] + "'; " + usage);
       if (call.args.size() > s.max)
         Fail(arg_pos[s.max], "unexpected '" + call.args[s.max] + "'; " + usage);
       if (call.args.size() < s.min) Fail(end, "missing argument; " + usage);

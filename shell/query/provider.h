@@ -17,8 +17,8 @@
 //              whole filter; anything else (state == "failed", ...) it filters alone.
 //   segments   the log's segments (no as of).
 //
-// Verbs (RunVerb; semantics in verbs.cc and why.cc): timeline why history diff blame
-// neighbors path. A user mistake (unknown run/task/node/path, a task that did not fail, no path)
+// Verbs (RunVerb; semantics in verbs.cc, why.cc and runs_verbs.cc): timeline why history diff
+// blame neighbors path divergence (diff with two runs: runs_verbs.cc). A user mistake (unknown run/task/node/path, a task that did not fail, no path)
 // comes back as NotFound or InvalidArgument with one line saying what; anything else is the
 // store's own failure.
 //

@@ -27,10 +27,13 @@ class VectorStream final : public RowStream {
       : columns_(std::move(columns)), rows_(std::move(rows)), cancel_(cancel) {}
   Result<bool> Next(Row* out) override;
   std::vector<std::string> Columns() const override { return columns_; }
+  size_t TableCellWidth() const override { return table_cell_width_; }
+  void set_table_cell_width(size_t w) { table_cell_width_ = w; }
 
  private:
   std::vector<std::string> columns_;
   std::vector<Row> rows_;
+  size_t table_cell_width_ = 0;
   size_t next_ = 0;
   const Cancel* cancel_;
 };
@@ -131,6 +134,9 @@ struct VerbContext {
 // Verbs (verbs.cc, why.cc).
 Result<VerbResult> RunVerb(const VerbContext& ctx, const VerbCall& call);
 Result<VerbResult> Why(const VerbContext& ctx, const VerbCall& call);
+// `diff RUN_A RUN_B` and `divergence RUN` (runs_verbs.cc).
+Result<VerbResult> RunsDiffVerb(const VerbContext& ctx, const VerbCall& call);
+Result<VerbResult> DivergenceVerb(const VerbContext& ctx, const VerbCall& call);
 
 // A task named "run/task" (the last '/' splits: run ids may hold '/', task ids do not): nullopt
 // when no such task exists as of `as_of`.

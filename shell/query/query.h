@@ -8,7 +8,8 @@
 //   VERB   := timeline RUN|TASK [as of POINT] | why TASK | history ENTITY [--run R]
 //           | diff PATH? [--run R] [@A [@B]]        (@A defaults to the run's base, @B to now)
 //           | blame PATH [--run R] [as of POINT] | neighbors NODE [depth K] [as of POINT]
-//           | path A B [depth K] [as of POINT]
+//           | path A B [depth K] [as of POINT] | diff RUN_A RUN_B | divergence RUN
+//             (the last two: runs.h)
 //
 // The pieces, each in its own files:
 //   parser.h    text -> Query (positions on every node; QueryError "error at L:C: ...")
@@ -114,6 +115,9 @@ class RowStream {
   virtual Result<bool> Next(Row* out) = 0;
   // Column names in display order, known before the first row (table/csv headers).
   virtual std::vector<std::string> Columns() const = 0;
+  // The widest a table cell of these rows should print (longer cells are cut with "…"; the
+  // json, jsonl and csv formats always print them whole); 0: no limit of the stream's own.
+  virtual size_t TableCellWidth() const { return 0; }
 };
 
 // What a verb returns: rows, or text to print as it is (diff, blame in table mode).
@@ -123,7 +127,7 @@ struct VerbResult {
 };
 
 struct VerbCall {
-  std::string verb;               // timeline why history diff blame neighbors path
+  std::string verb;               // timeline why history diff blame neighbors path divergence
   std::vector<std::string> args;  // positional (ids, paths); diff's @A @B go to `points`
   std::optional<std::string> run; // --run R
   std::optional<int> depth;       // depth K

@@ -9,6 +9,7 @@
 //                       "run:path"; a path that exists in exactly one run's canvas.
 //   diff PATH? @A @B    `git diff` of a run's canvas between two points (no point: the run's base
 //                       to now; one point: it to now), limited to PATH when given; text.
+//                       Two words and no point or --run: two runs side by side (runs_verbs.cc).
 //   blame PATH          per line of the file as of the point: the event that last wrote it;
 //                       rows: line, lsn, task, type, path, text.
 //   neighbors NODE      nodes within `depth` hops (default 1), both directions;
@@ -307,7 +308,8 @@ Result<VerbResult> Diff(const VerbContext& ctx, const VerbCall& call) {
     } else if (path.empty()) {
       path = a;
     } else {
-      return Status::InvalidArgument("diff: usage: diff [PATH] [--run R] [@A [@B]]");
+      return Status::InvalidArgument(
+          "diff: usage: diff [PATH] [--run R] [@A [@B]] | diff RUN_A RUN_B");
     }
   }
   if (points.size() > 2) return Status::InvalidArgument("diff: at most two points (@A @B)");
@@ -443,12 +445,18 @@ Result<VerbResult> RunVerb(const VerbContext& ctx, const VerbCall& call) {
   if (call.verb == "timeline") return Timeline(ctx, call);
   if (call.verb == "why") return Why(ctx, call);
   if (call.verb == "history") return History(ctx, call);
-  if (call.verb == "diff") return Diff(ctx, call);
+  if (call.verb == "diff") {
+    // Two words that are not points: two runs (runs_verbs.cc); a canvas diff takes one PATH.
+    const bool runs = call.args.size() == 2 && !call.run && call.points.empty() &&
+                      !call.args[0].starts_with("@") && !call.args[1].starts_with("@");
+    return runs ? RunsDiffVerb(ctx, call) : Diff(ctx, call);
+  }
+  if (call.verb == "divergence") return DivergenceVerb(ctx, call);
   if (call.verb == "blame") return Blame(ctx, call);
   if (call.verb == "neighbors") return Neighbors(ctx, call);
   if (call.verb == "path") return Path(ctx, call);
   return Status::InvalidArgument("unknown verb '" + call.verb +
-                                 "' (timeline why history diff blame neighbors path)");
+                                 "' (timeline why history diff blame neighbors path divergence)");
 }
 
 }  // namespace tink::query::internal

@@ -279,7 +279,34 @@ LlmProxy::LlmProxy(engine::Engine* engine, const ServerOptions& options)
       options_(options),
       recorder_(engine),
       books_(std::make_unique<ReplayBooks>(engine)) {}
-LlmProxy::~LlmProxy() = default;
+LlmProxy::~LlmProxy() {
+  for (void* h : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* LlmProxy::TakeHandle() {
+  {
+    std::lock_guard<std::mutex> l(handles_mu_);
+    if (!idle_handles_.empty()) {
+      void* h = idle_handles_.back();
+      idle_handles_.pop_back();
+      return h;
+    }
+  }
+  return curl_easy_init();
+}
+
+void LlmProxy::GiveBack(void* handle) {
+  CURL* curl = static_cast<CURL*>(handle);
+  curl_easy_reset(curl);  // options cleared; the connection cache stays
+  {
+    std::lock_guard<std::mutex> l(handles_mu_);
+    if (idle_handles_.size() < kIdleHandles) {
+      idle_handles_.push_back(curl);
+      return;
+    }
+  }
+  curl_easy_cleanup(curl);
+}
 
 bool LlmProxy::Handles(std::string_view path) {
   std::string run, endpoint;
@@ -425,7 +452,7 @@ ProxyOut LlmProxy::Forward(Call& call, ResponseSink* sink) {
   Exchange x;
   x.sink = sink;
   x.client_stream = call.stream;
-  CURL* curl = curl_easy_init();
+  CURL* curl = static_cast<CURL*>(TakeHandle());
   if (curl == nullptr) {
     out.response = ProxyError(http::status::internal_server_error, "internal", "curl_easy_init failed");
     return out;
@@ -462,7 +489,11 @@ ProxyOut LlmProxy::Forward(Call& call, ResponseSink* sink) {
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
   const CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  if (rc == CURLE_OK) {
+    GiveBack(curl);
+  } else {
+    curl_easy_cleanup(curl);  // a failed exchange may leave a connection in a bad state
+  }
   const Clock::time_point end = Clock::now();
 
   json d = {{"task", call.task}, {"call_id", call.call_id}, {"provider", up->name},

@@ -89,10 +89,18 @@ class LlmProxy {
   ProxyOut Replay(Call& call, const std::string& original, ResponseSink* sink);
   const LlmUpstream* Choose(const Request& req, std::string* model) const;
 
+  // libcurl easy handles kept between calls: each keeps its connections to the upstreams open
+  // (no TCP and TLS handshake per call). At most kIdleHandles are kept.
+  void* TakeHandle();
+  void GiveBack(void* handle);
+  static constexpr size_t kIdleHandles = 64;
+
   engine::Engine* engine_;
   const ServerOptions& options_;
   LlmRecorder recorder_;
   std::unique_ptr<ReplayBooks> books_;
+  std::mutex handles_mu_;
+  std::vector<void*> idle_handles_;  // CURL*; guarded by handles_mu_
 };
 
 // The answer a client of the proxy sees for an error of ours (OpenAI's error shape, which is

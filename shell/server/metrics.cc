@@ -78,6 +78,16 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r)
                     .Help("Open follow streams (GET /v1/events?follow=1)")
                     .Register(*r)
                     .Add({})),
+      otlp_spans(prometheus::BuildCounter()
+                     .Name("tinkerbell_otlp_spans_total")
+                     .Help("Spans POST /v1/traces accepted (stored as otel.span; re-sent ones too)")
+                     .Register(*r)
+                     .Add({})),
+      otlp_rejected(prometheus::BuildCounter()
+                        .Name("tinkerbell_otlp_rejected_spans_total")
+                        .Help("Spans POST /v1/traces rejected (partial success)")
+                        .Register(*r)
+                        .Add({})),
       registry_(std::move(r)),
       http_(&prometheus::BuildCounter()
                  .Name("tinkerbell_http_requests_total")

@@ -48,6 +48,8 @@ class Metrics {
   prometheus::Gauge& projection_lag;      // events appended but not yet applied
   prometheus::Gauge& connections;         // tinkerbell_open_connections
   prometheus::Gauge& followers;           // open follow (SSE) streams
+  prometheus::Counter& otlp_spans;        // tinkerbell_otlp_spans_total: accepted by /v1/traces
+  prometheus::Counter& otlp_rejected;     // tinkerbell_otlp_rejected_spans_total
 
  private:
   explicit Metrics(std::shared_ptr<prometheus::Registry> registry);

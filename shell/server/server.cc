@@ -19,6 +19,7 @@
 #include "shell/server/llm_proxy.h"
 #include "shell/server/strand_sink.h"
 #include "shell/server/metrics.h"
+#include "shell/server/otlp_receiver.h"
 
 namespace tink::server {
 namespace {
@@ -68,6 +69,7 @@ class Server::Impl {
         metrics_(*metrics_holder_),
         api_(engine, options_, &metrics_),
         proxy_(engine, options_),
+        otlp_(engine, &metrics_),
         append_pool_(options_.append_workers),
         llm_pool_(options_.llm_workers),
         read_pool_(options_.read_workers),
@@ -98,7 +100,7 @@ class Server::Impl {
                          "the body is over the limit of " + std::to_string(options_.max_body) +
                              " bytes (--max-body)");
   }
-  enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kLlm };
+  enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kLlm, kOtlp };
   // Which handler a request goes to; answers the quick ones (health, metrics, 404, 405) in *early.
   Route Classify(const Request& req, const Target& t, Response* early);
   template <class Stream>
@@ -164,6 +166,7 @@ class Server::Impl {
   Metrics& metrics_;
   Api api_;
   LlmProxy proxy_;
+  OtlpReceiver otlp_;  // POST /v1/traces
   net::io_context ioc_;
   net::thread_pool append_pool_, llm_pool_, read_pool_, stream_pool_;
   std::optional<Tcp::acceptor> tcp_;
@@ -268,6 +271,11 @@ awaitable<void> Server::Impl::Accept(Acceptor& acceptor) {
       net::steady_timer t(ioc_, std::chrono::milliseconds(50));
       co_await t.async_wait(net::redirect_error(use_awaitable, ec));
       continue;
+    }
+    // Answers are written in pieces (a stream's chunks, then its last chunk): without
+    // TCP_NODELAY, Nagle holds each small write until the client's delayed ACK (~40 ms).
+    if constexpr (std::is_same_v<typename Acceptor::protocol_type, Tcp>) {
+      socket.set_option(Tcp::no_delay(true), ec);
     }
     Stream stream(std::move(socket));
     auto ex = stream.get_executor();
@@ -436,6 +444,7 @@ Server::Impl::Route Server::Impl::Classify(const Request& req, const Target& t, 
     if (m == http::verb::post) return Route::kAppend;
     return get ? Route::kEvents : not_allowed("GET, POST");
   }
+  if (path == "/v1/traces") return m == http::verb::post ? Route::kOtlp : not_allowed("POST");
   if (path == "/v1/query") return m == http::verb::post ? Route::kQuery : not_allowed("POST");
   if (path == "/v1/tasks") return get ? Route::kTasks : not_allowed("GET");
   if (LlmProxy::Handles(path)) return Route::kLlm;  // the proxy answers a wrong method itself
@@ -473,6 +482,17 @@ awaitable<bool> Server::Impl::Handle(Stream& stream, Request req, const Target& 
                             "too many appends waiting; retry");
       } else {
         auto fn = [this, &req, &t] { return api_.Append(req, t); };
+        res = co_await Blocking(append_pool_, std::move(fn));
+      }
+      pending_appends_.fetch_sub(1);
+      break;
+    }
+    case Route::kOtlp: {
+      if (pending_appends_.fetch_add(1) >= options_.max_pending_appends) {
+        res = ErrorResponse(http::status::service_unavailable, "overloaded",
+                            "too many appends waiting; retry");
+      } else {
+        auto fn = [this, &req] { return OtlpAnswer(otlp_, req); };
         res = co_await Blocking(append_pool_, std::move(fn));
       }
       pending_appends_.fetch_sub(1);

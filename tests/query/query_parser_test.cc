@@ -327,7 +327,16 @@ TEST(QueryParser, Diff) {
   EXPECT_TRUE(c.args.empty());
   EXPECT_EQ(Error("diff a.py @1 @2 @3"), "error at 1:17: diff takes at most two points (@A @B)");
   EXPECT_EQ(Error("diff a b @1 @2"),
-            "error at 1:8: unexpected 'b'; usage: diff [PATH] [--run R] [@A [@B]]");
+            "error at 1:8: unexpected 'b'; usage: diff [PATH] [--run R] [@A [@B]] | diff RUN_A "
+            "RUN_B");
+  EXPECT_EQ(Error("diff a b c"),
+            "error at 1:10: unexpected 'c'; usage: diff [PATH] [--run R] [@A [@B]] | diff RUN_A "
+            "RUN_B");
+  c = MustVerb("diff run-a run-b");
+  EXPECT_EQ(c.args, (std::vector<std::string>{"run-a", "run-b"}));
+  c = MustVerb("divergence replay-1");
+  EXPECT_EQ(c.verb, "divergence");
+  EXPECT_EQ(Error("divergence"), "error at 1:11: missing argument; usage: divergence RUN");
   EXPECT_EQ(Error("diff @x @2"), "error at 1:6: expected a point (an LSN, a time or now), got 'x'");
   EXPECT_EQ(Error("diff --rn r1 @1 @2"),
             "error at 1:6: unknown option '--rn' — did you mean '--run'?");

@@ -209,6 +209,8 @@ TEST_F(HttpDocsTest, ErrorExampleAndEveryCodeOfTheTable) {
       {"conflict",
        [&] { return Post("/v1/events?expected_version=no_stream", Note("docs/e", "again")); }},
       {"too_large", [&] { return Post("/v1/events", std::string(70000, ' ')); }},
+      {"unsupported_media_type",
+       [&] { return Post("/v1/traces", "{}", {{"Content-Type", "text/plain"}}); }},
   };
   // Produced by a daemon started otherwise, in another test.
   const std::map<std::string, std::string> elsewhere = {
@@ -265,10 +267,13 @@ TEST_F(HttpDocsTest, EveryEndpointAnswers) {
       const bool llm = target == "/v1/chat/completions" || target == "/v1/responses";
       const std::string body = method == "POST" && target == "/v1/events" ? Note("docs/ep", "x")
                                : llm ? R"({"model":"m","messages":[{"role":"user","content":"hi"}]})"
-                               : method == "POST" ? R"({"query":"events | count"})"
-                                                  : "";
+                               : target == "/v1/traces"  ? "{}"
+                               : method == "POST"        ? R"({"query":"events | count"})"
+                                                         : "";
       HttpResponse r;
-      if (target == "/v1/events" && method == "GET") {
+      if (target == "/v1/traces") {
+        r = Post(target, body, {{"Content-Type", "application/json"}});
+      } else if (target == "/v1/events" && method == "GET") {
         r = Get(target + "?limit=1");
       } else {
         r = HttpRequest(server_.tcp(), method, target, body, server_.auth());
@@ -276,7 +281,8 @@ TEST_F(HttpDocsTest, EveryEndpointAnswers) {
       EXPECT_EQ(r.status, 200) << r.Describe();
     }
   }
-  EXPECT_EQ(seen, (std::set<std::string>{"POST /v1/events", "GET /v1/events", "POST /v1/query",
+  EXPECT_EQ(seen, (std::set<std::string>{"POST /v1/events", "GET /v1/events", "POST /v1/traces",
+                                         "POST /v1/query",
                                          "GET /v1/tasks", "GET /v1/runs/{run}/report",
                                          "POST /v1/chat/completions", "POST /v1/responses",
                                          "GET /v1/stats", "GET /healthz", "GET /metrics"}));
@@ -428,6 +434,26 @@ TEST_F(HttpDocsTest, TasksAndReportParameters) {
   }
 }
 
+// The OTLP example: posted as it is, it maps to a run with one LLM call; re-sent, it adds nothing.
+TEST_F(HttpDocsTest, OtlpExampleIsRecorded) {
+  ASSERT_TRUE(Start()) << server_.error();
+  const std::string body = JsonBlockIn(Section(doc_, "### `POST /v1/traces`"));
+  ASSERT_FALSE(body.empty());
+  HttpResponse r = Post("/v1/traces", body, {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  EXPECT_EQ(ParseJson(r.body), json::object());
+  const std::string run = "5b8efff798038103d269b633813fc60c";
+  EXPECT_EQ(Events("?type=otel.span&run=" + run).size(), 2u);
+  const std::vector<json> resp = Events("?type=llm.response&run=" + run);
+  ASSERT_EQ(resp.size(), 1u);
+  EXPECT_EQ(resp[0]["id"], run + "/span-eee19b7ec3c1b174/response");
+  EXPECT_EQ(resp[0]["data"]["provider"], "openai");
+  EXPECT_EQ(resp[0]["data"]["input_tokens"], 12);
+  const size_t all = Events().size();
+  ASSERT_EQ(Post("/v1/traces", body, {{"Content-Type", "application/json"}}).status, 200);
+  EXPECT_EQ(Events().size(), all);
+}
+
 TEST_F(HttpDocsTest, MetricsTable) {
   ASSERT_TRUE(Start()) << server_.error();
   Append(Note("m", "x"));
@@ -458,7 +484,7 @@ TEST_F(HttpDocsTest, MetricsTable) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 12);
+  EXPECT_EQ(checked, 14);
 }
 
 // "The `tink` CLI talks to it with `--server URL` (or `$TINKERBELL_SERVER`)", finding the token

@@ -105,7 +105,8 @@ TEST_F(ServerOptionTest, CommandsWithoutARemoteFormAreExit2) {
   for (const std::string& cmd :
        {std::string("import --format jsonl x.jsonl"), std::string("verify"),
         std::string("recover --truncate-at 3"), std::string("replay"),
-        std::string("canvas ls --run r"), std::string("memory nodes")}) {
+        std::string("canvas ls --run r"), std::string("memory nodes"),
+        std::string("runs diff a b"), std::string("runs list")}) {
     SCOPED_TRACE(cmd);
     const std::string name =
         cmd.substr(0, cmd.find(' ') == std::string::npos ? cmd.size() : cmd.find(' '));

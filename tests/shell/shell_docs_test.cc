@@ -187,7 +187,8 @@ TEST_F(ShellDocsTest, ExamplesCoverTheLanguage) {
        {"events", "runs", "tasks", "files", "nodes", "edges", "anomalies", "segments"}) {
     EXPECT_TRUE(has(std::string("^") + source + "\\b")) << "no example of source " << source;
   }
-  for (const char* verb : {"timeline", "why", "history", "diff", "blame", "neighbors", "path"}) {
+  for (const char* verb :
+       {"timeline", "why", "history", "diff", "blame", "neighbors", "path", "divergence"}) {
     EXPECT_TRUE(has(std::string("^") + verb + " ")) << "no example of verb " << verb;
   }
   for (const char* op : {"\\| where ", "\\| select ", "\\| sort ", "\\| limit ", "\\| count",
