@@ -377,13 +377,16 @@ Result<ImportedRun> Mapper::Run() {
 
   Node& r = nodes[*root];
   const OtelSpan& rs = *r.s;
-  // run.started: the task is the first user message any LLM call sent.
-  std::string task, model = Attr(rs.attributes, "gen_ai.request.model");
+  // run.started: the task is the root's own first user message (an invoke_agent span may carry
+  // the run's input), else the first user message any LLM call sent. The root's own first: a
+  // root that arrives before its calls (the live receiver maps it then) gets the same task.
+  std::string task = FirstUserText(InputMessages(rs));
+  std::string model = Attr(rs.attributes, "gen_ai.request.model");
   for (const Node& n : nodes) {
+    if (!task.empty() && !model.empty()) break;
     if (!n.llm) continue;
     if (model.empty()) model = Attr(n.s->attributes, "gen_ai.request.model");
-    task = FirstUserText(InputMessages(*n.s));
-    if (!task.empty()) break;
+    if (task.empty()) task = FirstUserText(InputMessages(*n.s));
   }
   json meta = in_.meta;
   meta["trace_id"] = rs.trace_id;
