@@ -153,6 +153,8 @@ OtlpReceiver::Trace* OtlpReceiver::Load(const std::string& trace_id, Status* err
     *error = s.ok() ? bad : s;
     return nullptr;
   }
+  t.fresh = t.spans.empty();
+  t.trace_id = trace_id;
   lru_.push_front(trace_id);
   t.lru = lru_.begin();
   return &traces_.emplace(trace_id, std::move(t)).first->second;
@@ -310,6 +312,18 @@ OtlpResult OtlpReceiver::Receive(std::string_view body, std::string_view content
     }
     for (schema::EventInput& e : *evs) mapped.emplace_back(&t, std::move(e));
   }
+  // Traces born here with their own run: their mapped events are new (Resolve leaves out what
+  // `emitted` has), so they skip the store lookups below.
+  std::set<std::string> ids;  // and no id twice in one batch
+  std::vector<std::pair<Trace*, std::string>> unchecked;  // their ids, for `emitted`
+  std::erase_if(mapped, [&](std::pair<Trace*, schema::EventInput>& m) {
+    if (!m.first->fresh || m.first->run != m.first->trace_id) return false;
+    if (ids.insert(m.second.id).second) {
+      unchecked.emplace_back(m.first, m.second.id);
+      out.push_back(std::move(m.second));
+    }
+    return true;
+  });
   if (!mapped.empty()) {
     // Ids already in the store (a trace reloaded after a restart, another trace of the same
     // tinkerbell.run): the append refuses a batch where only some ids exist.
@@ -319,7 +333,6 @@ OtlpResult OtlpReceiver::Receive(std::string_view body, std::string_view content
       forget();
       return OtlpErrorFor(reader.status());
     }
-    std::set<std::string> ids;  // and no id twice in one batch
     for (auto& [t, e] : mapped) {
       Result<std::optional<log::Lsn>> lsn = projections::LookupId(**reader, e.id);
       if (!lsn.ok()) {
@@ -350,6 +363,7 @@ OtlpResult OtlpReceiver::Receive(std::string_view body, std::string_view content
     }
     r.appended = out.size();
     for (auto& [t, e] : mapped) t->emitted.insert(e.id);
+    for (auto& [t, id] : unchecked) t->emitted.insert(id);
   }
   Trim();
   if (metrics_ != nullptr) {

@@ -71,6 +71,11 @@ class OtlpReceiver {
     std::string root;                                       // first parentless span's id
     std::set<std::string> emitted;  // mapped event ids known to be in the store
     bool complete = false;          // every span held is mapped
+    // Born in this process: the log had no span of it when it was first loaded. With its own
+    // run (the trace id), its mapped ids are then new unless `emitted` has them: no store
+    // lookups are needed (Receive).
+    bool fresh = false;
+    std::string trace_id;
     std::list<std::string>::iterator lru;
   };
 
