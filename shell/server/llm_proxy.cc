@@ -578,6 +578,9 @@ ProxyOut LlmProxy::Replay(Call& call, const std::string& original, ResponseSink*
   if (call.body.contains("model")) started["model"] = call.body["model"];
   if (call.run.empty()) {
     call.run = books_->DefaultSession(original);
+    // A re-run that was served the whole recording and asks again is the agent run once more:
+    // a new session (RUN-replay-2, ...) instead of divergences with nothing left to compare.
+    if (!call.run.empty() && books_->Exhausted(call.run)) call.run.clear();
     if (call.run.empty()) {
       Result<std::string> run = recorder_.NewRun(original + "-replay", started);
       if (!run.ok()) {

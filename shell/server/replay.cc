@@ -1,5 +1,7 @@
 #include "shell/server/replay.h"
 
+#include <algorithm>
+
 #include "schema/schema.h"
 
 namespace tink::server {
@@ -173,7 +175,14 @@ std::string ReplayBooks::DefaultSession(const std::string& original) {
 
 void ReplayBooks::SetDefaultSession(const std::string& original, const std::string& session) {
   std::lock_guard<std::mutex> l(mu_);
-  default_session_.emplace(original, session);
+  default_session_[original] = session;
+}
+
+bool ReplayBooks::Exhausted(const std::string& session) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return false;
+  return std::all_of(it->second.used.begin(), it->second.used.end(), [](bool u) { return u; });
 }
 
 }  // namespace tink::server

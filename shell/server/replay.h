@@ -74,6 +74,9 @@ class ReplayBooks {
   // setting it once the run was created.
   std::string DefaultSession(const std::string& original);
   void SetDefaultSession(const std::string& original, const std::string& session);
+  // Whether every recorded call of the session was served (a caller without X-Tinkerbell-Run
+  // that starts again then gets a new session: a second re-run of the agent).
+  bool Exhausted(const std::string& session);
 
   static constexpr size_t kMaxSessions = 10000;
 

@@ -86,6 +86,16 @@ TEST_F(ReplayTest, RecordedAnswersAreServedWithNoUpstream) {
   EXPECT_EQ(second["content"], "echo: two");
   EXPECT_EQ(second["provider"], "replay");
   EXPECT_TRUE(Events("?type=replay.divergence").empty());
+
+  // The agent run again (no run header): the first session was served the whole recording, so
+  // this is a second re-run, not a divergence.
+  const HttpResponse again = Call(Chat("one"));
+  ASSERT_EQ(again.status, 200) << again.Describe();
+  EXPECT_EQ(ParseJson(again.body), ParseJson(recorded_plain_.body));
+  const std::vector<json> now = Events("?type=run.started");
+  ASSERT_EQ(now.size(), 3u);
+  EXPECT_EQ(now[2]["run"], "r1-replay-2");
+  EXPECT_TRUE(Events("?type=replay.divergence").empty());
 }
 
 TEST_F(ReplayTest, AChangedPromptIsADivergenceAtItsPosition) {
