@@ -11,6 +11,7 @@
 #include "schema/schema.h"
 #include "shell/cli/shell_session.h"
 #include "shell/cli/views.h"
+#include "shell/server/llm_proxy.h"
 
 namespace tink::server {
 namespace {
@@ -503,6 +504,45 @@ Result<std::string> Api::ReadChunk(EventCursor* c, size_t max_bytes, bool* end) 
   if (!full) c->q.from = std::max(c->q.from, q.to + 1);
   if (c->q.from > c->q.to || (c->limit != 0 && c->sent >= c->limit)) *end = true;
   return out;
+}
+
+Route Api::Classify(const Request& req, const Target& t, Response* early) {
+  const http::verb m = req.method();
+  const std::string& path = t.path;
+  const bool get = m == http::verb::get || m == http::verb::head;
+  auto not_allowed = [&](const char* allowed) {
+    *early = ErrorResponse(http::status::method_not_allowed, "method_not_allowed",
+                           std::string(req.method_string()) + " " + path + ": use " + allowed);
+    early->set(http::field::allow, allowed);
+    return Route::kAnswered;
+  };
+  constexpr std::string_view kRuns = "/v1/runs/";
+  constexpr std::string_view kReport = "/report";
+  if (path == "/healthz") {
+    if (!get) return not_allowed("GET");
+    *early = Health();
+    return Route::kAnswered;
+  }
+  if (path == "/metrics") {
+    if (!get) return not_allowed("GET");
+    *early = MetricsText();
+    return Route::kAnswered;
+  }
+  if (path == "/v1/stats") return get ? Route::kStats : not_allowed("GET");
+  if (path == "/v1/events") {
+    if (m == http::verb::post) return Route::kAppend;
+    return get ? Route::kEvents : not_allowed("GET, POST");
+  }
+  if (path == "/v1/traces") return m == http::verb::post ? Route::kOtlp : not_allowed("POST");
+  if (path == "/v1/query") return m == http::verb::post ? Route::kQuery : not_allowed("POST");
+  if (path == "/v1/tasks") return get ? Route::kTasks : not_allowed("GET");
+  if (LlmProxy::Handles(path)) return Route::kLlm;  // the proxy answers a wrong method itself
+  if (path.size() > kRuns.size() + kReport.size() && path.starts_with(kRuns) &&
+      path.ends_with(kReport)) {
+    return get ? Route::kReport : not_allowed("GET");
+  }
+  *early = ErrorResponse(http::status::not_found, "not_found", "no endpoint " + path);
+  return Route::kAnswered;
 }
 
 }  // namespace tink::server

@@ -71,9 +71,15 @@ struct EventCursor {
   bool sse = false;       // text/event-stream framing instead of JSONL
 };
 
+// Which handler a request goes to (server.cc's Handle switches on it).
+enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kLlm, kOtlp };
+
 class Api {
  public:
   Api(engine::Engine* engine, const ServerOptions& options, Metrics* metrics);
+
+  // The route of a request; the quick ones (health, metrics, 404, 405) are answered in *early.
+  Route Classify(const Request& req, const Target& t, Response* early);
 
   // Token check: empty when allowed, else the 401/403 answer.
   std::optional<Response> CheckAuth(const Request& req) const;

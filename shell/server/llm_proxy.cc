@@ -90,7 +90,15 @@ struct Exchange {
   SseParser sse;
   json chunks = json::array();
 
-  void OnEvent(std::string_view, std::string_view data) {
+  // Relayed events are re-framed one by one (upstream comments are dropped); the stream's last
+  // event ([DONE], or the Responses API's response.completed/failed/incomplete) is held back
+  // until the answer is recorded, so a client that has the whole answer knows it is in the log.
+  std::string relay, held;
+
+  void OnEvent(std::string_view event, std::string_view data) {
+    const bool last = data == "[DONE]" || event == "response.completed" ||
+                      event == "response.failed" || event == "response.incomplete";
+    (last ? held : relay) += SseEvent(event, data);
     if (data == "[DONE]") return;
     json c = json::parse(data, nullptr, false);
     if (!c.is_discarded() && JsonDepth(data) <= kMaxBodyDepth) chunks.push_back(std::move(c));
@@ -132,10 +140,11 @@ size_t OnBody(char* p, size_t size, size_t n, void* user) {
   }
   if (x->streaming) {
     x->sse.Feed(data, [x](std::string_view ev, std::string_view d) { x->OnEvent(ev, d); });
-    if (!x->sink->Chunk(data)) {
+    if (!x->relay.empty() && !x->sink->Chunk(x->relay)) {
       x->client_gone = true;
       return 0;
     }
+    x->relay.clear();
     return data.size();
   }
   if (x->body.size() + data.size() > kMaxUpstreamAnswer) {
@@ -191,7 +200,7 @@ Result<bool> LlmRecorder::AppendIfNew(std::vector<schema::EventInput> events) {
   engine::AppendOptions o;
   o.expected.kind = engine::Expected::Kind::kNoStream;
   Result<engine::AppendOutcome> r = engine_->Append(events, o);
-  if (r.ok()) return true;
+  if (r.ok()) return !r->duplicate;  // every id already stored: the stream exists
   if (r.status().code() == Code::kConflict) return false;  // the stream exists
   return r.status();
 }
@@ -551,7 +560,8 @@ ProxyOut LlmProxy::Forward(Call& call, ResponseSink* sink) {
         // event, so the client does not take a cut-off answer for a whole one.
         (void)sink->Chunk(SseEvent("", Dump(json{{"error", {{"message", error}, {"type", "upstream_error"}}}})));
       }
-      out.keep_alive = sink->End() && error.empty();
+      const bool ok = x.held.empty() || sink->Chunk(x.held);  // now that it is recorded
+      out.keep_alive = ok && sink->End() && error.empty();
     }
     return out;
   }
@@ -662,9 +672,15 @@ ProxyOut LlmProxy::Replay(Call& call, const std::string& original, ResponseSink*
       const std::string name = responses ? chunk.value("type", std::string()) : "";
       if (!(ok = sink->Chunk(SseEvent(name, Dump(chunk))))) break;
     }
+    // Recorded before the stream's end reaches the client: a re-run that goes on to its next
+    // call finds this one's answer before that call in the log.
+    d["latency_ms"] = Ms(Clock::now() - call.start);
+    (void)recorder_.Append(call.run, call.stream_name, "llm.response", call.Id("response"), d,
+                           *lsn);
     if (ok && !responses) ok = sink->Chunk(SseEvent("", "[DONE]"));
     out.streamed = true;
     out.keep_alive = ok && sink->End();
+    return out;
   } else {
     json body = raw;
     if (body.is_null()) {

@@ -100,9 +100,6 @@ class Server::Impl {
                          "the body is over the limit of " + std::to_string(options_.max_body) +
                              " bytes (--max-body)");
   }
-  enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kLlm, kOtlp };
-  // Which handler a request goes to; answers the quick ones (health, metrics, 404, 405) in *early.
-  Route Classify(const Request& req, const Target& t, Response* early);
   template <class Stream>
   awaitable<bool> Handle(Stream& stream, Request req, const Target& target);
   template <class Stream>
@@ -417,52 +414,13 @@ awaitable<void> Server::Impl::Session(Stream stream) {
   beast::get_lowest_layer(stream).socket().shutdown(net::socket_base::shutdown_send, ignored);
 }
 
-Server::Impl::Route Server::Impl::Classify(const Request& req, const Target& t, Response* early) {
-  const http::verb m = req.method();
-  const std::string& path = t.path;
-  const bool get = m == http::verb::get || m == http::verb::head;
-  auto not_allowed = [&](const char* allowed) {
-    *early = ErrorResponse(http::status::method_not_allowed, "method_not_allowed",
-                           std::string(req.method_string()) + " " + path + ": use " + allowed);
-    early->set(http::field::allow, allowed);
-    return Route::kAnswered;
-  };
-  constexpr std::string_view kRuns = "/v1/runs/";
-  constexpr std::string_view kReport = "/report";
-  if (path == "/healthz") {
-    if (!get) return not_allowed("GET");
-    *early = api_.Health();
-    return Route::kAnswered;
-  }
-  if (path == "/metrics") {
-    if (!get) return not_allowed("GET");
-    *early = api_.MetricsText();
-    return Route::kAnswered;
-  }
-  if (path == "/v1/stats") return get ? Route::kStats : not_allowed("GET");
-  if (path == "/v1/events") {
-    if (m == http::verb::post) return Route::kAppend;
-    return get ? Route::kEvents : not_allowed("GET, POST");
-  }
-  if (path == "/v1/traces") return m == http::verb::post ? Route::kOtlp : not_allowed("POST");
-  if (path == "/v1/query") return m == http::verb::post ? Route::kQuery : not_allowed("POST");
-  if (path == "/v1/tasks") return get ? Route::kTasks : not_allowed("GET");
-  if (LlmProxy::Handles(path)) return Route::kLlm;  // the proxy answers a wrong method itself
-  if (path.size() > kRuns.size() + kReport.size() && path.starts_with(kRuns) &&
-      path.ends_with(kReport)) {
-    return get ? Route::kReport : not_allowed("GET");
-  }
-  *early = ErrorResponse(http::status::not_found, "not_found", "no endpoint " + path);
-  return Route::kAnswered;
-}
-
 // GCC 12 miscompiles some temporaries inside co_await expressions (a conditional operator's
 // result was destroyed twice): every answer here is a named local before it is awaited on.
 template <class Stream>
 awaitable<bool> Server::Impl::Handle(Stream& stream, Request req, const Target& t) {
   const bool keep = req.keep_alive();
   Response res;
-  const Route route = Classify(req, t, &res);
+  const Route route = api_.Classify(req, t, &res);
   switch (route) {
     case Route::kAnswered: break;
     case Route::kEvents: {
