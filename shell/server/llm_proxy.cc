@@ -584,6 +584,12 @@ ProxyOut LlmProxy::Forward(Call& call, ResponseSink* sink) {
 
 ProxyOut LlmProxy::Replay(Call& call, const std::string& original, ResponseSink* sink) {
   ProxyOut out;
+  if (call.run == original) {
+    out.response = ProxyError(http::status::bad_request, "invalid_request_error",
+                              "X-Tinkerbell-Run: a replay of run '" + original +
+                                  "' cannot be recorded into that run; name another");
+    return out;
+  }
   json started = {{"agent", "replay"}, {"meta", {{"replay_of", original}}}};
   if (call.body.contains("model")) started["model"] = call.body["model"];
   if (call.run.empty()) {

@@ -277,6 +277,45 @@ TEST_F(ProxyTest, ResponsesApiIsForwardedAndRecorded) {
   EXPECT_EQ(res["output_tokens"], 2);
 }
 
+TEST_F(ProxyTest, ResponsesApiStreamIsRelayedRecordedAndReplayed) {
+  ASSERT_TRUE(StartProxy()) << server_.error();
+  const std::string body = R"({"model":"gpt-test","input":"streamed","stream":true})";
+  auto read = [&](const std::string& path, const std::string& run) {
+    SseReader sse(server_.tcp());
+    EXPECT_EQ(sse.Open("POST", path, body, server_.auth({{"X-Tinkerbell-Run", run}}),
+                       milliseconds(20000))
+                  .status,
+              200);
+    std::vector<std::pair<std::string, std::string>> out;
+    while (std::optional<SseEvent> e = sse.Next(milliseconds(20000))) {
+      out.emplace_back(e->event, e->data);
+    }
+    return out;
+  };
+  const auto live = read("/v1/responses", "r1");
+  ASSERT_EQ(live.size(), 4u);
+  EXPECT_EQ(live[1].first, "response.output_text.delta");
+  EXPECT_EQ(live.back().first, "response.completed");
+  // The last event was held until the answer was recorded: it is in the log now.
+  const std::vector<json> res = Of("r1", "llm.response");
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_EQ(res[0]["data"]["content"], "echo: streamed");
+  EXPECT_EQ(res[0]["data"]["input_tokens"], 4);
+  EXPECT_EQ(res[0]["data"]["raw"].size(), 4u);
+  // Replayed from the recording: the same named events.
+  const auto replayed = read("/replay/r1/v1/responses", "r1-again");
+  ASSERT_EQ(replayed.size(), live.size());
+  for (size_t i = 0; i < live.size(); ++i) {
+    EXPECT_EQ(replayed[i].first, live[i].first);
+    EXPECT_EQ(ParseJson(replayed[i].second), ParseJson(live[i].second));
+  }
+  // A replay never records into the run it replays.
+  const HttpResponse into_itself =
+      Call(body, {{"X-Tinkerbell-Run", "r1"}}, "/replay/r1/v1/responses");
+  EXPECT_TRUE(IsError(into_itself, 400, "invalid_request_error"));
+  EXPECT_EQ(Of("r1", "llm.request").size(), 1u);
+}
+
 TEST_F(ProxyTest, BadRequestsAreRefusedAndNothingIsStored) {
   ASSERT_TRUE(StartProxy()) << server_.error();
   EXPECT_TRUE(IsError(Call("not json"), 400, "invalid_request_error"));

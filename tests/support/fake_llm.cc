@@ -121,7 +121,27 @@ struct FakeLlm::Impl {
                                                                    {"text", said}}})}}})},
                 {"usage", {{"input_tokens", 4}, {"output_tokens", 2},
                            {"input_tokens_details", {{"cached_tokens", 0}}}}}};
-      return Write(sock, 200, "application/json", r.dump(), keep);
+      if (!body.value("stream", false)) return Write(sock, 200, "application/json", r.dump(), keep);
+      // The Responses API streams named events, the last one the whole response.
+      http::response<http::empty_body> head{http::status::ok, 11};
+      head.set(http::field::content_type, "text/event-stream");
+      head.chunked(true);
+      head.keep_alive(false);
+      http::response_serializer<http::empty_body> sr{head};
+      beast::error_code ec;
+      http::write_header(sock, sr, ec);
+      const json events[] = {
+          {{"type", "response.created"}, {"response", {{"id", "resp_fake"}, {"status", "in_progress"}}}},
+          {{"type", "response.output_text.delta"}, {"delta", "echo: "}},
+          {{"type", "response.output_text.delta"}, {"delta", LastUser(body)}},
+          {{"type", "response.completed"}, {"response", r}}};
+      for (const json& e : events) {
+        const std::string ev = "event: " + e["type"].get<std::string>() + "\ndata: " + e.dump() + "\n\n";
+        net::write(sock, http::make_chunk(net::buffer(ev)), ec);
+        if (ec) return false;
+      }
+      net::write(sock, http::make_chunk_last(), ec);
+      return false;
     }
     if (body.value("stream", false)) {
       http::response<http::empty_body> head{http::status::ok, 11};
