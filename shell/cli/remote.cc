@@ -78,12 +78,12 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
-void GlobalInit() {
+}  // namespace
+
+void CurlGlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
-
-}  // namespace
 
 RemoteClient::RemoteClient(std::string url, std::string base, std::string socket_path,
                            std::string token)
@@ -119,7 +119,7 @@ Result<std::unique_ptr<RemoteClient>> RemoteClient::Create(const std::string& ur
                                    "': expected http://HOST:PORT or unix:PATH (tink serve speaks "
                                    "plain HTTP on loopback and on a UNIX socket)");
   }
-  GlobalInit();
+  CurlGlobalInit();
   std::unique_ptr<RemoteClient> c(
       new RemoteClient(url, std::move(base), std::move(socket_path), std::move(token)));
   c->curl_ = curl_easy_init();

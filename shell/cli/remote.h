@@ -123,4 +123,8 @@ class LineCutter {
 // Percent-encodes s for a query string value (RFC 3986 unreserved characters stay).
 std::string UrlEncode(std::string_view s);
 
+// curl_global_init, once per process (libcurl's global init is not thread-safe: every user of
+// libcurl here calls this before its first handle: the remote client, tink serve's LLM proxy).
+void CurlGlobalInit();
+
 }  // namespace tink::cli

@@ -36,8 +36,16 @@ namespace tink::query {
 
 // Cells of the LCS table an alignment may use (4 bytes each).
 inline constexpr uint64_t kMaxAlignCells = 4'000'000;
-// Differences listed per pair of requests.
+// Differences listed per pair of requests (and per replay divergence).
 inline constexpr size_t kMaxDifferences = 20;
+
+// The fields of an LLM request body that say who asks or how the answer is delivered, not what
+// is asked. A replay ignores them when it matches a request with the recording
+// (shell/server/replay.h), and `runs diff` when it compares two runs' requests (docs/replay.md,
+// "Matching"): one rule for both.
+inline constexpr const char* kIgnoredRequestFields[] = {
+    "user", "metadata", "store", "stream_options", "service_tier", "prompt_cache_key",
+    "safety_identifier", "parallel_tool_calls_hint"};
 
 // One place where two JSON values differ: a JSON pointer (RFC 6901, "" for the whole value) and
 // the value on each side (null when the side has no such member or element).

@@ -58,6 +58,9 @@ RunCall LlmCall(const Json& d) {
   for (const char* k : {"model", "messages", "params"}) {
     if (d.contains(k)) c.key[k] = d[k];
   }
+  if (c.key.contains("params") && c.key["params"].is_object()) {
+    for (const char* f : kIgnoredRequestFields) c.key["params"].erase(f);  // as a replay does
+  }
   c.key_text = CanonicalText(c.key);
   std::string last;
   const Json& msgs = Member(d, "messages");

@@ -26,6 +26,7 @@
 
 #include "engine/engine.h"
 #include "shell/server/api.h"
+#include "shell/server/llm_recorder.h"
 
 namespace tink::server {
 
@@ -41,28 +42,6 @@ class ResponseSink {
                      const std::vector<std::pair<std::string, std::string>>& headers) = 0;
   virtual bool Chunk(std::string_view data) = 0;
   virtual bool End() = 0;
-};
-
-// Appends the proxy's events: the run's run.started and the task's task.created/ready/started
-// when their streams are new (expected version no_stream, so an agent that wrote them itself
-// keeps its own), then the calls' events.
-class LlmRecorder {
- public:
-  explicit LlmRecorder(engine::Engine* engine) : engine_(engine) {}
-  // started: the run.started data to use if the run is new.
-  Status EnsureRunAndTask(const std::string& run, const std::string& task,
-                          const nlohmann::json& started);
-  // Makes a fresh run: run.started on run/<base>, or run/<base>-2, -3, ... if taken.
-  Result<std::string> NewRun(const std::string& base, const nlohmann::json& started);
-  Result<uint64_t> Append(const std::string& run, const std::string& stream,
-                          const std::string& type, const std::string& id,
-                          const nlohmann::json& data, uint64_t causation = 0);
-
- private:
-  Result<bool> AppendIfNew(std::vector<schema::EventInput> events);
-  engine::Engine* engine_;
-  std::mutex mu_;
-  std::set<std::string> known_;  // streams known to exist; guarded by mu_
 };
 
 // What the proxy tells the transport: a whole answer, or "already streamed through the sink".

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "schema/schema.h"
+#include "shell/query/runs.h"
 
 namespace tink::server {
 namespace {
@@ -34,16 +35,21 @@ const json* At(const json& doc, const std::string& path) {
   }
 }
 
-// The paths where two bodies differ (json::diff's RFC 6902 operations, reduced to paths).
-json Differences(const json& recorded, const json& actual, size_t max) {
+// The paths where two bodies differ (query::JsonDifferences, as `runs diff` reports them), each
+// with the value on the side that has the path.
+std::vector<query::JsonDifference> PathsThatDiffer(const json& recorded, const json& actual,
+                                                   size_t max) {
+  return query::JsonDifferences(query::Json::parse(recorded.dump()),
+                                query::Json::parse(actual.dump()), max);
+}
+
+json Differences(const json& recorded, const json& actual) {
   json out = json::array();
-  for (const json& op : json::diff(recorded, actual)) {
-    if (out.size() >= max) break;
-    const std::string path = op.value("path", std::string());
-    json d = {{"path", path.empty() ? "/" : path}};
-    if (const json* r = At(recorded, path)) d["recorded"] = *r;
-    if (const json* a = At(actual, path)) d["actual"] = *a;
-    out.push_back(std::move(d));
+  for (const query::JsonDifference& d : PathsThatDiffer(recorded, actual, query::kMaxDifferences)) {
+    json e = {{"path", d.path.empty() ? "/" : d.path}};
+    if (const json* r = At(recorded, d.path)) e["recorded"] = *r;
+    if (const json* a = At(actual, d.path)) e["actual"] = *a;
+    out.push_back(std::move(e));
   }
   return out;
 }
@@ -53,7 +59,7 @@ json Differences(const json& recorded, const json& actual, size_t max) {
 json CanonicalRequest(const json& body) {
   if (!body.is_object()) return body;
   json c = body;
-  for (const char* f : kIgnoredFields) c.erase(f);
+  for (const char* f : query::kIgnoredRequestFields) c.erase(f);
   // stream: false is the default; only a streamed request differs from a plain one.
   if (c.contains("stream") && !(c["stream"].is_boolean() && c["stream"].get<bool>())) {
     c.erase("stream");
@@ -145,7 +151,7 @@ Result<ReplayMatch> ReplayBooks::Next(const std::string& original, const std::st
   size_t best_diffs = SIZE_MAX;
   for (size_t i = 0; i < ses.calls.size(); ++i) {
     if (ses.used[i]) continue;
-    const size_t n = json::diff(ses.calls[i]->body, actual).size() +
+    const size_t n = PathsThatDiffer(ses.calls[i]->body, actual, 1000).size() +
                      (ses.calls[i]->endpoint == endpoint ? 0 : 1);
     if (n < best_diffs) {
       best_diffs = n;
@@ -158,7 +164,7 @@ Result<ReplayMatch> ReplayBooks::Next(const std::string& original, const std::st
     return m;
   }
   m.reason = m.closest->endpoint == endpoint ? "request differs" : "endpoint differs";
-  m.differences = Differences(m.closest->body, actual, kMaxDifferences);
+  m.differences = Differences(m.closest->body, actual);
   if (m.closest->endpoint != endpoint) {
     m.differences.insert(m.differences.begin(),
                          json{{"path", "endpoint"}, {"recorded", m.closest->endpoint},

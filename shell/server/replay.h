@@ -27,15 +27,9 @@
 namespace tink::server {
 
 // The request body as compared: the JSON body without the fields that do not change what the
-// model is asked (kIgnoredFields). nlohmann's objects are sorted, so equal values compare equal
-// whatever order the client wrote their keys in.
+// model is asked (query::kIgnoredRequestFields, shared with `runs diff`). nlohmann's objects are
+// sorted, so equal values compare equal whatever order the client wrote their keys in.
 nlohmann::json CanonicalRequest(const nlohmann::json& body);
-// The body fields a replay ignores: who is asking and how it is delivered, not what is asked.
-inline constexpr const char* kIgnoredFields[] = {
-    "user", "metadata", "store", "stream_options", "service_tier", "prompt_cache_key",
-    "safety_identifier", "parallel_tool_calls_hint"};
-// At most this many differing paths are reported.
-inline constexpr size_t kMaxDifferences = 20;
 
 // One recorded exchange of the original run.
 struct RecordedCall {

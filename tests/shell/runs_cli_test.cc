@@ -31,6 +31,7 @@ struct RunSpec {
   std::vector<std::pair<std::string, std::string>> files = {{"a.py", "a = 1\n"},
                                                             {"b.py", "b = 1\n"}};
   std::vector<std::string> deletes;
+  json params = {{"temperature", 0}};  // of every llm.request
 };
 
 std::string Events(const RunSpec& r) {
@@ -59,7 +60,7 @@ std::string Events(const RunSpec& r) {
                           {"call_id", call},
                           {"model", "gpt-4o"},
                           {"messages", msgs},
-                          {"params", {{"temperature", 0}}}});
+                          {"params", r.params}});
       add("llm.response", {{"task", "main"}, {"call_id", call}, {"content", "ok"}});
     }
     if (i < r.tools.size()) {
@@ -215,6 +216,34 @@ TEST_F(RunsCliTest, IdenticalRunsHaveNoDivergence) {
   EXPECT_EQ(d["tasks"]["tasks"][0]["matched_by"], "id");
   CommandResult t = Tink("runs diff base same");
   EXPECT_NE(t.out.find("First divergence: none"), std::string::npos) << t.out;
+}
+
+TEST(RunsCliParamsTest, RequestsCompareAsAReplayMatchesThem) {
+  tink::testing::TempDir dir;
+  const std::string store = dir.Sub("store");
+  RunSpec other_user{"other_user"};  // differs only in fields a replay ignores too
+  other_user.params = {{"temperature", 0}, {"user", "u-42"}, {"metadata", {{"k", 1}}}};
+  RunSpec seeded{"seeded"};
+  seeded.params = {{"temperature", 0}, {"seed", 7}};
+  const std::string in = Events(RunSpec{"base"}) + Events(other_user) + Events(seeded);
+  const std::string tink = std::string(TINK_BIN) + " --store " + ShellQuote(store) + " ";
+  ASSERT_EQ(RunCommand(tink + "append", in).exit_code, 0);
+  auto diff = [&](const std::string& b) {
+    CommandResult r = RunCommand(tink + "runs diff base " + b + " --json");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  };
+  // The fields a replay ignores (docs/replay.md "Matching") make no difference here either.
+  json d = diff("other_user");
+  EXPECT_TRUE(d["first_divergence"].is_null()) << d["first_divergence"].dump();
+  EXPECT_EQ(d["llm"]["counts"]["equal"], 4);
+  // Any other field does.
+  d = diff("seeded");
+  const json& f = d["first_divergence"];
+  ASSERT_TRUE(f.is_object()) << d.dump();
+  EXPECT_EQ(f["kind"], "llm");
+  ASSERT_FALSE(f["differences"].empty());
+  EXPECT_EQ(f["differences"][0]["path"], "/params/seed");
 }
 
 TEST_F(RunsCliTest, DifferentToolsAndFiles) {
