@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/agent_workload.h"
 #include "bench/compare.h"
 #include "bench/http_served.h"
 #include "support/fake_llm.h"
@@ -73,13 +74,6 @@ Sample Calls(const std::string& url, const std::string& body, int calls, const s
   curl_slist_free_all(h);
   curl_easy_cleanup(curl);
   return s;
-}
-
-double Pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[i];
 }
 
 }  // namespace
@@ -150,14 +144,15 @@ std::string LlmCompare(const std::string& dir, const LlmOptions& o) {
       continue;
     }
     const Sample& base = all[k < 3 ? 0 : 3];
-    const double p50 = Pct(s.total_ms, 0.5), p99 = Pct(s.total_ms, 0.99);
+    const Percentiles total = Percentiles::Of(s.total_ms), first = Percentiles::Of(s.first_ms);
+    const Percentiles direct = Percentiles::Of(base.total_ms);
     char added50[32] = "-", added99[32] = "-";
     if (&base != &s) {
-      std::snprintf(added50, sizeof added50, "%+.3f", p50 - Pct(base.total_ms, 0.5));
-      std::snprintf(added99, sizeof added99, "%+.3f", p99 - Pct(base.total_ms, 0.99));
+      std::snprintf(added50, sizeof added50, "%+.3f", total.p50 - direct.p50);
+      std::snprintf(added99, sizeof added99, "%+.3f", total.p99 - direct.p99);
     }
-    std::snprintf(line, sizeof line, "%-40s %9.3f %9.3f %11s %11s %10.3f\n", kinds[k].name, p50,
-                  p99, added50, added99, Pct(s.first_ms, 0.5));
+    std::snprintf(line, sizeof line, "%-40s %9.3f %9.3f %11s %11s %10.3f\n", kinds[k].name,
+                  total.p50, total.p99, added50, added99, first.p50);
     out += line;
   }
   out +=
