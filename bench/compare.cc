@@ -226,9 +226,10 @@ int Run(int argc, char** argv) {
     } else if (a == "--asof-probes" && has_value) {
       g_cfg.asof_probes = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
     } else if (a == "--asof-only") {
-      g_cfg.log = g_cfg.memory = g_cfg.shell = g_cfg.http = g_cfg.llm = false;
+      g_cfg.log = g_cfg.memory = g_cfg.shell = g_cfg.http = g_cfg.llm = g_cfg.ingest = false;
     } else if (a == "--only" && has_value) {
-      g_cfg.log = g_cfg.asof = g_cfg.memory = g_cfg.shell = g_cfg.http = g_cfg.llm = false;
+      g_cfg.log = g_cfg.asof = g_cfg.memory = g_cfg.shell = g_cfg.http = g_cfg.llm =
+          g_cfg.ingest = false;
       const std::string list = argv[++i];
       for (size_t p = 0; p <= list.size();) {
         const size_t c = std::min(list.find(',', p), list.size());
@@ -239,11 +240,12 @@ int Run(int argc, char** argv) {
                         : name == "shell"  ? &g_cfg.shell
                         : name == "http"   ? &g_cfg.http
                         : name == "llm"    ? &g_cfg.llm
+                        : name == "ingest" ? &g_cfg.ingest
                                            : nullptr;
         if (section == nullptr) {
           std::fprintf(stderr,
                        "tink_compare: --only: unknown section '%s' (log, asof, memory, shell, "
-                       "http, llm)\n",
+                       "http, llm, ingest)\n",
                        name.c_str());
           return 2;
         }
@@ -272,6 +274,10 @@ int Run(int argc, char** argv) {
       g_cfg.shell_opts.sqlite = false;
     } else if (a == "--shell-store" && has_value) {
       g_cfg.shell_opts.store = argv[++i];
+    } else if (a == "--ingest-events" && has_value) {
+      g_cfg.ingest_opts.events = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--ingest-keep" && has_value) {
+      g_cfg.ingest_opts.keep = argv[++i];
     } else if (a == "--llm-calls" && has_value) {
       g_cfg.llm_opts.calls = std::max(10, std::atoi(argv[++i]));
     } else if (a == "--otlp-traces" && has_value) {
@@ -295,7 +301,8 @@ int Run(int argc, char** argv) {
     } else {
       std::fprintf(a == "--help" ? stdout : stderr,
                    "usage: tink_compare [--dir D] [--seconds S] [--count N] [--json]\n"
-                   "                    [--only log,asof,memory,shell,http]\n"
+                   "                    [--only log,asof,memory,shell,http,llm,ingest]\n"
+                   "                    [--ingest-events N] [--ingest-keep FILE]\n"
                    "                    [--asof-events N] [--asof-probes P] [--asof-only]\n"
                    "                    [--memory-nodes N] [--memory-edges M] [--memory-probes P]\n"
                    "                    [--memory-path-depth D] [--memory-skew A] "
@@ -319,9 +326,13 @@ int Run(int argc, char** argv) {
   if (g_cfg.shell_opts.events == 0) {
     g_cfg.shell = false;
   }
+  if (g_cfg.ingest_opts.events == 0) {
+    g_cfg.ingest = false;
+  }
   if (g_cfg.http_opts.tink.empty()) {
     g_cfg.http_opts.tink = TINK_BENCH_TINK_BINARY;
   }
+  g_cfg.ingest_opts.tink = g_cfg.http_opts.tink;
   ScratchDir scratch(BenchBase(g_cfg.dir));
   const DiskInfo disk = DescribeDisk(scratch.path());
   const unsigned cpus = std::thread::hardware_concurrency();
@@ -432,6 +443,13 @@ int Run(int argc, char** argv) {
     std::string shell_dir = g_cfg.shell_opts.store;
     if (shell_dir.empty()) shell_dir = S.Sub("shell");
     shell_report = ShellCompare(shell_dir, g_cfg.shell_opts);
+  }
+
+  // JSON -> record and JSONL import (bench/ingest_compare.cc).
+  std::string ingest_report;
+  std::vector<Goal> ingest_goals;
+  if (g_cfg.ingest) {
+    ingest_report = IngestCompare(S.Sub("ingest"), g_cfg.ingest_opts, &ingest_goals);
   }
 
   // tink serve's HTTP API against the engine in-process (bench/http_compare.cc).
@@ -566,11 +584,8 @@ int Run(int argc, char** argv) {
   std::fputs(shell_report.c_str(), stdout);
   std::fputs(http_report.c_str(), stdout);
   std::fputs(llm_report.c_str(), stdout);
+  std::fputs(ingest_report.c_str(), stdout);
 
-  struct Goal {
-    std::string what, measured;
-    bool pass;
-  };
   std::vector<Goal> goals;
   if (g_cfg.log) {
     // The goals of the log issue. The SQLite baseline is the best SQLite WAL/FULL one-event-per-
@@ -624,6 +639,7 @@ int Run(int argc, char** argv) {
       }
     }
   }
+  goals.insert(goals.end(), ingest_goals.begin(), ingest_goals.end());
   std::printf("\ngoals (information only, never a failure):\n");
   for (const Goal& g : goals) {
     std::printf("  %-4s  %-52s %s\n", g.pass ? "PASS" : "MISS", g.what.c_str(), g.measured.c_str());

@@ -57,6 +57,19 @@ struct LlmOptions {
   int otlp_traces = 2000;  // agent runs of 10 spans for the OTLP ingest rows (0: skip them)
 };
 
+// The ingest class (bench/ingest_compare.cc): JSON -> record encoding and a JSONL import.
+struct IngestOptions {
+  uint64_t events = 1'000'000;  // 0: skip the class
+  std::string keep;             // also write the JSONL file here (for profiling `tink import`)
+  std::string tink;             // the tink executable (import and replay as processes: RSS)
+};
+
+// One goal line of the report ("information only, never a failure").
+struct Goal {
+  std::string what, measured;
+  bool pass = false;
+};
+
 struct Config {
   std::string dir;
   double seconds = 2;          // each measurement stops after this long...
@@ -65,8 +78,10 @@ struct Config {
   uint64_t asof_events = 1'000'000;  // store size of the as-of class (0: skip the class)
   uint64_t asof_probes = 20'000;     // lookups per as-of row
   // Sections (--only): "log" (every class but the ones below), "asof", "memory", "shell", "http",
-  // "llm".
-  bool log = true, asof = true, memory = true, shell = true, http = true, llm = true;
+  // "llm", "ingest".
+  bool log = true, asof = true, memory = true, shell = true, http = true, llm = true,
+       ingest = true;
+  IngestOptions ingest_opts;
   LlmOptions llm_opts;
   MemoryOptions mem;
   ShellOptions shell_opts;
@@ -144,6 +159,8 @@ std::string ShellCompare(const std::string& dir, const ShellOptions& o);
 std::string HttpCompare(const std::string& dir, const HttpOptions& o);
 // The llm class: the report text.
 std::string LlmCompare(const std::string& dir, const LlmOptions& o);
+// The ingest class: the report text; its goals are added to *goals.
+std::string IngestCompare(const std::string& dir, const IngestOptions& o, std::vector<Goal>* goals);
 // Its OTLP ingest rows (bench/otlp_compare.cc).
 std::string OtlpCompare(const std::string& dir, const LlmOptions& o);
 

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,6 +35,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "log/log.h"
@@ -212,10 +214,18 @@ class Engine {
   EngineOptions options_;
 
   // Append path: ids and stream events submitted to the log but perhaps not yet applied to the
-  // ids/streams projections. Pruned by the tail thread once applied.
+  // ids/streams projections. Pruned by the tail thread once applied, from the front of
+  // pending_order_ (submission = LSN order), so a prune costs what it removes, not what is
+  // pending (a million-event import is pruned many times while it is applied).
+  struct PendingEntry {
+    Lsn lsn;
+    const std::string* id;      // a key of pending_ids_ (node keys do not move)
+    const std::string* stream;  // a key of pending_streams_
+  };
   std::mutex append_mu_;
-  std::map<std::string, Lsn, std::less<>> pending_ids_ GUARDED_BY(append_mu_);
-  std::map<std::string, std::vector<Lsn>, std::less<>> pending_streams_ GUARDED_BY(append_mu_);
+  std::unordered_map<std::string, Lsn> pending_ids_ GUARDED_BY(append_mu_);
+  std::unordered_map<std::string, std::deque<Lsn>> pending_streams_ GUARDED_BY(append_mu_);
+  std::deque<PendingEntry> pending_order_ GUARDED_BY(append_mu_);
 
   // Projection driver.
   // One applier at a time (tail thread, replay's swap, check). Taken before append_mu_.

@@ -165,15 +165,15 @@ Status Engine::CatchUp(Lsn to, const Progress& progress) {
 
 void Engine::Prune(Lsn applied) {
   std::lock_guard<std::mutex> l(append_mu_);
-  for (auto it = pending_ids_.begin(); it != pending_ids_.end();) {
-    it = it->second <= applied ? pending_ids_.erase(it) : std::next(it);
-  }
-  for (auto it = pending_streams_.begin(); it != pending_streams_.end();) {
-    std::vector<Lsn>& v = it->second;
-    size_t k = 0;
-    while (k < v.size() && v[k] <= applied) ++k;
-    v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k));
-    it = v.empty() ? pending_streams_.erase(it) : std::next(it);
+  while (!pending_order_.empty() && pending_order_.front().lsn <= applied) {
+    const PendingEntry p = pending_order_.front();
+    pending_order_.pop_front();
+    // Each pending LSN has one entry here and is the front of its stream's list (both in LSN
+    // order), so the keys the entry points to are still there.
+    pending_ids_.erase(*p.id);
+    auto s = pending_streams_.find(*p.stream);
+    s->second.pop_front();
+    if (s->second.empty()) pending_streams_.erase(s);
   }
 }
 

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "schema/event_generated.h"
 #include "schema/event_json.h"
 #include "schema/internal/catalog.h"
+#include "schema/internal/fast_codec.h"
 #include "schema/schema.h"
 
 namespace tink::schema {
@@ -38,7 +40,7 @@ constexpr size_t kMaxStream = 1024;
 constexpr size_t kMaxId = 256;
 // Containers nested in data, data itself counting as 1. The Parser stops at 64 levels of the
 // whole synthesized document; this leaves it room for the envelope and fails first, clearly.
-constexpr int kMaxDataDepth = 50;
+using internal::kMaxDataDepth;
 
 std::unique_ptr<flatbuffers::Parser> NewParser() {
   flatbuffers::IDLOptions o;
@@ -419,7 +421,10 @@ Result<OJson> TableToJson(flatbuffers::Parser& parser, const flatbuffers::Struct
 
 }  // namespace
 
-Result<std::string> EncodeEvent(const EventInput& e) {
+namespace {
+
+// The envelope fields' own checks, shared by both encoding paths.
+Status CheckEnvelope(const EventInput& e) {
   RETURN_IF_ERROR(CheckEventType(e.type));
   if (e.stream.empty()) return Status::InvalidArgument("event has no stream");
   if (e.stream.size() > kMaxStream) {
@@ -435,6 +440,20 @@ Result<std::string> EncodeEvent(const EventInput& e) {
   if (!ValidUtf8(e.id)) return Status::InvalidArgument("id is not valid UTF-8");
   if (!ValidUtf8(e.stream)) return Status::InvalidArgument("stream is not valid UTF-8");
   if (!ValidUtf8(e.run)) return Status::InvalidArgument("run is not valid UTF-8");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> EncodeEvent(const EventInput& e) {
+  RETURN_IF_ERROR(CheckEnvelope(e));
+  std::optional<std::string> fast = internal::EncodeEventFast(e, FindCatalogType(e.type));
+  if (fast.has_value()) return std::move(*fast);
+  return EncodeEventViaParser(e);
+}
+
+Result<std::string> EncodeEventViaParser(const EventInput& e) {
+  RETURN_IF_ERROR(CheckEnvelope(e));
   const std::string prefix = e.type + " data: ";
   const std::string_view data_text = e.data_json.empty() ? std::string_view("{}") : e.data_json;
   auto data = ParseLimited(data_text, kMaxDataDepth,
@@ -595,6 +614,12 @@ Result<std::string> EventToJson(uint64_t lsn, int64_t time_ns, std::string_view 
 }
 
 Result<EventInput> ParseEnvelopeJson(std::string_view json) {
+  std::optional<EventInput> fast = internal::ParseEnvelopeFast(json);
+  if (fast.has_value()) return std::move(*fast);
+  return ParseEnvelopeJsonViaDom(json);
+}
+
+Result<EventInput> ParseEnvelopeJsonViaDom(std::string_view json) {
   ASSIGN_OR_RETURN(Json j, ParseLimited(json, kMaxDataDepth + 1,
                                         "'data' nests deeper than " +
                                             std::to_string(kMaxDataDepth) + " levels"));

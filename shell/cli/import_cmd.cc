@@ -149,7 +149,17 @@ int Run(const GlobalOptions& global, const ImportFlags& f) {
     auto runs = engine::import::ImportFile(file, opt);
     if (!runs.ok()) return fail(file, runs.status());
     std::vector<schema::EventInput> events;
-    for (const auto& r : *runs) events.insert(events.end(), r.events.begin(), r.events.end());
+    for (auto& r : *runs) {
+      // Moved, not copied (a large file's events are most of the memory), and moved back after
+      // the append for the report.
+      events.insert(events.end(), std::make_move_iterator(r.events.begin()),
+                    std::make_move_iterator(r.events.end()));
+    }
+    auto give_back = [&] {
+      for (size_t at = 0; auto& r : *runs) {
+        for (schema::EventInput& e : r.events) e = std::move(events[at++]);
+      }
+    };
     if (events.empty()) return fail(file, Status::InvalidArgument(file + ": no events"));
     if (f.dry_run) {
       for (size_t i = 0; i < events.size(); ++i) {
@@ -159,6 +169,7 @@ int Run(const GlobalOptions& global, const ImportFlags& f) {
                                                      " (id " + events[i].id + ")"));
         }
       }
+      give_back();
       if (!f.json) PrintWarnings(file, *runs);
       Report(file, *runs, {}, false, true, f.json);
       continue;
@@ -172,6 +183,7 @@ int Run(const GlobalOptions& global, const ImportFlags& f) {
       }
     }
     auto res = eng->Append(events);
+    give_back();
     if (!res.ok()) return fail(file, res.status().WithContext(file));
     ++imported;
     if (!res->duplicate && !f.json) PrintWarnings(file, *runs);
