@@ -13,7 +13,8 @@
 // Information only: the exit status never depends on a goal.
 //
 //   tink_compare [--dir D] [--seconds S] [--count N] [--json]
-//                [--only log,asof,memory,shell,http,llm] [--llm-calls N (600)] [--llm-rounds R (3)]
+//                [--only log,asof,memory,shell,http,llm,open] [--llm-calls N (600)]
+//                [--llm-rounds R (3)] [--open-events N (10000000; 0 skips)]
 //                [--otlp-traces N (2000; 0 skips)]
 //                [--asof-events N (1000000; 0 skips)] [--asof-probes P (20000)] [--asof-only]
 //                [--memory-nodes N (100000)] [--memory-edges M (1000000; 0 skips)]
@@ -26,7 +27,8 @@
 //                [--http-query-events N (20000)] [--http-query-reps R (50)] [--http-tink PATH]
 //
 // --only picks sections: log (every class of the log), asof, memory, shell, http, llm (the
-// recording proxy's added latency, bench/llm_compare.cc); --asof-only =
+// recording proxy's added latency, bench/llm_compare.cc), open (Log::Open and a read-only
+// Engine::Open on a store of --open-events events, bench/open_compare.cc); --asof-only =
 // --only asof.
 // Each measurement runs for S seconds (default 2) or N events (default 2,000,000), whichever ends
 // first. Scratch data goes to D/tink-bench-XXXXXX (D: --dir, else $TINK_BENCH_DIR, else the build
@@ -226,9 +228,10 @@ int Run(int argc, char** argv) {
     } else if (a == "--asof-probes" && has_value) {
       g_cfg.asof_probes = std::max<uint64_t>(100, std::strtoull(argv[++i], nullptr, 10));
     } else if (a == "--asof-only") {
-      g_cfg.log = g_cfg.memory = g_cfg.shell = g_cfg.http = g_cfg.llm = false;
+      g_cfg.log = g_cfg.memory = g_cfg.shell = g_cfg.http = g_cfg.llm = g_cfg.open = false;
     } else if (a == "--only" && has_value) {
       g_cfg.log = g_cfg.asof = g_cfg.memory = g_cfg.shell = g_cfg.http = g_cfg.llm = false;
+      g_cfg.open = false;
       const std::string list = argv[++i];
       for (size_t p = 0; p <= list.size();) {
         const size_t c = std::min(list.find(',', p), list.size());
@@ -239,11 +242,12 @@ int Run(int argc, char** argv) {
                         : name == "shell"  ? &g_cfg.shell
                         : name == "http"   ? &g_cfg.http
                         : name == "llm"    ? &g_cfg.llm
+                        : name == "open"   ? &g_cfg.open
                                            : nullptr;
         if (section == nullptr) {
           std::fprintf(stderr,
                        "tink_compare: --only: unknown section '%s' (log, asof, memory, shell, "
-                       "http, llm)\n",
+                       "http, llm, open)\n",
                        name.c_str());
           return 2;
         }
@@ -272,6 +276,8 @@ int Run(int argc, char** argv) {
       g_cfg.shell_opts.sqlite = false;
     } else if (a == "--shell-store" && has_value) {
       g_cfg.shell_opts.store = argv[++i];
+    } else if (a == "--open-events" && has_value) {
+      g_cfg.open_events = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--llm-calls" && has_value) {
       g_cfg.llm_opts.calls = std::max(10, std::atoi(argv[++i]));
     } else if (a == "--otlp-traces" && has_value) {
@@ -295,7 +301,8 @@ int Run(int argc, char** argv) {
     } else {
       std::fprintf(a == "--help" ? stdout : stderr,
                    "usage: tink_compare [--dir D] [--seconds S] [--count N] [--json]\n"
-                   "                    [--only log,asof,memory,shell,http]\n"
+                   "                    [--only log,asof,memory,shell,http,llm,open]\n"
+                   "                    [--open-events N]\n"
                    "                    [--asof-events N] [--asof-probes P] [--asof-only]\n"
                    "                    [--memory-nodes N] [--memory-edges M] [--memory-probes P]\n"
                    "                    [--memory-path-depth D] [--memory-skew A] "
@@ -318,6 +325,9 @@ int Run(int argc, char** argv) {
   }
   if (g_cfg.shell_opts.events == 0) {
     g_cfg.shell = false;
+  }
+  if (g_cfg.open_events == 0) {
+    g_cfg.open = false;
   }
   if (g_cfg.http_opts.tink.empty()) {
     g_cfg.http_opts.tink = TINK_BENCH_TINK_BINARY;
@@ -567,6 +577,15 @@ int Run(int argc, char** argv) {
   std::fputs(http_report.c_str(), stdout);
   std::fputs(llm_report.c_str(), stdout);
 
+  // Start-up on a big store (bench/open_compare.cc).
+  OpenResult open_result;
+  if (g_cfg.open) {
+    std::fprintf(stderr, "  open: building a log of %llu events...\n",
+                 static_cast<unsigned long long>(g_cfg.open_events));
+    open_result = OpenCompare(S.Sub("open"), g_cfg.open_events);
+    std::fputs(open_result.report.c_str(), stdout);
+  }
+
   struct Goal {
     std::string what, measured;
     bool pass;
@@ -623,6 +642,12 @@ int Run(int argc, char** argv) {
                          r.rate.error.empty() && r.p99_us < 10'000});
       }
     }
+  }
+  if (g_cfg.open) {
+    goals.push_back({"Log::Open on 10M events <= 20 ms + O(unsynced tail)", open_result.log_goal,
+                     open_result.log_pass});
+    goals.push_back({"read-only Engine::Open (command start-up) <= 20 ms", open_result.engine_goal,
+                     open_result.engine_pass});
   }
   std::printf("\ngoals (information only, never a failure):\n");
   for (const Goal& g : goals) {

@@ -57,6 +57,13 @@ struct LlmOptions {
   int otlp_traces = 2000;  // agent runs of 10 spans for the OTLP ingest rows (0: skip them)
 };
 
+// The open class (bench/open_compare.cc): start-up on a big store.
+struct OpenResult {
+  std::string report;                 // the section's table
+  std::string log_goal, engine_goal;  // measured, for the goals list
+  bool log_pass = false, engine_pass = false;
+};
+
 struct Config {
   std::string dir;
   double seconds = 2;          // each measurement stops after this long...
@@ -67,6 +74,8 @@ struct Config {
   // Sections (--only): "log" (every class but the ones below), "asof", "memory", "shell", "http",
   // "llm".
   bool log = true, asof = true, memory = true, shell = true, http = true, llm = true;
+  bool open = true;
+  uint64_t open_events = 10'000'000;  // store size of the open class (0: skip the class)
   LlmOptions llm_opts;
   MemoryOptions mem;
   ShellOptions shell_opts;
@@ -142,6 +151,9 @@ std::string ShellCompare(const std::string& dir, const ShellOptions& o);
 // `dir`) against the engine in-process: ingest, bulk JSONL, follow latency, query round trips.
 // Returns the report section (tables and goals; not part of --json).
 std::string HttpCompare(const std::string& dir, const HttpOptions& o);
+// The open class: builds a log of `events` events in the store `dir` and times Log::Open
+// (read-only, writable) and Engine::Open read-only, warm and cold.
+OpenResult OpenCompare(const std::string& dir, uint64_t events);
 // The llm class: the report text.
 std::string LlmCompare(const std::string& dir, const LlmOptions& o);
 // Its OTLP ingest rows (bench/otlp_compare.cc).
