@@ -1,7 +1,8 @@
 // The open class of tink_compare (--only open): start-up cost on a big store. Builds a log of
 // --open-events events (default 10,000,000; the bench's 256-byte random payloads, appended in
 // batches of 1000 under durability none, closed cleanly), then times:
-//   - log::Log::Open read-only and writable (Close outside the timing), warm and cold cache;
+//   - log::Log::Open read-only and writable (Close outside the timing), warm and cold cache, and
+//     writable with writer_scans_active_segment off (resuming from the checkpoint like a reader);
 //   - engine::Engine::Open read-only (what every read command does first: the log, then the
 //     projection state's RocksDB opened read-only), warm and cold.
 // Each figure is the median of several opens (min and max printed too). The store's state/ was
@@ -50,9 +51,11 @@ Timing Repeat(const std::string& store, bool cold, int reps, F open) {
   return Summarize(std::move(v), std::move(error));
 }
 
-std::string LogOpen(const std::string& dir, bool read_only, double* seconds) {
+std::string LogOpen(const std::string& dir, bool read_only, double* seconds,
+                    bool writer_resumes = false) {
   log::LogOptions o;
   o.read_only = read_only;
+  o.writer_scans_active_segment = !writer_resumes;
   const auto t0 = std::chrono::steady_clock::now();
   auto lg = log::Log::Open(dir, o);
   *seconds = SecondsSince(t0);
@@ -134,6 +137,8 @@ OpenResult OpenCompare(const std::string& store, uint64_t events) {
       {"Log::Open read-only, warm", false, {}},  {"Log::Open read-only, cold", true, {}},
       {"Log::Open writable, warm", false, {}},   {"Log::Open writable, cold", true, {}},
       {"Engine::Open read-only, warm", false, {}}, {"Engine::Open read-only, cold", true, {}},
+      {"Log::Open writable, resuming, warm", false, {}},
+      {"Log::Open writable, resuming, cold", true, {}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     Case& c = cases[i];
@@ -143,8 +148,10 @@ OpenResult OpenCompare(const std::string& store, uint64_t events) {
       c.t = Repeat(store, c.cold, reps, [&](double* s) { return LogOpen(dir, true, s); });
     } else if (i < 4) {
       c.t = Repeat(store, c.cold, reps, [&](double* s) { return LogOpen(dir, false, s); });
-    } else {
+    } else if (i < 6) {
       c.t = Repeat(store, c.cold, reps, [&](double* s) { return EngineOpenReadOnly(store, s); });
+    } else {
+      c.t = Repeat(store, c.cold, reps, [&](double* s) { return LogOpen(dir, false, s, true); });
     }
   }
   std::snprintf(line, sizeof(line), "  %-32s %10s %10s %10s\n", "", "median ms", "min ms",
@@ -157,8 +164,10 @@ OpenResult OpenCompare(const std::string& store, uint64_t events) {
     report += line;
   }
   report +=
-      "  (writable: Open only, its Close untimed; cold: the page cache of every file of the store\n"
-      "  dropped before each open; the store was closed cleanly, so its unsynced tail is empty)\n";
+      "  (writable: Open only, its Close untimed; it scans the whole active segment by default, so\n"
+      "  its cost follows how full that segment is; resuming: writer_scans_active_segment = false.\n"
+      "  cold: the page cache of every file of the store dropped before each open. The store was\n"
+      "  closed cleanly, so its unsynced tail is empty)\n";
   double worst = 0;
   bool ok = true;
   for (size_t i = 0; i < 4; ++i) {
