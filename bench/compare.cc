@@ -644,9 +644,11 @@ int Run(int argc, char** argv) {
     }
   }
   if (g_cfg.open) {
-    goals.push_back({"Log::Open on 10M events <= 20 ms + O(unsynced tail)", open_result.log_goal,
-                     open_result.log_pass});
-    goals.push_back({"read-only Engine::Open (command start-up) <= 20 ms", open_result.engine_goal,
+    goals.push_back({"read-only Log::Open, 10M events: <= 20 ms + O(unsynced tail)",
+                     open_result.log_goal, open_result.log_pass});
+    goals.push_back({"writable Log::Open, 10M events: <= 20 ms + O(unsynced tail)",
+                     open_result.writer_goal, open_result.writer_pass});
+    goals.push_back({"read-only Engine::Open (command start-up): <= 20 ms", open_result.engine_goal,
                      open_result.engine_pass});
   }
   std::printf("\ngoals (information only, never a failure):\n");

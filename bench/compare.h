@@ -60,8 +60,10 @@ struct LlmOptions {
 // The open class (bench/open_compare.cc): start-up on a big store.
 struct OpenResult {
   std::string report;                 // the section's table
-  std::string log_goal, engine_goal;  // measured, for the goals list
-  bool log_pass = false, engine_pass = false;
+  // Measured, for the goals list: read-only Log::Open, writable Log::Open, read-only
+  // Engine::Open.
+  std::string log_goal, writer_goal, engine_goal;
+  bool log_pass = false, writer_pass = false, engine_pass = false;
 };
 
 struct Config {

@@ -168,19 +168,19 @@ OpenResult OpenCompare(const std::string& store, uint64_t events) {
       "  its cost follows how full that segment is; resuming: writer_scans_active_segment = false.\n"
       "  cold: the page cache of every file of the store dropped before each open. The store was\n"
       "  closed cleanly, so its unsynced tail is empty)\n";
-  double worst = 0;
-  bool ok = true;
-  for (size_t i = 0; i < 4; ++i) {
-    worst = std::max(worst, cases[i].t.median);
-    ok = ok && cases[i].t.error.empty();
-  }
-  std::snprintf(line, sizeof(line),
-                "worst median %.2f ms (read-only warm %.2f, cold %.2f; writable warm %.2f, cold "
-                "%.2f)",
-                worst * 1e3, cases[0].t.median * 1e3, cases[1].t.median * 1e3,
-                cases[2].t.median * 1e3, cases[3].t.median * 1e3);
+  std::snprintf(line, sizeof(line), "warm %.2f ms, cold %.2f ms (medians)",
+                cases[0].t.median * 1e3, cases[1].t.median * 1e3);
   out.log_goal = line;
-  out.log_pass = ok && worst <= 0.020;
+  out.log_pass = cases[0].t.error.empty() && cases[1].t.error.empty() &&
+                 std::max(cases[0].t.median, cases[1].t.median) <= 0.020;
+  std::snprintf(line, sizeof(line),
+                "warm %.2f ms, cold %.2f ms (scans the %.1f MiB active segment; resuming from "
+                "the checkpoint: %.2f / %.2f ms)",
+                cases[2].t.median * 1e3, cases[3].t.median * 1e3, active_bytes / 1048576.0,
+                cases[6].t.median * 1e3, cases[7].t.median * 1e3);
+  out.writer_goal = line;
+  out.writer_pass = cases[2].t.error.empty() && cases[3].t.error.empty() &&
+                    std::max(cases[2].t.median, cases[3].t.median) <= 0.020;
   std::snprintf(line, sizeof(line), "warm %.2f ms, cold %.2f ms (log + RocksDB state)",
                 cases[4].t.median * 1e3, cases[5].t.median * 1e3);
   out.engine_goal = line;
