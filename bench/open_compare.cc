@@ -164,8 +164,9 @@ OpenResult OpenCompare(const std::string& store, uint64_t events) {
     report += line;
   }
   report +=
-      "  (writable: Open only, its Close untimed; it scans the whole active segment by default, so\n"
-      "  its cost follows how full that segment is; resuming: writer_scans_active_segment = false.\n"
+      "  (writable: Open only, its Close untimed; it scans the whole active segment by default,\n"
+      "  so its cost follows how full that segment is; resuming: writer_scans_active_segment =\n"
+      "  false.\n"
       "  cold: the page cache of every file of the store dropped before each open. The store was\n"
       "  closed cleanly, so its unsynced tail is empty)\n";
   std::snprintf(line, sizeof(line), "warm %.2f ms, cold %.2f ms (medians)",

@@ -460,7 +460,8 @@ void LogImpl::MaybeCheckpoint(uint64_t min_bytes) {
   const std::string bytes = EncodeCheckpoint(c);
   if (!ckpt_file_) {
     const std::string path = JoinPath(dir_, kCheckpointFileName);
-    auto f = fs_->OpenWritable(path, fs_->Exists(path) ? OpenMode::kExisting : OpenMode::kCreateNew);
+    const OpenMode mode = fs_->Exists(path) ? OpenMode::kExisting : OpenMode::kCreateNew;
+    auto f = fs_->OpenWritable(path, mode);
     if (!f.ok()) return;
     ckpt_file_ = std::move(f).value();
   }
