@@ -201,7 +201,7 @@ class CountingFileSystem final : public log::FileSystem {
         : f_(std::move(f)), fs_(fs) {}
     Status Write(uint64_t offset, std::string_view data) override {
       fs_->writes.fetch_add(1, std::memory_order_relaxed);
-      {
+      if (f_->path().ends_with(".seg")) {  // group sizes: not the log's checkpoint file
         std::lock_guard<std::mutex> l(fs_->sizes_mu_);
         fs_->write_sizes.push_back(data.size());
       }
@@ -221,11 +221,13 @@ class CountingFileSystem final : public log::FileSystem {
       if (!fs_->zero_fill) {
         return f_->Allocate(size);
       }
+      // The log grows a segment's allocation step by step: zero only the new part.
       const std::string zeros(1 << 20, '\0');
-      for (uint64_t off = 0; off < size; off += zeros.size()) {
+      for (uint64_t off = allocated_; off < size; off += zeros.size()) {
         const uint64_t n = std::min<uint64_t>(zeros.size(), size - off);
         RETURN_IF_ERROR(f_->Write(off, std::string_view(zeros.data(), n)));
       }
+      allocated_ = std::max(allocated_, size);
       return f_->Sync();
     }
     Status Close() override { return f_->Close(); }
@@ -234,6 +236,7 @@ class CountingFileSystem final : public log::FileSystem {
    private:
     std::unique_ptr<log::WritableFile> f_;
     CountingFileSystem* fs_;
+    uint64_t allocated_ = 0;  // zero_fill: bytes zeroed so far (files are created empty)
   };
   std::mutex sizes_mu_;
   log::FileSystem* base_ = log::FileSystem::Default();

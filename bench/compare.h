@@ -70,6 +70,15 @@ struct Goal {
   bool pass = false;
 };
 
+// The open class (bench/open_compare.cc): start-up on a big store.
+struct OpenResult {
+  std::string report;                 // the section's table
+  // Measured, for the goals list: read-only Log::Open, writable Log::Open, read-only
+  // Engine::Open.
+  std::string log_goal, writer_goal, engine_goal;
+  bool log_pass = false, writer_pass = false, engine_pass = false;
+};
+
 struct Config {
   std::string dir;
   double seconds = 2;          // each measurement stops after this long...
@@ -78,10 +87,12 @@ struct Config {
   uint64_t asof_events = 1'000'000;  // store size of the as-of class (0: skip the class)
   uint64_t asof_probes = 20'000;     // lookups per as-of row
   // Sections (--only): "log" (every class but the ones below), "asof", "memory", "shell", "http",
-  // "llm", "ingest".
+  // "llm", "ingest", "open".
   bool log = true, asof = true, memory = true, shell = true, http = true, llm = true,
        ingest = true;
   IngestOptions ingest_opts;
+  bool open = true;
+  uint64_t open_events = 10'000'000;  // store size of the open class (0: skip the class)
   LlmOptions llm_opts;
   MemoryOptions mem;
   ShellOptions shell_opts;
@@ -157,6 +168,9 @@ std::string ShellCompare(const std::string& dir, const ShellOptions& o);
 // `dir`) against the engine in-process: ingest, bulk JSONL, follow latency, query round trips.
 // Returns the report section (tables and goals; not part of --json).
 std::string HttpCompare(const std::string& dir, const HttpOptions& o);
+// The open class: builds a log of `events` events in the store `dir` and times Log::Open
+// (read-only, writable) and Engine::Open read-only, warm and cold.
+OpenResult OpenCompare(const std::string& dir, uint64_t events);
 // The llm class: the report text.
 std::string LlmCompare(const std::string& dir, const LlmOptions& o);
 // The ingest class: the report text; its goals are added to *goals.

@@ -47,6 +47,34 @@ inline constexpr uint64_t kDefaultSegmentSize = 64ULL << 20;
 inline constexpr uint32_t kDefaultMaxRecordSize = 16U << 20;
 // One sparse-index entry (LSN -> offset, time -> LSN) per this many bytes of records.
 inline constexpr uint32_t kIndexIntervalBytes = 64U << 10;
+// A segment's file is allocated in steps of this many bytes (up to the segment size), so what
+// lies past the last write and must be checked for stray bytes at open is at most this much.
+inline constexpr uint64_t kAllocationStep = 4ULL << 20;
+// The writer rewrites the checkpoint (below) once this many bytes were synced since the last one.
+inline constexpr uint64_t kDefaultCheckpointBytes = 4ULL << 20;
+
+// The checkpoint: STORE/log/checkpoint, a hint that lets an open skip re-reading the synced part
+// of the active segment. Never trusted blindly: an open checks it against the record it names
+// and falls back to scanning the whole segment when it does not match. Not synced, not needed
+// for durability: losing or tearing it costs one full scan. Layout (little-endian):
+//   0  char[8] magic "TINKCKP\0"
+//   8  u32 version (1)
+//   12 u32 n_index
+//   16 u8[16] store_id
+//   32 u64 segment       first LSN of the segment it describes (its file name)
+//   40 u64 end           offset just past a write (its end mark) that was synced
+//   48 u64 last_record   offset of the last record before `end` (0: the segment had none)
+//   56 u64 last_lsn      that record's LSN (segment - 1 when none)
+//   64 u64 last_checksum that record's checksum (the header's prev_checksum when none)
+//   72 i64 first_time_ns, 80 i64 last_time_ns
+//   88 u64 record_count  records in [header, end)
+//   96 n_index x { u64 lsn, u64 offset, i64 time_ns }   the sparse index of [header, end)
+//   then u64 XXH3-64 of every byte before it. Bytes after that (a longer, older checkpoint
+//   overwritten in place) are ignored.
+inline constexpr char kCheckpointMagic[8] = {'T', 'I', 'N', 'K', 'C', 'K', 'P', '\0'};
+inline constexpr uint32_t kCheckpointVersion = 1;
+inline constexpr uint32_t kCheckpointFixedSize = 96;
+inline constexpr std::string_view kCheckpointFileName = "checkpoint";
 
 // Record types. 0 is reserved so zeroed (preallocated) space never parses as a record. Types with
 // the high bit set may be skipped by a reader that does not know them; any other unknown type is

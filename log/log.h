@@ -49,6 +49,16 @@ struct LogOptions {
   std::function<void(uint64_t, uint64_t)> progress;
   // The clock that times interval syncs; empty: std::chrono::steady_clock. For tests.
   std::function<std::chrono::steady_clock::time_point()> clock;
+  // The writer rewrites STORE/log/checkpoint (docs/log-format.md "Checkpoint") after a sync once
+  // this many bytes of the active segment were synced since the last one, and on Close; an open
+  // then scans only the active segment's records after it. 0: never (every open scans the
+  // whole active segment). For tests.
+  uint64_t checkpoint_bytes = kDefaultCheckpointBytes;
+  // A writable open scans the whole active segment, checkpoint or not: it is about to extend
+  // that segment and seal it under a footer whose checksum vouches for every byte, so damage
+  // anywhere in it makes the open refuse (Corruption). false: a writer resumes from the
+  // checkpoint like a reader (damage before it is then found by readers and `tink verify`).
+  bool writer_scans_active_segment = true;
   // Called by the writer thread after each group commit with the group's records and bytes
   // (metrics: group sizes). Must be quick and must not call back into the log.
   std::function<void(uint64_t records, uint64_t bytes)> on_commit;

@@ -71,25 +71,120 @@ Status LogImpl::LoadSealed(const std::shared_ptr<Segment>& seg, const SegmentHea
   return Status::Ok();
 }
 
+std::optional<Checkpoint> LogImpl::UsableCheckpoint(const Segment& seg, const SegmentHeader& h,
+                                                    uint64_t size, int64_t min_time) {
+  if (options_.checkpoint_bytes == 0 || seg.mark != kWriteEndMarkSize) return std::nullopt;
+  if (UnsyncedFrom(seg.path)) return std::nullopt;  // a failed fsync here: look at everything
+  auto f = fs_->OpenReadable(JoinPath(dir_, kCheckpointFileName));
+  if (!f.ok()) return std::nullopt;
+  auto fsize = (*f)->Size();
+  if (!fsize.ok() || *fsize > (64ULL << 20)) return std::nullopt;
+  auto bytes = ReadWholeFile(**f);
+  Checkpoint c;
+  if (!bytes.ok() || !DecodeCheckpoint(*bytes, &c).ok()) return std::nullopt;
+  if (std::memcmp(c.store_id, store_id_, 16) != 0 || c.segment != seg.first_lsn ||
+      c.end < kSegmentHeaderSize || c.end % kAlignment != 0 || c.end > size ||
+      c.last_time_ns < min_time) {
+    return std::nullopt;
+  }
+  if (c.record_count == 0) {
+    // An empty segment: nothing to check against but its header.
+    if (c.end != kSegmentHeaderSize || c.last_lsn + 1 != h.first_lsn ||
+        c.last_checksum != h.prev_checksum || !c.index.empty()) {
+      return std::nullopt;
+    }
+    return c;
+  }
+  if (c.last_lsn + 1 != h.first_lsn + c.record_count || c.last_record < kSegmentHeaderSize ||
+      c.last_record + kRecordHeaderSize + kWriteEndMarkSize > c.end ||
+      c.end - c.last_record > RecordSpan(options_.max_record_size) + kWriteEndMarkSize) {
+    return std::nullopt;
+  }
+  // The record it names must be there as it was: LSN, checksum (so its chain value), time, and
+  // ending a write right before `end`.
+  const uint64_t n = c.end - c.last_record;
+  std::string rec(n, '\0');
+  auto got = seg.file->Read(c.last_record, n, rec.data());
+  RecordHeader rh;
+  if (!got.ok() || got->size() != n ||
+      CheckRecord(got->data(), n, options_.max_record_size, &rh) != RecordCheck::kOk ||
+      rh.lsn != c.last_lsn || rh.checksum != c.last_checksum || rh.time_ns != c.last_time_ns ||
+      (rh.flags & kFlagWriteEnd) == 0 ||
+      (rh.type != static_cast<uint8_t>(RecordType::kFull) &&
+       rh.type != static_cast<uint8_t>(RecordType::kLast)) ||
+      c.last_record + RecordSpan(rh.length) + kWriteEndMarkSize != c.end) {
+    return std::nullopt;
+  }
+  // Its index: starts at the first record, ascending, inside [header, end).
+  if (c.index.empty() || c.index[0].lsn != h.first_lsn || c.index[0].offset != kSegmentHeaderSize ||
+      c.index[0].time_ns != c.first_time_ns || c.first_time_ns < min_time ||
+      c.first_time_ns > c.last_time_ns) {
+    return std::nullopt;
+  }
+  for (size_t i = 1; i < c.index.size(); ++i) {
+    const IndexEntry& a = c.index[i - 1];
+    const IndexEntry& b = c.index[i];
+    if (b.lsn <= a.lsn || b.offset <= a.offset || b.time_ns < a.time_ns || b.lsn > c.last_lsn ||
+        b.offset > c.last_record) {
+      return std::nullopt;
+    }
+  }
+  return c;
+}
+
 Status LogImpl::RecoverActive(const std::shared_ptr<Segment>& seg, const SegmentHeader& h,
                               int64_t min_time, RecoveryReport* report) {
-  ASSIGN_OR_RETURN(std::string data, ReadWholeFile(*seg->file));
-  if (options_.progress) options_.progress(data.size(), data.size());
+  ASSIGN_OR_RETURN(const uint64_t size, seg->file->Size());
+  // A checkpoint that matches its record lets the scan start where it ends: the records before
+  // it were synced and scanned when it was written, and readers check each one as they read it
+  // (as for sealed segments; `tink verify` reads every byte).
+  const std::optional<Checkpoint> ck =
+      options_.read_only || !options_.writer_scans_active_segment
+          ? UsableCheckpoint(*seg, h, size, min_time)
+          : std::nullopt;
+  const uint64_t start = ck ? ck->end : 0;
+  // Only [start, size) is read: the buffer's pages before it are never touched.
+  std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(std::max<uint64_t>(size, 1));
+  uint64_t have = start;
+  if (size > start) {
+    ASSIGN_OR_RETURN(std::string_view got, seg->file->Read(start, size - start, buf.get() + start));
+    if (got.data() != buf.get() + start) std::memmove(buf.get() + start, got.data(), got.size());
+    have = start + got.size();
+  }
+  std::string_view data(buf.get(), have);
+  if (options_.progress) options_.progress(size, size);
   // Bytes whose fsync failed earlier in this process are not there, whatever the cache shows.
   const std::optional<uint64_t> unsynced = UnsyncedFrom(seg->path);
   std::string shown;
   if (unsynced && *unsynced < data.size()) {
-    shown = data;
-    std::fill(data.begin() + static_cast<std::ptrdiff_t>(*unsynced), data.end(), '\0');
+    shown = std::string(data);
+    std::fill(buf.get() + *unsynced, buf.get() + data.size(), '\0');
   }
   SegmentScan s;
   s.data = data;
-  s.next_lsn = h.first_lsn;
-  s.prev = h.prev_checksum;
-  s.min_time = min_time;
   s.max_payload = options_.max_record_size;
   s.mark = seg->mark;
+  if (ck) {
+    s.start = ck->end;
+    s.next_lsn = ck->last_lsn + 1;
+    s.prev = ck->last_checksum;
+    s.min_time = ck->last_time_ns;
+    s.prior_count = ck->record_count;
+    s.prior_index_offset = ck->index.empty() ? 0 : ck->index.back().offset;
+    s.last_record = ck->last_record;
+  } else {
+    s.next_lsn = h.first_lsn;
+    s.prev = h.prev_checksum;
+    s.min_time = min_time;
+  }
   ScanSegment(&s);
+  const uint64_t count = (ck ? ck->record_count : 0) + s.count;
+  int64_t first_time = s.count > 0 ? s.first_time : 0;
+  std::vector<IndexEntry> index = std::move(s.index);
+  if (ck && ck->record_count > 0) {
+    first_time = ck->first_time_ns;
+    index.insert(index.begin(), ck->index.begin(), ck->index.end());
+  }
 
   if (s.stop == SegmentScan::Stop::kCorrupt) {
     const Lsn bad = s.last_lsn + 1;
@@ -140,12 +235,12 @@ Status LogImpl::RecoverActive(const std::shared_ptr<Segment>& seg, const Segment
 
   seg->end.store(s.end);
   seg->last_lsn.store(s.last_lsn);
-  seg->first_time.store(s.count > 0 ? s.first_time : 0);
-  seg->last_time.store(s.count > 0 ? s.last_time : 0);
+  seg->first_time.store(count > 0 ? first_time : 0);
+  seg->last_time.store(count > 0 ? s.last_time : 0);
   seg->last_checksum = s.last_checksum;
   {
     std::lock_guard<std::mutex> l(seg->index_mu);
-    seg->index = s.index;
+    seg->index = index;
   }
 
   if (s.stop == SegmentScan::Stop::kFooter) {
@@ -175,16 +270,25 @@ Status LogImpl::RecoverActive(const std::shared_ptr<Segment>& seg, const Segment
   chain_ = s.last_checksum;
   next_lsn_ = s.last_lsn + 1;
   last_time_ = std::max(min_time, s.last_time);
-  segment_records_ = s.count;
+  segment_records_ = count;
   durable_off_ = s.end;
   written_end_ = s.end;
-  last_index_off_ = s.index.empty() ? 0 : s.index.back().offset;
-  // A file cut inside the last record's padding still holds that record whole (the checksum
-  // does not cover padding), so s.end may lie past the bytes read: the missing padding is zeros
-  // by the format, and the writer continues at s.end. Hash exactly those bytes.
-  if (data.size() < s.end) data.resize(s.end, '\0');
+  last_index_off_ = index.empty() ? 0 : index.back().offset;
+  last_record_off_ = count > 0 ? s.last_record : 0;
+  allocated_ = size;
+  ckpt_end_ = ck ? ck->end : 0;
   XXH3_64bits_reset(data_hash_);
-  XXH3_64bits_update(data_hash_, data.data(), s.end);
+  hash_from_file_ = ck.has_value();
+  if (!hash_from_file_) {
+    // A file cut inside the last record's padding still holds that record whole (the checksum
+    // does not cover padding), so s.end may lie past the bytes read: the missing padding is
+    // zeros by the format, and the writer continues at s.end. Hash exactly those bytes.
+    XXH3_64bits_update(data_hash_, data.data(), std::min<uint64_t>(data.size(), s.end));
+    if (data.size() < s.end) {
+      const std::string zeros(s.end - data.size(), '\0');
+      XXH3_64bits_update(data_hash_, zeros.data(), zeros.size());
+    }
+  }
   return Status::Ok();
 }
 

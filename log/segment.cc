@@ -108,6 +108,65 @@ Status DecodeFooter(std::string_view b, Footer* f) {
   return Status::Ok();
 }
 
+std::string EncodeCheckpoint(const Checkpoint& c) {
+  std::string out(kCheckpointFixedSize + c.index.size() * kIndexEntrySize + 8, '\0');
+  char* p = out.data();
+  std::memcpy(p, kCheckpointMagic, 8);
+  PutU32(p + 8, kCheckpointVersion);
+  PutU32(p + 12, static_cast<uint32_t>(c.index.size()));
+  std::memcpy(p + 16, c.store_id, 16);
+  PutU64(p + 32, c.segment);
+  PutU64(p + 40, c.end);
+  PutU64(p + 48, c.last_record);
+  PutU64(p + 56, c.last_lsn);
+  PutU64(p + 64, c.last_checksum);
+  PutU64(p + 72, static_cast<uint64_t>(c.first_time_ns));
+  PutU64(p + 80, static_cast<uint64_t>(c.last_time_ns));
+  PutU64(p + 88, c.record_count);
+  char* q = p + kCheckpointFixedSize;
+  for (const IndexEntry& e : c.index) {
+    PutU64(q, e.lsn);
+    PutU64(q + 8, e.offset);
+    PutU64(q + 16, static_cast<uint64_t>(e.time_ns));
+    q += kIndexEntrySize;
+  }
+  PutU64(q, Checksum(p, static_cast<uint64_t>(q - p)));
+  return out;
+}
+
+Status DecodeCheckpoint(std::string_view b, Checkpoint* c) {
+  if (b.size() < kCheckpointFixedSize + 8) return Status::Corruption("checkpoint is truncated");
+  const char* p = b.data();
+  if (std::memcmp(p, kCheckpointMagic, 8) != 0) return Status::Corruption("bad checkpoint magic");
+  if (GetU32(p + 8) != kCheckpointVersion) {
+    return Status::Corruption("unsupported checkpoint version " + std::to_string(GetU32(p + 8)));
+  }
+  const uint64_t n = GetU32(p + 12);
+  const uint64_t body = kCheckpointFixedSize + n * kIndexEntrySize;
+  if (b.size() < body + 8) return Status::Corruption("checkpoint is truncated");
+  if (Checksum(p, body) != GetU64(p + body)) {
+    return Status::Corruption("checkpoint checksum mismatch");
+  }
+  std::memcpy(c->store_id, p + 16, 16);
+  c->segment = GetU64(p + 32);
+  c->end = GetU64(p + 40);
+  c->last_record = GetU64(p + 48);
+  c->last_lsn = GetU64(p + 56);
+  c->last_checksum = GetU64(p + 64);
+  c->first_time_ns = static_cast<int64_t>(GetU64(p + 72));
+  c->last_time_ns = static_cast<int64_t>(GetU64(p + 80));
+  c->record_count = GetU64(p + 88);
+  c->index.resize(n);
+  const char* q = p + kCheckpointFixedSize;
+  for (IndexEntry& e : c->index) {
+    e.lsn = GetU64(q);
+    e.offset = GetU64(q + 8);
+    e.time_ns = static_cast<int64_t>(GetU64(q + 16));
+    q += kIndexEntrySize;
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<SegmentName>> ListSegments(FileSystem* fs, const std::string& dir) {
   ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
   std::vector<SegmentName> out;
@@ -189,7 +248,7 @@ void ScanSegment(SegmentScan* s) {
   int64_t last_time = s->min_time;
   bool in_batch = false;
   uint64_t write_start = off;  // first record of the write not yet ended by kFlagWriteEnd
-  uint64_t last_index_off = 0;
+  uint64_t last_index_off = s->prior_index_offset;
   uint64_t count = 0;
   std::vector<IndexEntry> pending_index;  // entries of the open write, kept once it ends
 
@@ -281,7 +340,7 @@ void ScanSegment(SegmentScan* s) {
     if (starts == in_batch) return corrupt(off, "batch framing broken");
     in_batch = type == RecordType::kFirst || type == RecordType::kMiddle;
     if (write_end && in_batch) return corrupt(off, "a write ends inside a batch");
-    if (count == 0 || off >= last_index_off + kIndexIntervalBytes) {
+    if (count + s->prior_count == 0 || off >= last_index_off + kIndexIntervalBytes) {
       pending_index.push_back({h.lsn, off, h.time_ns});
       last_index_off = off;
     }
@@ -290,6 +349,7 @@ void ScanSegment(SegmentScan* s) {
     prev = h.checksum;
     last_time = h.time_ns;
     ++next;
+    const uint64_t record_off = off;
     off += span;
     if (write_end) {
       // The end mark: zero means its block never reached the disk, which costs nothing (every
@@ -310,6 +370,7 @@ void ScanSegment(SegmentScan* s) {
       s->last_lsn = next - 1;
       s->last_checksum = prev;
       s->last_time = last_time;
+      s->last_record = record_off;
       s->index.insert(s->index.end(), pending_index.begin(), pending_index.end());
       pending_index.clear();
     }

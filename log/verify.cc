@@ -202,6 +202,10 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
     if (segs[i].first_lsn <= lsn) idx = i;
   }
   const internal::SegmentName& target = segs[idx];
+  // The checkpoint describes the log as it was: drop it (the next open scans the last segment).
+  if (const std::string ckpt = JoinPath(dir, kCheckpointFileName); fs->Exists(ckpt)) {
+    RETURN_IF_ERROR(fs->Remove(ckpt));
+  }
   // Everything from a whole segment on: drop the files, the sealed one before becomes the last
   // (the next open starts a fresh segment after it). Works even if that segment's header is bad.
   if (lsn <= target.first_lsn && idx > 0) {
@@ -299,7 +303,7 @@ Result<Lsn> TruncateLogAt(const std::string& dir, Lsn lsn, FileSystem* fs) {
     }
   }
   RETURN_IF_ERROR(wf->Truncate(cut));
-  RETURN_IF_ERROR(wf->Allocate(std::max<uint64_t>(data.size(), kDefaultSegmentSize)));
+  RETURN_IF_ERROR(wf->Allocate(cut + kAllocationStep));  // the writer grows it from there
   RETURN_IF_ERROR(wf->Sync());
   RETURN_IF_ERROR(wf->Close());
   return new_last;

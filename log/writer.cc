@@ -101,6 +101,10 @@ Status LogImpl::Close() {
     s = active_file_->Close();
     active_file_.reset();
   }
+  if (ckpt_file_) {
+    (void)ckpt_file_->Close();  // a hint: its failure is nobody's error
+    ckpt_file_.reset();
+  }
   std::lock_guard<std::mutex> l(mu_);
   return error_.ok() ? s : error_;
 }
@@ -129,6 +133,7 @@ void LogImpl::WriterLoop() {
         if (queue_.empty() && !stop_ && error_.ok() && dirty_) {
           lk.unlock();
           Status s = MaybeSyncInterval();
+          if (s.ok()) MaybeCheckpoint(options_.checkpoint_bytes);
           lk.lock();
           if (!s.ok()) Fail(s);
         }
@@ -161,6 +166,12 @@ void LogImpl::WriterLoop() {
     Status s = SyncActive();
     lk.lock();
     if (!s.ok()) Fail(s);
+  }
+  // And the next open need not re-read any of it.
+  if (error_.ok() && active_file_) {
+    lk.unlock();
+    MaybeCheckpoint(0);
+    lk.lock();
   }
 }
 
@@ -252,6 +263,7 @@ Status LogImpl::CommitGroup(std::vector<Request*>& group) {
     RETURN_IF_ERROR(MaybeSyncInterval());
   }
   Publish();
+  MaybeCheckpoint(options_.checkpoint_bytes);
   const uint64_t records = next_lsn_ - records_before;
   if (records > 0) {
     // Bytes within this segment (a group that rolled over counts the new segment's part).
@@ -269,11 +281,21 @@ Status LogImpl::WriteBuffer() {
   // Every write ends with a flagged record: recovery's unit of "this write reached the disk";
   // then the end mark, which tells a damaged last record from a torn one.
   chain_ = MarkWriteEnd(buf_.data() + last_rec_in_buf_);
+  last_record_off_ = buf_off_ + last_rec_in_buf_;
   if (active_->mark > 0) AppendEndMark(&buf_, buf_records_);
   buf_records_ = 0;
-  written_end_ = std::max(written_end_, buf_off_ + buf_.size());
+  const uint64_t end = buf_off_ + buf_.size();
+  if (end > allocated_) {
+    // The file grows a step at a time (never past the segment size unless one write is bigger),
+    // so an open checks at most a step of preallocated space past the last write for strays.
+    const uint64_t target =
+        std::max(end, std::min(allocated_ + kAllocationStep, options_.segment_size));
+    RETURN_IF_ERROR(active_file_->Allocate(target));
+    allocated_ = target;
+  }
+  written_end_ = std::max(written_end_, end);
   RETURN_IF_ERROR(active_file_->Write(buf_off_, buf_));
-  XXH3_64bits_update(data_hash_, buf_.data(), buf_.size());
+  if (!hash_from_file_) XXH3_64bits_update(data_hash_, buf_.data(), buf_.size());
   write_off_ = buf_off_ + buf_.size();
   buf_off_ = write_off_;
   buf_.clear();
@@ -305,7 +327,11 @@ Status LogImpl::SealActive() {
   f.last_lsn = next_lsn_ - 1;
   f.record_count = segment_records_;
   f.last_time_ns = last_time_;
-  f.data_checksum = XXH3_64bits_digest(data_hash_);
+  if (hash_from_file_) {
+    ASSIGN_OR_RETURN(f.data_checksum, ActiveDataChecksum());
+  } else {
+    f.data_checksum = XXH3_64bits_digest(data_hash_);
+  }
   {
     std::lock_guard<std::mutex> l(active_->index_mu);
     f.index = active_->index;
@@ -343,7 +369,8 @@ Status LogImpl::CreateSegment(Lsn first_lsn) {
   seg->mark = kWriteEndMarkSize;
   ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> wf,
                    fs_->OpenWritable(seg->path, OpenMode::kCreateNew));
-  RETURN_IF_ERROR(wf->Allocate(options_.segment_size));
+  const uint64_t allocate = std::min(options_.segment_size, kAllocationStep);
+  RETURN_IF_ERROR(wf->Allocate(allocate));
   SegmentHeader h;
   std::memcpy(h.store_id, store_id_, 16);
   h.first_lsn = first_lsn;
@@ -358,6 +385,10 @@ Status LogImpl::CreateSegment(Lsn first_lsn) {
 
   XXH3_64bits_reset(data_hash_);
   XXH3_64bits_update(data_hash_, hb, kSegmentHeaderSize);
+  hash_from_file_ = false;
+  allocated_ = allocate;
+  last_record_off_ = 0;
+  ckpt_end_ = 0;
   active_file_ = std::move(wf);
   active_ = seg;
   write_off_ = kSegmentHeaderSize;
@@ -370,6 +401,73 @@ Status LogImpl::CreateSegment(Lsn first_lsn) {
   std::lock_guard<std::mutex> l(mu_);
   segments_.push_back(std::move(seg));
   return Status::Ok();
+}
+
+Result<uint64_t> LogImpl::ActiveDataChecksum() {
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  constexpr uint64_t kChunk = 1 << 20;
+  std::string buf(kChunk, '\0');
+  Status status;
+  for (uint64_t off = 0; off < write_off_ && status.ok();) {
+    const uint64_t n = std::min(kChunk, write_off_ - off);
+    auto got = active_->file->Read(off, n, buf.data());
+    if (!got.ok()) {
+      status = got.status();
+      break;
+    }
+    XXH3_64bits_update(st, got->data(), got->size());
+    if (got->size() < n) {
+      // A file cut inside its last record's padding: the writer went on after the padding,
+      // which is zeros by the format (as recovery hashes it).
+      const std::string zeros(n - got->size(), '\0');
+      XXH3_64bits_update(st, zeros.data(), zeros.size());
+    }
+    off += n;
+  }
+  const uint64_t digest = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  if (!status.ok()) return status;
+  return digest;
+}
+
+void LogImpl::MaybeCheckpoint(uint64_t min_bytes) {
+  if (options_.checkpoint_bytes == 0 || !active_ || !active_file_ || dirty_ ||
+      active_->sealed.load(std::memory_order_acquire) || active_->mark != kWriteEndMarkSize) {
+    return;
+  }
+  // Not dirty: everything written, up to write_off_, is synced, and the writer's state is the
+  // state a scan would reach there.
+  const uint64_t base = ckpt_end_ != 0 ? ckpt_end_ : kSegmentHeaderSize;
+  if (write_off_ == ckpt_end_ || write_off_ < base + min_bytes) return;
+  Checkpoint c;
+  std::memcpy(c.store_id, store_id_, 16);
+  c.segment = active_->first_lsn;
+  c.end = write_off_;
+  c.record_count = segment_records_;
+  c.last_record = segment_records_ > 0 ? last_record_off_ : 0;
+  c.last_lsn = next_lsn_ - 1;
+  c.last_checksum = chain_;
+  c.last_time_ns = last_time_;
+  {
+    std::lock_guard<std::mutex> l(active_->index_mu);
+    for (const IndexEntry& e : active_->index) {
+      if (e.offset < c.end) c.index.push_back(e);
+    }
+  }
+  c.first_time_ns = c.index.empty() ? 0 : c.index.front().time_ns;
+  ckpt_end_ = c.end;  // tried once per interval even if it fails
+  const std::string bytes = EncodeCheckpoint(c);
+  if (!ckpt_file_) {
+    const std::string path = JoinPath(dir_, kCheckpointFileName);
+    const OpenMode mode = fs_->Exists(path) ? OpenMode::kExisting : OpenMode::kCreateNew;
+    auto f = fs_->OpenWritable(path, mode);
+    if (!f.ok()) return;
+    ckpt_file_ = std::move(f).value();
+  }
+  // In place, not synced: a reader that catches it half-written, or an open after a crash that
+  // tore it, finds a checksum mismatch and scans the whole segment.
+  if (!ckpt_file_->Write(0, bytes).ok()) ckpt_file_.reset();
 }
 
 }  // namespace tink::log::internal

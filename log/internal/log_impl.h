@@ -108,6 +108,10 @@ class LogImpl {
                       std::vector<std::shared_ptr<Segment>>* out, RecoveryReport* report);
   Status CheckHeader(const std::string& name, const SegmentHeader& h, Lsn expected_first,
                      uint64_t expected_prev, bool first_segment);
+  // The checkpoint, if there is one for `seg` (the last segment, `size` bytes) and it matches
+  // the record it names (LSN, checksum, time, write end, offsets) and its own index is sane.
+  std::optional<Checkpoint> UsableCheckpoint(const Segment& seg, const SegmentHeader& h,
+                                             uint64_t size, int64_t min_time);
 
   // writer.cc (writer thread only)
   void WriterLoop();
@@ -121,6 +125,12 @@ class LogImpl {
   // the writer never goes idle, so this runs after every group).
   Status MaybeSyncInterval();
   Status SealActive();
+  // Writes the checkpoint for the active segment when everything written is synced and at
+  // least `min_bytes` were synced since the last one. Best effort: a failure is not an error
+  // of the log (the next open scans more).
+  void MaybeCheckpoint(uint64_t min_bytes);
+  // XXH3 of the active segment's bytes [0, write_off_) (the footer's data checksum).
+  Result<uint64_t> ActiveDataChecksum();
   Status CreateSegment(Lsn first_lsn);
   void Publish();
   void Fail(const Status& s);
@@ -155,6 +165,14 @@ class LogImpl {
   uint64_t last_index_off_ = 0;
   uint64_t segment_records_ = 0;
   XXH3_state_t* data_hash_ = nullptr;  // over the active segment's bytes [0, write_off_)
+  // The open resumed from a checkpoint and never read the bytes before it: data_hash_ is not
+  // kept, and sealing hashes the file instead.
+  bool hash_from_file_ = false;
+  uint64_t allocated_ = 0;       // the active segment file's size (grown in kAllocationStep)
+  uint64_t last_record_off_ = 0;  // offset of the last record written (0: none in the segment)
+  // The checkpoint file names the active segment up to ckpt_end_ (0: it names another or none).
+  uint64_t ckpt_end_ = 0;
+  std::unique_ptr<WritableFile> ckpt_file_;
   std::string buf_;                    // encoded records not yet written
   uint64_t buf_off_ = 0;               // file offset of buf_[0]
   size_t last_rec_in_buf_ = 0;         // offset in buf_ of its last record

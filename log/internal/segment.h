@@ -40,6 +40,24 @@ struct Footer {
 std::string EncodeFooter(const Footer& f);
 Status DecodeFooter(std::string_view payload, Footer* f);
 
+// STORE/log/checkpoint (format.h describes the bytes): where the synced part of the active
+// segment ended when the writer last wrote it, and the state a scan would have there.
+struct Checkpoint {
+  uint8_t store_id[16] = {};
+  Lsn segment = 0;             // first LSN of the segment
+  uint64_t end = 0;            // just past a synced write
+  uint64_t last_record = 0;    // offset of the last record before end (0: none)
+  Lsn last_lsn = 0;
+  uint64_t last_checksum = 0;
+  int64_t first_time_ns = 0;
+  int64_t last_time_ns = 0;
+  uint64_t record_count = 0;
+  std::vector<IndexEntry> index;  // sparse index of [header, end)
+};
+std::string EncodeCheckpoint(const Checkpoint& c);
+// Corruption when the bytes are not a whole, intact checkpoint of a version this build reads.
+Status DecodeCheckpoint(std::string_view bytes, Checkpoint* c);
+
 // Scans records in one segment's bytes, checking framing, checksums, the hash chain, LSN
 // continuity, batch framing and time order. Stops at the clean end, a torn tail, corruption or
 // the footer.
@@ -52,6 +70,11 @@ struct SegmentScan {
   int64_t min_time = 0;
   uint32_t max_payload = kDefaultMaxRecordSize;
   uint32_t mark = kWriteEndMarkSize;  // EndMarkSize(the segment's format version)
+  // When `start` is past the segment's first record (a scan resumed from a checkpoint): the
+  // records before it and the offset of the last index entry among them, so the index goes on
+  // as a scan from the header would have built it.
+  uint64_t prior_count = 0;
+  uint64_t prior_index_offset = 0;
 
   enum class Stop { kCleanEnd, kTorn, kCorrupt, kFooter };
   // Outputs. `end`, `last_lsn`, `last_checksum`, `last_time`, `count` describe the last complete
@@ -62,8 +85,11 @@ struct SegmentScan {
   uint64_t last_checksum = 0;
   int64_t first_time = 0;
   int64_t last_time = 0;
-  uint64_t count = 0;
-  std::vector<IndexEntry> index;  // sparse, one per kIndexIntervalBytes
+  uint64_t count = 0;              // records from `start` to `end`
+  // In and out: the offset of the last record before `end` (left as given when the scan accepts
+  // no write).
+  uint64_t last_record = 0;
+  std::vector<IndexEntry> index;  // sparse, one per kIndexIntervalBytes, from `start`
   uint64_t nonzero_end = 0;       // kTorn: the end of the garbage to clear
   uint64_t bad_offset = 0;        // kTorn / kCorrupt: where the bad record starts
   // kCorrupt: the last LSN of the damaged write when its end mark was found (then

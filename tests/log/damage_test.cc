@@ -3,6 +3,7 @@
 // cut. Readers serve what precedes damage in the active segment and say where it stops.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "log/internal/record.h"
@@ -103,9 +104,33 @@ TEST(DamageTest, ReadersServeEverythingBeforeDamageInTheActiveSegment) {
   d[off7 + kRecordHeaderSize + 10] ^= 0x40;
   WriteFile(path, d);
 
+  // A writer scans the whole active segment (it will seal it): it refuses.
   EXPECT_TRUE(Log::Open(tmp.path(), LogOptions{}).status().IsCorruption());
   LogOptions ro;
   ro.read_only = true;
+  {
+    // A reader resumes from the checkpoint the writer left at close (it names record 10, which
+    // is intact), so its open never reads record 7: the iterator finds the damage when it gets
+    // there, names it and serves nothing past it.
+    ASSERT_TRUE(std::filesystem::exists(CheckpointPath(tmp.path())));
+    RecoveryReport rep;
+    auto log = Log::Open(tmp.path(), ro, &rep);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    EXPECT_TRUE(rep.damage.ok()) << rep.damage.ToString();
+    EXPECT_EQ((*log)->LastLsn(), 10u);
+    Status st;
+    const std::vector<Rec> got = ReadAll(**log, &st);
+    ASSERT_EQ(got.size(), 6u);
+    for (int i = 1; i <= 6; ++i) EXPECT_EQ(got[i - 1].payload, Payload(i, 100));
+    ASSERT_TRUE(st.IsCorruption()) << st.ToString();
+    EXPECT_NE(st.message().find("segment " + kSeg + " offset " + std::to_string(off7)),
+              std::string::npos)
+        << st.ToString();
+    EXPECT_NE(st.message().find("LSN 7"), std::string::npos) << st.ToString();
+  }
+  // Without a checkpoint (a store an older build wrote) the open scans the segment and reports
+  // the damage up front; readers serve everything before it.
+  std::filesystem::remove(CheckpointPath(tmp.path()));
   RecoveryReport rep;
   auto log = Log::Open(tmp.path(), ro, &rep);
   ASSERT_TRUE(log.ok()) << log.status().ToString();

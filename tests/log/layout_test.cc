@@ -24,7 +24,7 @@ TEST(LayoutTest, HeaderAndRecordsAreWhereTheSpecSays) {
     ASSERT_TRUE((*log)->Append(std::string(8, 'x')).ok());
   }
   const std::string d = testing::ReadFile(tmp.Sub("00000000000000000001.seg"));
-  ASSERT_EQ(d.size(), kDefaultSegmentSize) << "active segments are preallocated";
+  ASSERT_EQ(d.size(), kAllocationStep) << "active segments are preallocated, a step at a time";
   EXPECT_EQ(std::memcmp(d.data(), "TINKLOG\0", 8), 0);
   EXPECT_EQ(U32(d, 8), kFormatVersion);
   EXPECT_EQ(U32(d, 12), 64u);

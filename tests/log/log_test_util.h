@@ -42,6 +42,11 @@ inline LogOptions SmallSegments(uint64_t segment_size = 64 << 10) {
   return o;
 }
 
+// The checkpoint the writer leaves in the log directory (docs/log-format.md "Checkpoint").
+inline std::string CheckpointPath(const std::string& dir) {
+  return dir + "/" + std::string(kCheckpointFileName);
+}
+
 inline void CopyDir(const std::string& from, const std::string& to) {
   std::filesystem::remove_all(to);
   std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);

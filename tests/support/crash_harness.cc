@@ -19,6 +19,11 @@ namespace {
 [[noreturn]] void ChildMain(const std::string& dir, int fd, int cycle, int threads) {
   log::LogOptions o;
   o.segment_size = 256 << 10;  // small, so kills also land during rollovers
+  // Checkpoints every few KiB, so kills also land between a sync and its checkpoint; every other
+  // cycle the writer resumes from the checkpoint instead of scanning (its seal then hashes the
+  // segment from the file, which verify checks).
+  o.checkpoint_bytes = 8 << 10;
+  o.writer_scans_active_segment = cycle % 2 == 0;
   auto opened = log::Log::Open(dir, o);
   if (!opened.ok()) _exit(3);
   log::Log& lg = **opened;
