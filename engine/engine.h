@@ -187,6 +187,8 @@ class Engine {
   Status OpenState(const EngineOptions& options);
   Status ValidateState();
   Status CatchUp(Lsn to, const Progress& progress);
+  // After Open's catch-up from `before`: compacts the state if the catch-up wrote most of it.
+  Status CompactAfterCatchUp(Lsn before);
   // Where ApplyRange folds a batch: the live StateStore, a rebuild next to it, a scratch state.
   using ApplyFn = std::function<Status(std::span<const projections::Event> events,
                                        std::span<const uint64_t> payload_hashes)>;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,10 +78,17 @@ class StateReader {
 
  private:
   std::unique_ptr<rocksdb::Iterator> NewIterator(std::string_view cf);
+  // One iterator per column family for GetAsOf, made at the first lookup and re-seeked by the
+  // next ones (the snapshot never changes, so it sees the same data): creating an iterator
+  // (a merging iterator over every sorted run) cost as much as the seek itself. Only GetAsOf uses
+  // it, and GetAsOf calls nothing back, so a scan's callback may call GetAsOf meanwhile.
+  rocksdb::Iterator* PointIterator(std::string_view cf);
   StateStore* store_;
   const rocksdb::Snapshot* snapshot_ = nullptr;
   std::shared_ptr<const StateStore::View> view_;  // taken with snapshot_
   mutable std::map<std::string, Lsn, std::less<>> applied_;  // read lazily from the snapshot
+  // Destroyed before view_ (whose column family handles they read through).
+  std::map<std::string, std::unique_ptr<rocksdb::Iterator>, std::less<>> point_;
 };
 
 }  // namespace tink::projections
