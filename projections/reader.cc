@@ -7,7 +7,7 @@ namespace tink::projections {
 StateReader::StateReader(StateStore* store) : store_(store), view_(store->Capture(&snapshot_)) {}
 
 StateReader::~StateReader() {
-  point_.clear();
+  idle_.clear();
   store_->db()->ReleaseSnapshot(snapshot_);
 }
 
@@ -35,12 +35,22 @@ std::unique_ptr<rocksdb::Iterator> StateReader::NewIterator(std::string_view cf)
   return std::unique_ptr<rocksdb::Iterator>(store_->db()->NewIterator(ro, h));
 }
 
-rocksdb::Iterator* StateReader::PointIterator(std::string_view cf) {
-  auto it = point_.find(cf);
-  if (it != point_.end()) return it->second.get();
-  std::unique_ptr<rocksdb::Iterator> i = NewIterator(cf);
-  if (!i) return nullptr;
-  return point_.emplace(std::string(cf), std::move(i)).first->second.get();
+StateReader::Lease::~Lease() {
+  // An iterator that failed is not reused.
+  if (it_ && it_->status().ok()) r_->idle_[key_].push_back(std::move(it_));
+}
+
+StateReader::Lease StateReader::Borrow(std::string_view cf, std::string_view key) {
+  std::string k(cf);
+  k.push_back('/');
+  if (!key.empty()) k.push_back(key[0]);
+  auto it = idle_.find(k);
+  if (it != idle_.end() && !it->second.empty()) {
+    std::unique_ptr<rocksdb::Iterator> i = std::move(it->second.back());
+    it->second.pop_back();
+    return Lease(this, std::move(k), std::move(i));
+  }
+  return Lease(this, std::move(k), NewIterator(cf));
 }
 
 static Status NoCf(std::string_view cf) {
@@ -81,8 +91,8 @@ Result<Lsn> StateReader::Resolve(const AsOf& at, std::string_view projection) {
 
 Result<std::optional<Version>> StateReader::GetAsOf(std::string_view cf, std::string_view entity,
                                                     Lsn as_of) {
-  rocksdb::Iterator* it = PointIterator(cf);
-  if (it == nullptr) return NoCf(cf);
+  Lease it = Borrow(cf, entity);
+  if (!it) return NoCf(cf);
   const std::string k = VersionKey(entity, as_of);
   it->Seek(k);
   if (it->Valid()) {
@@ -130,7 +140,7 @@ void SeekVersion(rocksdb::Iterator* it, const std::string& entity, Lsn as_of) {
 
 Status StateReader::ScanAsOf(std::string_view cf, std::string_view prefix, Lsn as_of,
                              const std::function<bool(std::string_view, const Version&)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  Lease it = Borrow(cf, prefix);
   if (!it) return NoCf(cf);
   const rocksdb::Slice pre(prefix.data(), prefix.size());
   it->Seek(pre);
@@ -180,7 +190,7 @@ Status StateReader::History(std::string_view cf, std::string_view entity, Lsn fr
 
 Status StateReader::ChangedBetween(std::string_view cf, std::string_view prefix, Lsn n1, Lsn n2,
                                    const std::function<bool(std::string_view)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  Lease it = Borrow(cf, prefix);
   if (!it) return NoCf(cf);
   const rocksdb::Slice pre(prefix.data(), prefix.size());
   it->Seek(pre);
