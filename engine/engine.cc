@@ -196,15 +196,17 @@ Status Engine::OpenState(const EngineOptions& options) {
   return Status::Ok();
 }
 
-// A catch-up that folded most of the state (at least kCompactAfterEvents events, and at least
-// half of the log) leaves it as a replay would before its final compaction: several L0 files
-// and a memtable that every as-of read seeks through. It ends the same way, one CompactRange
-// per projection (docs/performance.md, issue 16: as-of lookups 1.4-2.5x faster compacted). A
-// short tail (a crash reopen, a daemon restart) is left to RocksDB's own compactions.
+// A catch-up that folded most of the state (at least options_.compact_after_catch_up events,
+// and at least half of the log) leaves it as a replay would before its final compaction: several
+// L0 files and a memtable that every as-of read seeks through. It ends the same way, one
+// CompactRange per projection (docs/performance.md, issue 16). A short tail (a crash reopen, a
+// daemon restart) is left to RocksDB's own compactions.
 Status Engine::CompactAfterCatchUp(Lsn before) {
-  constexpr Lsn kCompactAfterEvents = 100'000;
+  const Lsn min_events = options_.compact_after_catch_up;
   const Lsn after = state_->min_applied();
-  if (after < before + kCompactAfterEvents || (after - before) * 2 < after) return Status::Ok();
+  if (min_events == 0 || after < before + min_events || (after - before) * 2 < after) {
+    return Status::Ok();
+  }
   for (projections::Projection* p : proj_->all()) RETURN_IF_ERROR(state_->Compact(p->name()));
   return Status::Ok();
 }
