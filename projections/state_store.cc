@@ -155,6 +155,9 @@ rocksdb::ColumnFamilyOptions CfOptions() {
   rocksdb::BlockBasedTableOptions t;
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   t.block_cache = SharedBlockCache();
+  // Uncompressed blocks: with mmap reads (StateStore::Open) a block the cache misses is used
+  // where it lies in the page cache, no decompression and no heap copy.
+  o.compression = rocksdb::kNoCompression;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }
