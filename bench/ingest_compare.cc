@@ -390,16 +390,16 @@ std::string IngestCompare(const std::string& dir, const IngestOptions& o, std::v
     std::snprintf(buf, sizeof buf, "import %.0f MiB, replay %.0f MiB peak RSS on %zu events%s",
                   imp.rss_mib, rep.rss_mib, events.size(),
                   events.size() < 10'000'000 ? " (the goal is for 10M: --ingest-events 10000000)" : "");
-    goals->push_back({"9. RSS during import/replay < 256 MiB", buf,
+    goals->push_back({"#9 RSS during import/replay < 256 MiB", buf,
                       imp.error.empty() && rep.error.empty() && imp.rss_mib < 256 &&
                           rep.rss_mib < 256 && events.size() >= 10'000'000});
     std::snprintf(buf, sizeof buf, "%.2f us of CPU per event (%.1fx the reference's %.1f us)",
                   fast.us_per_event, ref.us_per_event / fast.us_per_event, ref.us_per_event);
-    goals->push_back({"1a. JSON event -> stored record <= 3 us of CPU", buf,
+    goals->push_back({"#1 JSON event -> stored record <= 3 us of CPU", buf,
                       fast.error.empty() && fast.us_per_event <= 3.0});
     std::snprintf(buf, sizeof buf, "%.0f events/s to durable (%.0f with the projections caught up)",
                   log_durable.per_sec(), all.per_sec());
-    goals->push_back({"1b. JSONL import >= 300 k events/s, durable at the end", buf,
+    goals->push_back({"#1 JSONL import >= 300 k events/s, durable at the end", buf,
                       log_durable.per_sec() >= 300'000});
   }
   std::filesystem::remove_all(dir, ec);

@@ -187,8 +187,27 @@ Status Engine::OpenState(const EngineOptions& options) {
   }
   ::chmod(sdir.c_str(), 0700);
   RETURN_IF_ERROR(ValidateState());
-  if (options.catch_up) RETURN_IF_ERROR(CatchUp(log_->LastLsn(), options.replay_progress));
+  if (options.catch_up) {
+    const Lsn before = state_->min_applied();
+    RETURN_IF_ERROR(CatchUp(log_->LastLsn(), options.replay_progress));
+    RETURN_IF_ERROR(CompactAfterCatchUp(before));
+  }
   if (options.tail) StartTail();
+  return Status::Ok();
+}
+
+// A catch-up that folded most of the state (at least options_.compact_after_catch_up events,
+// and at least half of the log) leaves it as a replay would before its final compaction: several
+// L0 files and a memtable that every as-of read seeks through. It ends the same way, one
+// CompactRange per projection (docs/performance.md, issue 16). A short tail (a crash reopen, a
+// daemon restart) is left to RocksDB's own compactions.
+Status Engine::CompactAfterCatchUp(Lsn before) {
+  const Lsn min_events = options_.compact_after_catch_up;
+  const Lsn after = state_->min_applied();
+  if (min_events == 0 || after < before + min_events || (after - before) * 2 < after) {
+    return Status::Ok();
+  }
+  for (projections::Projection* p : proj_->all()) RETURN_IF_ERROR(state_->Compact(p->name()));
   return Status::Ok();
 }
 

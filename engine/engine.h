@@ -77,6 +77,9 @@ struct EngineOptions {
   // 0: only Close (and Replay) flush.
   std::chrono::milliseconds state_flush_interval{1000};
   bool catch_up = true;       // kWrite: bring the projections to the head before Open returns
+  // kWrite: a catch-up at open that folded at least this many events, and at least half of the
+  // log, ends with a compaction of every projection (as a replay does). 0: never.
+  uint64_t compact_after_catch_up = 100'000;
 };
 
 // The expected version of a stream for an append (KurrentDB's semantics): any; no_stream (the
@@ -189,6 +192,8 @@ class Engine {
   Status OpenState(const EngineOptions& options);
   Status ValidateState();
   Status CatchUp(Lsn to, const Progress& progress);
+  // After Open's catch-up from `before`: compacts the state if the catch-up wrote most of it.
+  Status CompactAfterCatchUp(Lsn before);
   // Where ApplyRange folds a batch: the live StateStore, a rebuild next to it, a scratch state.
   using ApplyFn = std::function<Status(std::span<const projections::Event> events,
                                        std::span<const uint64_t> payload_hashes)>;

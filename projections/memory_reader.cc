@@ -256,15 +256,30 @@ Result<std::vector<Neighbor>> MemoryReader::Neighbors(std::string_view id, int d
       }
     }
     frontier.clear();
-    for (auto& [node, eid] : found) {
+    // The level's nodes (in id order, as the reader's iterators like it), then the edges that
+    // reached them, looked up in edge id order (edges from one node are neighbours in the key
+    // space), and the answer assembled in node order.
+    std::vector<std::pair<MemNode, const std::string*>> level;  // node, eid (in `found`)
+    for (const auto& [node, eid] : found) {
       frontier.push_back(node);
       ASSIGN_OR_RETURN(std::optional<MemNode> n, Node(node, at));
       if (!n) return Status::Corruption("memory projection: live edge '" + eid +
                                         "' reaches node '" + node + "' that is not live");
-      if (!HasLabels(*n, labels)) continue;
-      ASSIGN_OR_RETURN(std::optional<MemEdge> via, Edge(eid, at));
-      if (!via) return Status::Corruption("memory projection: edge '" + eid + "' is not live");
-      out.push_back(Neighbor{std::move(*n), d, std::move(*via)});
+      if (HasLabels(*n, labels)) level.emplace_back(std::move(*n), &eid);
+    }
+    std::vector<size_t> order(level.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return *level[a].second < *level[b].second; });
+    std::vector<std::optional<MemEdge>> via(level.size());
+    for (size_t i : order) {
+      const std::string& eid = *level[i].second;
+      ASSIGN_OR_RETURN(via[i], Edge(eid, at));
+      if (!via[i]) return Status::Corruption("memory projection: edge '" + eid + "' is not live");
+    }
+    out.reserve(out.size() + level.size());
+    for (size_t i = 0; i < level.size(); ++i) {
+      out.push_back(Neighbor{std::move(level[i].first), d, std::move(*via[i])});
     }
   }
   return out;

@@ -6,7 +6,10 @@ namespace tink::projections {
 
 StateReader::StateReader(StateStore* store) : store_(store), view_(store->Capture(&snapshot_)) {}
 
-StateReader::~StateReader() { store_->db()->ReleaseSnapshot(snapshot_); }
+StateReader::~StateReader() {
+  idle_.clear();
+  store_->db()->ReleaseSnapshot(snapshot_);
+}
 
 Lsn StateReader::applied(std::string_view projection) const {
   auto it = applied_.find(projection);
@@ -30,6 +33,24 @@ std::unique_ptr<rocksdb::Iterator> StateReader::NewIterator(std::string_view cf)
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;
   return std::unique_ptr<rocksdb::Iterator>(store_->db()->NewIterator(ro, h));
+}
+
+StateReader::Lease::~Lease() {
+  // An iterator that failed is not reused.
+  if (it_ && it_->status().ok()) r_->idle_[key_].push_back(std::move(it_));
+}
+
+StateReader::Lease StateReader::Borrow(std::string_view cf, std::string_view key) {
+  std::string k(cf);
+  k.push_back('/');
+  if (!key.empty()) k.push_back(key[0]);
+  auto it = idle_.find(k);
+  if (it != idle_.end() && !it->second.empty()) {
+    std::unique_ptr<rocksdb::Iterator> i = std::move(it->second.back());
+    it->second.pop_back();
+    return Lease(this, std::move(k), std::move(i));
+  }
+  return Lease(this, std::move(k), NewIterator(cf));
 }
 
 static Status NoCf(std::string_view cf) {
@@ -70,7 +91,7 @@ Result<Lsn> StateReader::Resolve(const AsOf& at, std::string_view projection) {
 
 Result<std::optional<Version>> StateReader::GetAsOf(std::string_view cf, std::string_view entity,
                                                     Lsn as_of) {
-  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  Lease it = Borrow(cf, entity);
   if (!it) return NoCf(cf);
   const std::string k = VersionKey(entity, as_of);
   it->Seek(k);
@@ -84,30 +105,63 @@ Result<std::optional<Version>> StateReader::GetAsOf(std::string_view cf, std::st
   return std::optional<Version>();
 }
 
+namespace {
+
+// Entity scans step with Next() over the few versions an entity usually has (one Next through a
+// merging iterator is much cheaper than a Seek) and seek only past a longer run of them.
+constexpr int kStepsBeforeSeek = 4;
+
+std::string_view KeyOf(const rocksdb::Iterator* it) {
+  return std::string_view(it->key().data(), it->key().size());
+}
+
+// Moves `it` from a version of `entity` to the first key of the next entity (or !Valid).
+void SkipEntity(rocksdb::Iterator* it, const std::string& entity) {
+  for (int i = 0; i < kStepsBeforeSeek; ++i) {
+    it->Next();
+    if (!it->Valid() || EntityOf(KeyOf(it)) != entity) return;
+  }
+  it->Seek(PrefixEnd(entity));
+}
+
+// Moves `it` from a version of `entity` newer than `as_of` to the newest version <= as_of, or
+// past the entity's versions if it has none (or !Valid).
+void SeekVersion(rocksdb::Iterator* it, const std::string& entity, Lsn as_of) {
+  for (int i = 0; i < kStepsBeforeSeek; ++i) {
+    it->Next();
+    if (!it->Valid()) return;
+    const std::string_view key = KeyOf(it);
+    if (EntityOf(key) != entity || VersionOf(key) <= as_of) return;
+  }
+  it->Seek(VersionKey(entity, as_of));
+}
+
+}  // namespace
+
 Status StateReader::ScanAsOf(std::string_view cf, std::string_view prefix, Lsn as_of,
                              const std::function<bool(std::string_view, const Version&)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  Lease it = Borrow(cf, prefix);
   if (!it) return NoCf(cf);
   const rocksdb::Slice pre(prefix.data(), prefix.size());
   it->Seek(pre);
   std::string entity;
   Version v;
   while (it->Valid() && it->key().starts_with(pre)) {
-    std::string_view key(it->key().data(), it->key().size());
+    std::string_view key = KeyOf(it.get());
     entity.assign(EntityOf(key));
-    // Versions sort newest first: jump to the newest one <= as_of, if the entity has one.
+    // Versions sort newest first: go to the newest one <= as_of, if the entity has one.
     if (VersionOf(key) > as_of) {
-      it->Seek(VersionKey(entity, as_of));
+      SeekVersion(it.get(), entity, as_of);
       if (!it->Valid()) break;
-      key = std::string_view(it->key().data(), it->key().size());
+      key = KeyOf(it.get());
     }
     if (EntityOf(key) == entity) {
       v.lsn = VersionOf(key);
       v.value.assign(it->value().data(), it->value().size());
       if (!fn(entity, v)) return Status::Ok();
+      // Skip the entity's older versions.
+      SkipEntity(it.get(), entity);
     }
-    // Skip the entity's older versions.
-    it->Seek(PrefixEnd(entity));
   }
   return FromRocks(it->status(), "state scan");
 }
@@ -136,24 +190,24 @@ Status StateReader::History(std::string_view cf, std::string_view entity, Lsn fr
 
 Status StateReader::ChangedBetween(std::string_view cf, std::string_view prefix, Lsn n1, Lsn n2,
                                    const std::function<bool(std::string_view)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it = NewIterator(cf);
+  Lease it = Borrow(cf, prefix);
   if (!it) return NoCf(cf);
   const rocksdb::Slice pre(prefix.data(), prefix.size());
   it->Seek(pre);
   std::string entity;
   while (it->Valid() && it->key().starts_with(pre)) {
-    std::string_view key(it->key().data(), it->key().size());
+    std::string_view key = KeyOf(it.get());
     entity.assign(EntityOf(key));
     // The newest version <= n2; the entity changed in (n1, n2] iff that version is > n1.
     if (VersionOf(key) > n2) {
-      it->Seek(VersionKey(entity, n2));
+      SeekVersion(it.get(), entity, n2);
       if (!it->Valid()) break;
-      key = std::string_view(it->key().data(), it->key().size());
+      key = KeyOf(it.get());
     }
-    if (EntityOf(key) == entity && VersionOf(key) > n1) {
-      if (!fn(entity)) return Status::Ok();
+    if (EntityOf(key) == entity) {
+      if (VersionOf(key) > n1 && !fn(entity)) return Status::Ok();
+      SkipEntity(it.get(), entity);
     }
-    it->Seek(PrefixEnd(entity));
   }
   return FromRocks(it->status(), "state scan");
 }

@@ -15,10 +15,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "projections/state_store.h"
 
@@ -77,10 +79,37 @@ class StateReader {
 
  private:
   std::unique_ptr<rocksdb::Iterator> NewIterator(std::string_view cf);
+  // Iterators are kept and re-seeked (the snapshot never changes, so they see the same data):
+  // making one (a merging iterator over every sorted run) cost as much as the seek itself.
+  // GetAsOf, ScanAsOf and ChangedBetween borrow one for the column family and the key's first
+  // byte (the entity's kind: lookups of one kind in key order then often stay within the
+  // current block) and give it back when done; a nested call (a scan's callback reading the
+  // same column family) gets another one.
+  class Lease {
+   public:
+    Lease(StateReader* r, std::string key, std::unique_ptr<rocksdb::Iterator> it)
+        : r_(r), key_(std::move(key)), it_(std::move(it)) {}
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    rocksdb::Iterator* get() const { return it_.get(); }
+    rocksdb::Iterator* operator->() const { return it_.get(); }
+    explicit operator bool() const { return it_ != nullptr; }
+
+   private:
+    StateReader* r_;
+    std::string key_;
+    std::unique_ptr<rocksdb::Iterator> it_;
+  };
+  Lease Borrow(std::string_view cf, std::string_view key);
+
   StateStore* store_;
   const rocksdb::Snapshot* snapshot_ = nullptr;
   std::shared_ptr<const StateStore::View> view_;  // taken with snapshot_
   mutable std::map<std::string, Lsn, std::less<>> applied_;  // read lazily from the snapshot
+  // Idle iterators by column family and first key byte. Destroyed before view_ (whose column
+  // family handles they read through).
+  std::map<std::string, std::vector<std::unique_ptr<rocksdb::Iterator>>, std::less<>> idle_;
 };
 
 }  // namespace tink::projections

@@ -1,5 +1,6 @@
 #include "projections/state_store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -118,6 +119,33 @@ bool DecodeApplied(std::string_view v, Applied* a) {
   return true;
 }
 
+// --- Read side: the block cache (table options) ---
+// One LRU block cache for every column family of the process (RocksDB's default is 8 MiB per
+// column family), sized to the state at each Open (SizeBlockCache): as-of lookups and graph
+// reads seek all over the state, and a block that is not cached costs a pread from the page
+// cache and a decompression (docs/performance.md, issue 16).
+constexpr size_t kMinBlockCache = 32 << 20;
+constexpr size_t kMaxBlockCache = 256 << 20;
+
+const std::shared_ptr<rocksdb::Cache>& SharedBlockCache() {
+  static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kMinBlockCache);
+  return cache;
+}
+
+// Raises the shared cache to the size of the state's SST files (never lowers it: another store
+// of the process may need it), within [kMinBlockCache, kMaxBlockCache].
+void SizeBlockCache(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  uint64_t bytes = 0;
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    uint64_t v = 0;
+    if (db->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) bytes += v;
+  }
+  const size_t want = static_cast<size_t>(
+      std::clamp<uint64_t>(bytes + bytes / 4, kMinBlockCache, kMaxBlockCache));
+  const std::shared_ptr<rocksdb::Cache>& cache = SharedBlockCache();
+  if (want > cache->GetCapacity()) cache->SetCapacity(want);
+}
+
 rocksdb::ColumnFamilyOptions CfOptions() {
   rocksdb::ColumnFamilyOptions o;
   o.write_buffer_size = 32 << 20;
@@ -126,6 +154,10 @@ rocksdb::ColumnFamilyOptions CfOptions() {
   // there are more, smaller files to rule out (docs/performance.md, "Live ingest").
   rocksdb::BlockBasedTableOptions t;
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.block_cache = SharedBlockCache();
+  // Uncompressed blocks: with mmap reads (StateStore::Open) a block the cache misses is used
+  // where it lies in the page cache, no decompression and no heap copy.
+  o.compression = rocksdb::kNoCompression;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }
@@ -165,6 +197,10 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   // file in the state directory even when it opens it read-only.
   if (options.read_only) dbo.info_log = std::make_shared<SilentLogger>();
   if (!options.rocksdb_wal) dbo.atomic_flush = true;
+  // Read side: SST files are read through mmap, so a block the block cache does not hold is
+  // decompressed straight from the page cache instead of being pread (a system call and a copy
+  // per block: half the time of a graph read that missed the cache, docs/performance.md).
+  dbo.allow_mmap_reads = true;
 
   std::vector<std::string> existing;
   rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, dir, &existing);
@@ -198,6 +234,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   }
   RETURN_IF_ERROR(FromRocks(s, "opening projection state " + dir));
   st->db_.reset(raw);
+  internal::SizeBlockCache(raw, handles);
   RETURN_IF_ERROR(st->MapGenerations(names, handles));
   RETURN_IF_ERROR(st->LoadApplied());
   if (!options.read_only) {

@@ -324,6 +324,56 @@ TEST_F(EngineStateTest, DeletedStateIsRebuiltSilently) {
   ExpectIndexesMatchLog(*e);
 }
 
+// SST files per level (L0..L6) of a projection's column family, and the memtable's entries.
+std::string Shape(Engine& e, const std::string& projection) {
+  auto r = e.NewReader();
+  EXPECT_TRUE(r.ok());
+  if (!r.ok()) return "";
+  rocksdb::DB* db = (*r)->store()->db();
+  rocksdb::ColumnFamilyHandle* h = (*r)->store()->cf(projection);
+  std::string out, v;
+  for (int l = 0; l < 7; ++l) {
+    EXPECT_TRUE(db->GetProperty(h, "rocksdb.num-files-at-level" + std::to_string(l), &v));
+    out += (l ? "/" : "") + v;
+  }
+  EXPECT_TRUE(db->GetProperty(h, "rocksdb.num-entries-active-mem-table", &v));
+  return out + " mem " + v;
+}
+
+// A catch-up at open that folds most of the log (at least compact_after_catch_up events) ends
+// with a compaction of every projection, as a replay does: no memtable, no L0 file, one sorted
+// run. Below the threshold the catch-up's writes stay in the memtable. Answers are the same.
+TEST_F(EngineStateTest, LargeCatchUpAtOpenIsCompacted) {
+  {
+    auto e = OpenOrDie(store_);
+    AppendBatches(*e, "x", 40);
+    ASSERT_TRUE(e->Close().ok());
+  }
+  for (const uint64_t threshold : {1000u, 100u}) {
+    fs::remove_all(StateDir(store_));
+    EngineOptions o = test::Fast();
+    o.tail = false;  // no flush of its own
+    o.compact_after_catch_up = threshold;
+    auto e = OpenOrDie(store_, o);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->ProjectionsApplied(), 200u);
+    for (const char* p : {"ids", "streams", "types"}) {
+      const std::string shape = Shape(*e, p);
+      if (threshold > 200) {
+        EXPECT_TRUE(shape.starts_with("0/0/0/0/0/0/0 mem ")) << p << ": " << shape;
+        EXPECT_NE(shape, "0/0/0/0/0/0/0 mem 0") << p;
+      } else {
+        EXPECT_TRUE(shape.starts_with("0/")) << p << ": " << shape;
+        EXPECT_TRUE(shape.ends_with(" mem 0")) << p << ": " << shape;
+        EXPECT_NE(shape, "0/0/0/0/0/0/0 mem 0") << p;
+      }
+    }
+    EXPECT_EQ(test::CheckProblems(*e), "");
+    ExpectIndexesMatchLog(*e);
+    ASSERT_TRUE(e->Close().ok());
+  }
+}
+
 // Replay to an LSN leaves the state there; Check catches it up again and finds it equal. A
 // replay of an unknown projection is refused and leaves the engine tailing as before.
 TEST_F(EngineStateTest, ReplayToAnLsnThenCheck) {

@@ -188,6 +188,57 @@ TEST_F(ReaderTest, ScanAsOfStopsWhenAsked) {
   EXPECT_EQ(calls, 3);
 }
 
+// The reader keeps its iterators and lends them out (one per column family and key kind): a
+// scan's callback that reads the same column family again (a nested scan, point lookups) gets
+// its own, and every read still matches the reference, before and after the nesting.
+TEST_F(ReaderTest, NestedReadsOnOneReaderMatchReference) {
+  BuildRandom(41);
+  std::mt19937_64 rng(42);
+  StateReader r(store_.get());
+  const std::vector<Lsn> points = Points(rng);
+  size_t outer = 0, inner = 0;
+  for (Lsn n : points) {
+    std::vector<std::tuple<std::string, Lsn, std::string>> got, want;
+    ASSERT_TRUE(r.ScanAsOf("kv", "E", n, [&](std::string_view e, const Version& v) {
+                   got.emplace_back(std::string(e), v.lsn, v.value);
+                   ++outer;
+                   // A point lookup of another entity, then of this one, through the same reader.
+                   const std::string& other = entities_[rng() % entities_.size()];
+                   auto o = r.GetAsOf("kv", other, n);
+                   EXPECT_TRUE(o.ok());
+                   auto ref = RefAsOf(other, n);
+                   EXPECT_EQ(o.ok() && o->has_value(), ref.has_value()) << other;
+                   if (o.ok() && o->has_value() && ref) {
+                     EXPECT_EQ((*o)->lsn, ref->first);
+                     EXPECT_EQ((*o)->value, ref->second);
+                   }
+                   // A nested scan of the entity's first component.
+                   std::string_view in = e.substr(1);
+                   std::string a;
+                   EXPECT_TRUE(DecodeOrdered(&in, &a));
+                   const std::string prefix = "E" + Ordered(a);
+                   size_t nested = 0, expected = 0;
+                   EXPECT_TRUE(r.ScanAsOf("kv", prefix, n, [&](std::string_view ne, const Version& nv) {
+                                  auto nr = RefAsOf(std::string(ne), n);
+                                  EXPECT_TRUE(nr && nr->first == nv.lsn && nr->second == nv.value)
+                                      << ::testing::PrintToString(std::string(ne));
+                                  ++nested;
+                                  return true;
+                                }).ok());
+                   for (const std::string& x : entities_) expected += x.starts_with(prefix) && RefAsOf(x, n);
+                   EXPECT_EQ(nested, expected);
+                   inner += nested;
+                   return true;
+                 }).ok());
+    for (const std::string& e : entities_) {
+      if (auto v = RefAsOf(e, n)) want.emplace_back(e, v->first, v->second);
+    }
+    ASSERT_EQ(got, want) << "as of " << n;
+  }
+  EXPECT_GT(outer, 100u);
+  EXPECT_GT(inner, outer);
+}
+
 TEST_F(ReaderTest, HistoryMatchesReference) {
   BuildRandom(41);
   std::mt19937_64 rng(42);
