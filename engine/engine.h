@@ -75,6 +75,10 @@ struct EngineOptions {
   // 0: only Close (and Replay) flush.
   std::chrono::milliseconds state_flush_interval{1000};
   bool catch_up = true;       // kWrite: bring the projections to the head before Open returns
+  // Replay's bulk load: the rebuilt state is buffered in memory up to about this many bytes and
+  // ingested as SST files written in key order (no memtable inserts); 0: through the memtables
+  // like every other write. The same state either way (docs/performance.md, "Replay").
+  size_t replay_bulk_bytes = 128 << 20;
 };
 
 // The expected version of a stream for an append (KurrentDB's semantics): any; no_stream (the

@@ -2,7 +2,9 @@
 // rebuilds next to the live state, the atomic swap, and Drop as the swap of an empty generation.
 // See the header comment of state_store.h.
 #include <algorithm>
+#include <filesystem>
 
+#include "projections/internal/bulk_load.h"
 #include "projections/internal/state_apply.h"
 #include "projections/state_store.h"
 
@@ -97,10 +99,11 @@ Result<std::shared_ptr<StateStore::Column>> StateStore::NewGeneration(std::strin
 }
 
 Result<std::unique_ptr<StateStore::Rebuild>> StateStore::BeginRebuild(
-    std::vector<Projection*> fresh) {
+    std::vector<Projection*> fresh, size_t bulk_bytes) {
   if (options_.read_only) return Status::NotSupported("projection state is open read-only");
   std::unique_ptr<Rebuild> r(new Rebuild());
   r->store_ = this;
+  r->bulk_bytes_ = bulk_bytes;
   for (Projection* p : fresh) {
     if (projection(p->name()) == nullptr) {
       return Status::InvalidArgument("no projection named " + std::string(p->name()));
@@ -109,6 +112,7 @@ Result<std::unique_ptr<StateStore::Rebuild>> StateStore::BeginRebuild(
     part.fresh = p;
     part.name = std::string(p->name());
     ASSIGN_OR_RETURN(part.column, NewGeneration(part.name, &part.cf_name));
+    if (bulk_bytes > 0) part.bulk = std::make_shared<internal::BulkBuffer>();
     p->ResetCache();
     r->parts_.push_back(std::move(part));
   }
@@ -136,6 +140,8 @@ Status StateStore::Rebuild::Apply(std::span<const Event> events, std::span<const
   const Lsn last = events.back().lsn;
   rocksdb::WriteBatch batch;
   std::vector<Part*> moved;
+  // Bulk mode: each part's writes, added to its buffer once every part has folded the batch.
+  std::vector<std::vector<std::pair<std::string, std::string>>> bulk_puts;
   const Applied a{last, events.back().time_ns, hashes.back()};
   for (Part& part : parts_) {
     if (part.applied.lsn >= last) continue;
@@ -144,8 +150,10 @@ Status StateStore::Rebuild::Apply(std::span<const Event> events, std::span<const
                             std::to_string(part.applied.lsn) + " but was given events from " +
                             std::to_string(first));
     }
+    std::vector<std::pair<std::string, std::string>>* out = nullptr;
+    if (part.bulk) out = &bulk_puts.emplace_back();
     Status s = internal::FoldInto(part.fresh, store_->db_.get(), part.column->handle,
-                                  part.applied.lsn, events, &batch);
+                                  part.applied.lsn, events, &batch, part.bulk.get(), out);
     if (!s.ok()) {
       for (Part& q : parts_) q.fresh->ResetCache();
       return s.WithContext("rebuilding projection " + part.name);
@@ -154,6 +162,7 @@ Status StateStore::Rebuild::Apply(std::span<const Event> events, std::span<const
     moved.push_back(&part);
   }
   if (moved.empty()) return Status::Ok();
+
   rocksdb::WriteOptions wo;
   wo.disableWAL = !store_->options_.rocksdb_wal;
   rocksdb::Status ws = store_->db_->Write(wo, &batch);
@@ -161,15 +170,54 @@ Status StateStore::Rebuild::Apply(std::span<const Event> events, std::span<const
     for (Part& q : parts_) q.fresh->ResetCache();
     return FromRocks(ws, "writing rebuilt projection state");
   }
+  size_t next_bulk = 0;
+  size_t buffered = 0;
+  for (Part& part : parts_) {
+    if (!part.bulk) continue;
+    if (part.applied.lsn < last) part.bulk->Add(std::move(bulk_puts[next_bulk++]));
+    buffered += part.bulk->bytes();
+  }
   for (Part* part : moved) {
     part->fresh->Committed();
     part->applied = a;
   }
+  // Past the bound the buffers go to disk (one SST file per column family); the rest waits for
+  // EndBulk. The applied positions above are only the rebuild's own: nothing names these
+  // column families until Swap, which ingests what is left first.
+  if (bulk_bytes_ > 0 && buffered >= bulk_bytes_) return Ingest();
+  return Status::Ok();
+}
+
+Status StateStore::Rebuild::Ingest() {
+  rocksdb::DB* db = store_->db_.get();
+  const std::string dir = db->GetName() + "/" + std::string(internal::kBulkDir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("bulk load: creating " + dir + ": " + ec.message());
+  const rocksdb::Options options(db->GetDBOptions(), internal::CfOptions());
+  bool any = false;
+  for (Part& part : parts_) {
+    if (!part.bulk || part.bulk->empty()) continue;
+    const std::string path = dir + "/" + part.cf_name + "-" + std::to_string(ingests_) + ".sst";
+    Status s = part.bulk->WriteAndIngest(db, part.column->handle, options, path);
+    if (!s.ok()) return s.WithContext("rebuilding projection " + part.name);
+    any = true;
+  }
+  if (any) ++ingests_;
+  return Status::Ok();
+}
+
+Status StateStore::Rebuild::EndBulk() {
+  if (bulk_bytes_ == 0) return Status::Ok();
+  RETURN_IF_ERROR(Ingest());
+  bulk_bytes_ = 0;
+  for (Part& part : parts_) part.bulk.reset();
   return Status::Ok();
 }
 
 Status StateStore::Swap(Rebuild& r) {
   if (r.store_ != this || r.swapped_) return Status::InvalidArgument("not a rebuild of this state");
+  RETURN_IF_ERROR(r.EndBulk());
   rocksdb::WriteBatch b;
   for (const Rebuild::Part& part : r.parts_) {
     b.Put(GenerationKey(part.name), part.cf_name);
