@@ -90,7 +90,7 @@ class StateStore {
       Applied applied;
       std::shared_ptr<internal::BulkBuffer> bulk;  // bulk mode: writes not ingested yet
     };
-    Status Ingest();  // every part's buffer into its column family
+    Status Ingest(bool last);  // every part's buffer into its column family
     StateStore* store_ = nullptr;
     std::vector<Part> parts_;
     bool swapped_ = false;
