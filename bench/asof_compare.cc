@@ -461,15 +461,18 @@ std::vector<Row> AsOfCompare(const std::string& dir, uint64_t events, uint64_t n
   // swap, and the compaction of each rebuilt column family), on the same store. Its state must
   // equal the one the catch-up at open folded incrementally: every projection's digest.
   {
-    projections::StateStore* state = (*reader)->store();
-    std::map<std::string, std::string> before;
     std::string err;
+    auto digest_reader = (*eng)->NewReader();
+    if (!digest_reader.ok()) return fail(digest_reader.status().ToString());
+    // The engine's StateStore outlives the reader (and the replay's swap).
+    projections::StateStore* state = (*digest_reader)->store();
+    digest_reader->reset();
+    std::map<std::string, std::string> before;
     for (const std::string& name : (*eng)->ProjectionNames()) {
       auto d = state->Digest(name);
       if (!d.ok()) err = d.status().ToString();
       before[name] = d.ok() ? *d : "";
     }
-    reader->reset();
     double apply_s = 0;
     const auto t0 = Clock::now();
     const double c0 = ProcessCpuSeconds();
