@@ -128,7 +128,8 @@ Result<std::optional<std::string>> BulkGet(rocksdb::DB* db, rocksdb::ColumnFamil
                                            const BulkBuffer& pending, std::string_view key) {
   if (const std::string* v = pending.Get(key)) return std::optional<std::string>(*v);
   std::string v;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), &v);
+  rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), &v);
   if (s.IsNotFound()) return std::optional<std::string>();
   RETURN_IF_ERROR(FromRocks(s, "state read"));
   return std::optional<std::string>(std::move(v));

@@ -56,7 +56,9 @@ Status MemoryProjection::CheckComplete(ApplyContext& ctx) {
 }
 
 namespace {
-uint64_t KnownHash(char kind, std::string_view id) { return XXH3_64bits_withSeed(id.data(), id.size(), static_cast<unsigned char>(kind)); }
+uint64_t KnownHash(char kind, std::string_view id) {
+  return XXH3_64bits_withSeed(id.data(), id.size(), static_cast<unsigned char>(kind));
+}
 }  // namespace
 
 bool MemoryProjection::SurelyAbsent(char kind, std::string_view id) const {
