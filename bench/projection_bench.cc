@@ -28,7 +28,8 @@
 //
 // Flags (before Google Benchmark's own): --events N (default 1000000), --runs R (100),
 // --probes P (lookups per AsOf row, 20000), --crash-events N (appended by the child, 200000),
-// --ingest-events N (LiveIngest, 500000),
+// --ingest-events N (LiveIngest, 500000), --bulk-bytes B (the replays' bulk-load bound,
+// EngineOptions::replay_bulk_bytes; 0: through the memtables as before the bulk load),
 // --store DIR (use the store at DIR, generating it there first if DIR does not exist, and keep
 // it: for profiling one benchmark at a time without regenerating).
 // Scratch data: a fresh <dir>/tink-bench-XXXXXX (dir: $TINK_BENCH_DIR, else the build directory),
@@ -68,6 +69,7 @@ struct Flags {
   uint64_t probes = 20'000;
   uint64_t crash_events = 200'000;
   uint64_t ingest_events = 500'000;
+  int64_t bulk_bytes = -1;  // EngineOptions::replay_bulk_bytes of the replays (-1: the default)
   std::string store;  // kept store, "" for one in the scratch directory
 };
 Flags g_flags;
@@ -135,6 +137,7 @@ engine::EngineOptions Quiet(bool wal) {
   o.rocksdb_wal = wal;
   o.catch_up = false;
   o.tail = false;
+  if (g_flags.bulk_bytes >= 0) o.replay_bulk_bytes = static_cast<size_t>(g_flags.bulk_bytes);
   return o;
 }
 
@@ -713,6 +716,8 @@ int main(int argc, char** argv) {
       g_flags.crash_events = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--ingest-events" && v) {
       g_flags.ingest_events = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--bulk-bytes" && v) {
+      g_flags.bulk_bytes = std::strtoll(argv[++i], nullptr, 10);
     } else {
       rest.push_back(argv[i]);
     }

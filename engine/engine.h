@@ -80,6 +80,10 @@ struct EngineOptions {
   // kWrite: a catch-up at open that folded at least this many events, and at least half of the
   // log, ends with a compaction of every projection (as a replay does). 0: never.
   uint64_t compact_after_catch_up = 100'000;
+  // Replay's bulk load: the rebuilt state is buffered in memory up to about this many bytes and
+  // ingested as SST files written in key order (no memtable inserts); 0: through the memtables
+  // like every other write. The same state either way (docs/performance.md, "Replay").
+  size_t replay_bulk_bytes = 128 << 20;
 };
 
 // The expected version of a stream for an append (KurrentDB's semantics): any; no_stream (the

@@ -260,8 +260,14 @@ Status Engine::Replay(const std::string& projection, Lsn to, const Progress& pro
       if (projection.empty() || p->name() == projection) parts.push_back(p);
     }
     ASSIGN_OR_RETURN(std::unique_ptr<projections::StateStore::Rebuild> rebuild,
-                     state_->BeginRebuild(parts));
-    const auto into = LiveApply(rebuild.get());
+                     state_->BeginRebuild(parts, options_.replay_bulk_bytes));
+    projections::StateStore::Rebuild* r = rebuild.get();
+    const auto into = [r](std::span<const projections::Event> e, std::span<const uint64_t> h) {
+      const uint64_t ingests = r->ingests();
+      Status s = r->Apply(e, h);
+      if (s.ok() && r->ingests() != ingests) KillPoint("replay.after_ingest");
+      return s;
+    };
     const Lsn until = to == 0 ? log_->LastLsn() : std::min(to, log_->LastLsn());
     RETURN_IF_ERROR(ApplyRange(into, 1, until, progress));
     if (to == 0) {
@@ -270,6 +276,9 @@ Status Engine::Replay(const std::string& projection, Lsn to, const Progress& pro
         RETURN_IF_ERROR(ApplyRange(into, rebuild->applied() + 1, log_->LastLsn(), {}));
       }
     }
+    // The held part below is short: it goes through the memtables, after the buffered state.
+    RETURN_IF_ERROR(rebuild->EndBulk());
+    KillPoint("replay.after_bulk");
     // Most of the rebuilt state goes to disk now rather than while appends wait.
     RETURN_IF_ERROR(state_->Flush());
     {

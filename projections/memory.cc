@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
+#include <xxhash.h>
 
 #include "projections/internal/fb_state.h"
 #include "projections/internal/memory_records.h"
@@ -41,6 +42,37 @@ void MemoryProjection::ResetCache() {
   edges_.clear();
   incident_.clear();
   anomaly_seq_ = 0;
+  empty_checked_ = false;
+  complete_ = false;
+  known_.clear();
+}
+
+Status MemoryProjection::CheckComplete(ApplyContext& ctx) {
+  if (empty_checked_) return Status::Ok();
+  ASSIGN_OR_RETURN(auto any, ctx.LastWithPrefix(""));
+  complete_ = !any.has_value();
+  empty_checked_ = true;
+  return Status::Ok();
+}
+
+namespace {
+uint64_t KnownHash(char kind, std::string_view id) {
+  return XXH3_64bits_withSeed(id.data(), id.size(), static_cast<unsigned char>(kind));
+}
+}  // namespace
+
+bool MemoryProjection::SurelyAbsent(char kind, std::string_view id) const {
+  return complete_ && !known_.contains(KnownHash(kind, id));
+}
+
+void MemoryProjection::Know(char kind, std::string_view id) {
+  if (!complete_) return;
+  if (known_.size() >= kKnownMax) {
+    complete_ = false;
+    known_ = {};
+    return;
+  }
+  known_.insert(KnownHash(kind, id));
 }
 
 void MemoryProjection::Committed() {
@@ -70,6 +102,7 @@ Status MemoryProjection::Anomaly(const Event& e, ApplyContext& ctx, std::string_
 Result<const MemNode*> MemoryProjection::LatestNode(ApplyContext& ctx, std::string_view id) {
   std::string key(id);
   auto it = nodes_.find(key);
+  if (it == nodes_.end() && SurelyAbsent(kNode, id)) return nullptr;
   if (it == nodes_.end()) {
     Lsn v = 0;
     ASSIGN_OR_RETURN(std::optional<std::string> raw, ctx.Latest(Entity(kNode, id), &v));
@@ -86,6 +119,7 @@ Result<const MemNode*> MemoryProjection::LatestNode(ApplyContext& ctx, std::stri
 Result<const MemEdge*> MemoryProjection::LatestEdge(ApplyContext& ctx, std::string_view id) {
   std::string key(id);
   auto it = edges_.find(key);
+  if (it == edges_.end() && SurelyAbsent(kEdge, id)) return nullptr;
   if (it == edges_.end()) {
     Lsn v = 0;
     ASSIGN_OR_RETURN(std::optional<std::string> raw, ctx.Latest(Entity(kEdge, id), &v));
@@ -117,6 +151,7 @@ void MemoryProjection::PutNode(ApplyContext& ctx, const MemNode& n, const MemNod
     }
   }
   nodes_[n.id] = n;
+  Know(kNode, n.id);
 }
 
 void MemoryProjection::PutEdge(ApplyContext& ctx, const MemEdge& e, const MemEdge* prev) {
@@ -137,9 +172,11 @@ void MemoryProjection::PutEdge(ApplyContext& ctx, const MemEdge& e, const MemEdg
     incident_[e.dst].insert(e.id);
   }
   edges_[e.id] = e;
+  Know(kEdge, e.id);
 }
 
 Status MemoryProjection::Apply(const Event& e, ApplyContext& ctx) {
+  RETURN_IF_ERROR(CheckComplete(ctx));
   switch (e.fb->payload_type()) {
     case fb::Payload::MemoryNode:
       return ApplyNode(e, ctx);

@@ -40,6 +40,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "projections/reader.h"
@@ -171,6 +172,18 @@ class MemoryProjection : public Projection {
   std::unordered_map<std::string, std::optional<MemEdge>> edges_;
   // Edge ids asserted at a node since the last commit (the committed ones are found by scanning).
   std::unordered_map<std::string, std::set<std::string>> incident_;
+  // Known entities: when the projection started from an empty state (checked at the first
+  // Apply after a reset) it has written every node and edge there is, so an id whose hash is
+  // not in `known_` does not exist and needs no read (a replay creates ~1M new edges; each
+  // lookup was a seek through every sorted run, docs/performance.md "Memory graph"). A hash
+  // collision only costs a read. Given up past kKnownMax entities.
+  static constexpr size_t kKnownMax = size_t{16} << 20;
+  bool empty_checked_ = false;
+  bool complete_ = false;
+  std::unordered_set<uint64_t> known_;
+  Status CheckComplete(ApplyContext& ctx);
+  bool SurelyAbsent(char kind, std::string_view id) const;
+  void Know(char kind, std::string_view id);
   uint64_t anomaly_seq_ = 0;
   Lsn anomaly_lsn_ = 0;
 };

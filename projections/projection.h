@@ -42,10 +42,18 @@ struct Event {
   int64_t when_ns() const { return view.occurred_ns != 0 ? view.occurred_ns : time_ns; }
 };
 
+namespace internal {
+class BulkBuffer;
+}
+
 // What a projection may touch while applying: its own column family, through the batch.
+// `pending` (a rebuild's bulk load): writes of earlier batches not in the column family yet; the
+// reads below see them as committed.
 class ApplyContext {
  public:
-  ApplyContext(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
+  ApplyContext(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+               const internal::BulkBuffer* pending = nullptr)
+      : db_(db), cf_(cf), pending_(pending) {}
   // Buffers a write; the StateStore adds a batch's writes to its WriteBatch sorted by key (a
   // later Put of the same key still wins), so RocksDB's memtable inserts run in key order.
   void Put(std::string_view key, std::string_view value);
@@ -65,6 +73,7 @@ class ApplyContext {
  private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
+  const internal::BulkBuffer* pending_;
   std::vector<std::pair<std::string, std::string>> puts_;
 };
 

@@ -10,8 +10,11 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstring>
+#include <filesystem>
 
+#include "projections/internal/bulk_load.h"
 #include "projections/internal/rocks_iter.h"
+#include "projections/internal/state_apply.h"
 
 namespace tink::projections {
 
@@ -47,6 +50,7 @@ std::vector<std::pair<std::string, std::string>> ApplyContext::TakeSortedPuts() 
 }
 
 Result<std::optional<std::string>> ApplyContext::Get(std::string_view key) {
+  if (pending_ != nullptr) return internal::BulkGet(db_, cf_, *pending_, key);
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &v);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -55,6 +59,7 @@ Result<std::optional<std::string>> ApplyContext::Get(std::string_view key) {
 }
 
 Result<std::optional<std::string>> ApplyContext::Latest(std::string_view entity, Lsn* version) {
+  if (pending_ != nullptr) return internal::BulkLatest(db_, cf_, *pending_, entity, version);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
   it->Seek(rocksdb::Slice(entity.data(), entity.size()));
   if (it->Valid()) {
@@ -71,6 +76,7 @@ Result<std::optional<std::string>> ApplyContext::Latest(std::string_view entity,
 Status ApplyContext::ScanPrefix(
     std::string_view prefix,
     const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  if (pending_ != nullptr) return internal::BulkScanPrefix(db_, cf_, *pending_, prefix, fn);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
   const rocksdb::Slice pre(prefix.data(), prefix.size());
   for (it->Seek(pre); it->Valid() && it->key().starts_with(pre); it->Next()) {
@@ -84,6 +90,7 @@ Status ApplyContext::ScanPrefix(
 
 Result<std::optional<std::pair<std::string, std::string>>> ApplyContext::LastWithPrefix(
     std::string_view prefix) {
+  if (pending_ != nullptr) return internal::BulkLastWithPrefix(db_, cf_, *pending_, prefix);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
   internal::SeekToLastWithPrefix(it.get(), prefix);
   using Out = std::optional<std::pair<std::string, std::string>>;
@@ -163,12 +170,18 @@ rocksdb::ColumnFamilyOptions CfOptions() {
 }
 
 Status FoldInto(Projection* p, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h, Lsn at,
-                std::span<const Event> events, rocksdb::WriteBatch* batch) {
-  ApplyContext ctx(db, h);
+                std::span<const Event> events, rocksdb::WriteBatch* batch,
+                const BulkBuffer* pending,
+                std::vector<std::pair<std::string, std::string>>* bulk_out) {
+  ApplyContext ctx(db, h, pending);
   for (const Event& e : events) {
     // fb == nullptr: an event that does not decode; its position still counts as applied.
     if (e.lsn <= at || e.fb == nullptr) continue;
     RETURN_IF_ERROR(p->Apply(e, ctx));
+  }
+  if (bulk_out != nullptr) {
+    *bulk_out = ctx.TakeSortedPuts();
+    return Status::Ok();
   }
   for (const auto& [k, v] : ctx.TakeSortedPuts()) batch->Put(h, k, v);
   return Status::Ok();
@@ -235,6 +248,11 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   RETURN_IF_ERROR(FromRocks(s, "opening projection state " + dir));
   st->db_.reset(raw);
   internal::SizeBlockCache(raw, handles);
+  if (!options.read_only) {
+    // SST files of a bulk load cut short (a crash between writing and ingesting them).
+    std::error_code ec;
+    std::filesystem::remove_all(dir + "/" + std::string(internal::kBulkDir), ec);
+  }
   RETURN_IF_ERROR(st->MapGenerations(names, handles));
   RETURN_IF_ERROR(st->LoadApplied());
   if (!options.read_only) {

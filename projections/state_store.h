@@ -74,6 +74,12 @@ class StateStore {
     Status Apply(std::span<const Event> events, std::span<const uint64_t> payload_hashes);
     // The lowest applied LSN of the rebuilt projections.
     Lsn applied() const;
+    // Bulk mode (BeginRebuild with bulk_bytes > 0): writes the buffered state to SST files and
+    // ingests them, then leaves bulk mode (later Applys go through the memtable). Swap does it
+    // if the caller did not.
+    Status EndBulk();
+    // How many times the buffered state was ingested so far (for kill points in tests).
+    uint64_t ingests() const { return ingests_; }
 
    private:
     friend class StateStore;
@@ -82,10 +88,14 @@ class StateStore {
       std::string name, cf_name;     // projection and column family
       std::shared_ptr<Column> column;
       Applied applied;
+      std::shared_ptr<internal::BulkBuffer> bulk;  // bulk mode: writes not ingested yet
     };
+    Status Ingest(bool last);  // every part's buffer into its column family
     StateStore* store_ = nullptr;
     std::vector<Part> parts_;
     bool swapped_ = false;
+    size_t bulk_bytes_ = 0;  // 0: not in bulk mode
+    uint64_t ingests_ = 0;
   };
 
 
@@ -108,8 +118,12 @@ class StateStore {
   Status Drop(std::string_view projection);
 
   // Starts a rebuild of the projections named like `fresh` (new Projection objects with empty
-  // caches, owned by the caller until the Rebuild is gone).
-  Result<std::unique_ptr<Rebuild>> BeginRebuild(std::vector<Projection*> fresh);
+  // caches, owned by the caller until the Rebuild is gone). bulk_bytes > 0: bulk mode, the
+  // rebuilt state is buffered in memory (up to about bulk_bytes) and ingested as SST files
+  // written in key order instead of going through the memtables (projections/internal/
+  // bulk_load.h); the same state either way.
+  Result<std::unique_ptr<Rebuild>> BeginRebuild(std::vector<Projection*> fresh,
+                                                size_t bulk_bytes = 0);
   // Makes the rebuilt generations current (atomically for readers) and resets the live
   // projections' caches. Serialise with Apply. The replaced column families are retired.
   Status Swap(Rebuild& rebuild);
