@@ -12,6 +12,8 @@
 //    Int, Double, Bool, Null, Map with keys, untyped Vector), with the same builder flags, so the
 //    bytes are the same; map keys are sorted by the builder in both.
 //  - objects: nlohmann keeps the last of duplicate keys; here duplicates are declined.
+#include "schema/internal/fast_codec.h"
+
 #include <flatbuffers/flatbuffers.h>
 #include <flatbuffers/flexbuffers.h>
 #include <flatbuffers/idl.h>
@@ -26,7 +28,6 @@
 #include "schema/event_fbs_text.h"
 #include "schema/event_generated.h"
 #include "schema/internal/catalog.h"
-#include "schema/internal/fast_codec.h"
 
 namespace tink::schema::internal {
 namespace {
@@ -84,8 +85,8 @@ TablePlan PlanOf(flatbuffers::Parser& parser, std::string_view table) {
   TablePlan plan;
   for (const flatbuffers::FieldDef* f : sd->fields.vec) {
     if (f->deprecated) continue;
-    plan.fields.push_back({f->name, static_cast<flatbuffers::voffset_t>(f->value.offset),
-                           KindOf(*f)});
+    plan.fields.push_back(
+        {f->name, static_cast<flatbuffers::voffset_t>(f->value.offset), KindOf(*f)});
   }
   const char* const* names = fb::EnumNamesPayload();
   for (int i = 0; names[i] != nullptr; ++i) {
@@ -111,7 +112,7 @@ const Plans& GetPlans() {
 struct Scratch {
   simdjson::dom::parser parser;
   simdjson::ondemand::parser ondemand;  // to find a value's source text in a validated document
-  std::vector<char> padded;  // the input copied with simdjson's padding after it
+  std::vector<char> padded;             // the input copied with simdjson's padding after it
   flatbuffers::FlatBufferBuilder fbb{1024};
   flexbuffers::Builder flex{512, flexbuffers::BUILDER_FLAG_SHARE_ALL};
   std::vector<flatbuffers::Offset<flatbuffers::String>> strings;
@@ -298,7 +299,7 @@ flatbuffers::uoffset_t PayloadTable(Scratch& s, const TablePlan& plan, element d
   for (simdjson::dom::key_value_pair kv : simdjson::dom::object(data)) {
     size_t i = 0;
     while (i < plan.fields.size() && plan.fields[i].name != kv.key) ++i;
-    if (i == plan.fields.size()) return 0;  // unknown field: the reference names it
+    if (i == plan.fields.size()) return 0;    // unknown field: the reference names it
     if (seen & (uint64_t{1} << i)) return 0;  // a duplicate key
     seen |= uint64_t{1} << i;
     if (kv.value.type() == element_type::NULL_VALUE) continue;  // null means absent
@@ -417,7 +418,8 @@ std::optional<EventInput> ParseEnvelopeFast(std::string_view json) {
       ok = once(64);
       if (kv.value.type() == element_type::UINT64) {
         e.causation = kv.value.get_uint64().value_unsafe();
-      } else if (kv.value.type() == element_type::INT64 && kv.value.get_int64().value_unsafe() >= 0) {
+      } else if (kv.value.type() == element_type::INT64 &&
+                 kv.value.get_int64().value_unsafe() >= 0) {
         e.causation = static_cast<uint64_t>(kv.value.get_int64().value_unsafe());
       } else {
         ok = false;

@@ -58,14 +58,21 @@ bool ExpectSame(const EventInput& e) {
 
 TEST(FastCodecTest, TakesEveryCatalogTypeAndCustom) {
   const std::pair<const char*, const char*> examples[] = {
-      {"run.started", R"({"name":"fix","agent":"a","model":"m","task":"Fix it","meta":{"k":[1,2.5,"x",null,true]}})"},
-      {"task.created", R"({"task":"3","parent":"1","name":"run tests","priority":-2147483648,"meta":{}})"},
+      {"run.started", R"({"name":"fix","agent":"a","model":"m","task":"Fix it",)"
+                      R"("meta":{"k":[1,2.5,"x",null,true]}})"},
+      {"task.created",
+       R"({"task":"3","parent":"1","name":"run tests","priority":-2147483648,"meta":{}})"},
       {"task.succeeded", R"({"task":"3","result":{"passed":42,"files":["a.py"]}})"},
       {"task.failed", R"({"task":"3","error":"boom","retryable":false})"},
       {"task.retried", R"({"task":"3","attempt":2147483647})"},
-      {"llm.request", R"({"task":"3","call_id":"c1","model":"m","messages":[{"role":"user","content":"hi \u00e9 \ud83d\ude00"}],"params":{"temperature":0.2},"stream":true})"},
-      {"llm.response", R"({"content":"ok","input_tokens":-9223372036854775808,"output_tokens":9223372036854775807,"latency_ms":1e-300,"cost_usd":12,"ttft_ms":1.7976931348623157e308,"status":200,"raw":{"a":[[[]]]}})"},
-      {"tool.result", R"({"task":"3","output":"x\u0000y\n\t\"\\","exit_code":0,"ok":true,"duration_ms":-0.0})"},
+      {"llm.request", R"({"task":"3","call_id":"c1","model":"m","messages":[{"role":"user",)"
+                      R"("content":"hi \u00e9 \ud83d\ude00"}],"params":{"temperature":0.2},)"
+                      R"("stream":true})"},
+      {"llm.response", R"({"content":"ok","input_tokens":-9223372036854775808,)"
+                       R"("output_tokens":9223372036854775807,"latency_ms":1e-300,"cost_usd":12,)"
+                       R"("ttft_ms":1.7976931348623157e308,"status":200,"raw":{"a":[[[]]]}})"},
+      {"tool.result", R"({"task":"3","output":"x\u0000y\n\t\"\\","exit_code":0,"ok":true,)"
+                      R"("duration_ms":-0.0})"},
       {"memory.node", R"({"id":"n","labels":[],"props":{"loc":-0,"z":0.1,"a":{"b":{"c":"d"}}}})"},
       {"memory.node", R"({"id":"n","labels":["A","B",""]})"},
       {"note", R"({"text":"","task":null})"},
@@ -165,7 +172,8 @@ TEST(FastCodecTest, RandomDataAgrees) {
 
 TEST(FastCodecTest, EnvelopeParsingAgrees) {
   const char* lines[] = {
-      R"({"stream":"s","type":"note","data":{"text":"hi","task":"1"},"id":"x","run":"r","occurred":"2026-01-02T03:04:05.5Z","causation":7})",
+      R"({"stream":"s","type":"note","data":{"text":"hi","task":"1"},"id":"x","run":"r",)"
+      R"("occurred":"2026-01-02T03:04:05.5Z","causation":7})",
       R"({"type":"note","stream":"s"})",
       R"({"stream":"s","type":"myapp.x","data":{"b":[1,{"c":null}],"a":1.25e-5}})",
       R"({"stream":"s","type":"note","causation":18446744073709551615})",
