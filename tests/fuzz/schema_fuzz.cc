@@ -1,7 +1,8 @@
 // libFuzzer harness for the event codec (schema/schema.h, schema/event_json.h). The first byte
 // picks the mode; the rest is the input:
-//   even: an envelope as JSON text. ParseEnvelopeJson -> EncodeEvent -> DecodeEvent ->
-//         EventToJson; then the view, minus lsn and time, goes round again and must come back
+//   even: an envelope as JSON text. ParseEnvelopeJson and EncodeEvent must agree with their
+//         references (ParseEnvelopeJsonViaDom, EncodeEventViaParser); then EncodeEvent ->
+//         DecodeEvent -> EventToJson; then the view, minus lsn and time, goes round again and must come back
 //         identical, and EventToJsonValue must agree with the GenText reference.
 //   odd:  arbitrary bytes as a stored payload: DecodeEnvelope, DecodeEvent and, when the Verifier
 //         accepts them, both JSON views.
@@ -54,10 +55,31 @@ void Views(std::string_view payload) {
 }
 
 void FromJson(std::string_view json) {
+  // The fast paths against their references (schema/fast_codec.cc): the same envelope, and the
+  // same stored event or the same error.
   auto in = ParseEnvelopeJson(json);
-  if (!in.ok()) return;
+  auto in_ref = tink::schema::ParseEnvelopeJsonViaDom(json);
+  if (in.ok() != in_ref.ok()) Fail("ParseEnvelopeJson and its reference disagree", "");
+  if (!in.ok()) {
+    if (in.status().ToString() != in_ref.status().ToString()) {
+      Fail("ParseEnvelopeJson's error differs", in.status().ToString());
+    }
+    return;
+  }
   auto enc = EncodeEvent(*in);
-  if (!enc.ok()) return;
+  auto enc_ref = tink::schema::EncodeEventViaParser(*in);
+  if (enc.ok() != enc_ref.ok()) Fail("EncodeEvent and its reference disagree", "");
+  if (!enc.ok()) {
+    if (enc.status().ToString() != enc_ref.status().ToString()) {
+      Fail("EncodeEvent's error differs", enc.status().ToString());
+    }
+    return;
+  }
+  auto view = EventToJson(kLsn, kTime, *enc);
+  auto view_ref = EventToJson(kLsn, kTime, *enc_ref);
+  if (view.ok() != view_ref.ok() || (view.ok() && *view != *view_ref)) {
+    Fail("EncodeEvent stores another event than its reference", view.ok() ? *view : "");
+  }
   if (auto d = DecodeEvent(*enc); !d.ok()) {
     Fail("EncodeEvent produced a payload DecodeEvent rejects", d.status().ToString());
   }
