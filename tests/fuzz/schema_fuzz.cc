@@ -75,10 +75,10 @@ void FromJson(std::string_view json) {
     }
     return;
   }
-  auto view = EventToJson(kLsn, kTime, *enc);
-  auto view_ref = EventToJson(kLsn, kTime, *enc_ref);
-  if (view.ok() != view_ref.ok() || (view.ok() && *view != *view_ref)) {
-    Fail("EncodeEvent stores another event than its reference", view.ok() ? *view : "");
+  auto shown = EventToJson(kLsn, kTime, *enc);
+  auto shown_ref = EventToJson(kLsn, kTime, *enc_ref);
+  if (shown.ok() != shown_ref.ok() || (shown.ok() && *shown != *shown_ref)) {
+    Fail("EncodeEvent stores another event than its reference", shown.ok() ? *shown : "");
   }
   if (auto d = DecodeEvent(*enc); !d.ok()) {
     Fail("EncodeEvent produced a payload DecodeEvent rejects", d.status().ToString());
