@@ -11,6 +11,8 @@
 
 #include "bench/bench_util.h"
 
+struct sqlite3;
+
 namespace tink::bench {
 
 inline constexpr size_t kPayload = 256;   // bytes of every event, for every system
@@ -117,6 +119,9 @@ struct Row {
 extern Config g_cfg;
 extern std::vector<std::string> g_data;
 inline const std::string& P(uint64_t i) { return g_data[i % g_data.size()]; }
+
+// sqlite3_exec; "" or SQLite's error message (bench/shell_compare.cc).
+std::string SqliteExec(sqlite3* db, const std::string& sql);
 
 // "what: strerror(errno)".
 std::string Errno(const char* what);

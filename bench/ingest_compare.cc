@@ -87,16 +87,6 @@ Line CpuPerEvent(size_t n, Fn fn) {
   return l;
 }
 
-std::string SqliteExec(sqlite3* db, const char* sql) {
-  char* msg = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-    std::string e = msg ? msg : "sqlite3_exec failed";
-    sqlite3_free(msg);
-    return e;
-  }
-  return "";
-}
-
 Rate SqliteImport(const std::string& dir, const std::vector<std::string>& lines) {
   Rate r;
   sqlite3* db = nullptr;

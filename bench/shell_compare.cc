@@ -141,23 +141,13 @@ std::string SqliteQuery(sqlite3* db, const std::string& sql, const std::vector<s
   return "";
 }
 
-std::string Exec(sqlite3* db, const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string e = err ? err : "?";
-    sqlite3_free(err);
-    return e;
-  }
-  return "";
-}
-
 // Loads every event of `engine` into SQLite at `path`: one transaction, then the indexes.
 std::string LoadSqlite(engine::Engine& engine, const std::string& path, double* seconds) {
   std::filesystem::remove(path);
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return "sqlite3_open";
   const auto t0 = Clock::now();
-  std::string err = Exec(db,
+  std::string err = SqliteExec(db,
                          "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;"
                          "CREATE TABLE events(lsn INTEGER PRIMARY KEY, time TEXT, stream TEXT, "
                          "type TEXT, run TEXT, doc TEXT);");
@@ -200,7 +190,7 @@ std::string LoadSqlite(engine::Engine& engine, const std::string& path, double* 
   }
   sqlite3_finalize(ins);
   if (err.empty()) {
-    err = Exec(db,
+    err = SqliteExec(db,
                "CREATE INDEX ev_stream ON events(stream); CREATE INDEX ev_type ON events(type);"
                "CREATE INDEX ev_run ON events(run); COMMIT;");
   }
@@ -287,7 +277,7 @@ std::string ShellCompare(const std::string& dir, const ShellOptions& o) {
     if (sqlite3_open_v2(sq_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
       return fail("sqlite3_open");
     }
-    Exec(db, "PRAGMA cache_size=-1048576; PRAGMA mmap_size=17179869184;");
+    SqliteExec(db, "PRAGMA cache_size=-1048576; PRAGMA mmap_size=17179869184;");
   }
 
   struct Q {
@@ -379,6 +369,16 @@ std::string ShellCompare(const std::string& dir, const ShellOptions& o) {
   if (db != nullptr) sqlite3_close(db);
   if (o.store.empty()) std::filesystem::remove(sq_path);  // the scratch directory goes anyway
   return out;
+}
+
+std::string SqliteExec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string e = err ? err : "?";
+    sqlite3_free(err);
+    return e;
+  }
+  return "";
 }
 
 }  // namespace tink::bench
