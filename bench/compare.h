@@ -115,10 +115,26 @@ struct Row {
   uint64_t checked = 0, mismatched = 0;
 };
 
+// What the goals list needs besides the rows (bench/goals.cc).
+struct GoalInputs {
+  bool log = false, open = false;   // the sections that ran
+  const Row* asof_ours = nullptr;   // our as-of lookup row, if the as-of class ran
+  std::vector<Goal> ingest_goals;   // the ingest class's own goal lines
+  OpenResult open_result;
+};
+
 // Set once by main before any measurement; read-only afterwards (so safe from any thread).
 extern Config g_cfg;
 extern std::vector<std::string> g_data;
 inline const std::string& P(uint64_t i) { return g_data[i % g_data.size()]; }
+
+// The report's goal lines, PASS or MISS (bench/goals.cc).
+std::vector<Goal> CollectGoals(const std::vector<Row>& rows, const GoalInputs& in);
+// Rows by system: ours ("tinkerbell ..."), ours in r's class (and group), by name.
+bool IsOurs(const Row& r);
+const Row* OursFor(const std::vector<Row>& rows, const Row& r);
+const Row* Find(const std::vector<Row>& rows, const std::string& name);
+double PerSec(const std::vector<Row>& rows, const std::string& name);
 
 // sqlite3_exec; "" or SQLite's error message (bench/shell_compare.cc).
 std::string SqliteExec(sqlite3* db, const std::string& sql);
