@@ -19,8 +19,8 @@
 // Errors (RunRecorded returns an error only for tink's own failures, never for the command's):
 //   InvalidArgument - empty argv, bad workdir, a bad env entry, --sandbox without a usable bwrap
 //                     (the command never runs unsandboxed);
-//   NotFound        - argv[0] not found in PATH (nothing is run; task.failed is recorded if the
-//                     task had been started);
+//   NotFound        - argv[0] not found in PATH (nothing is run, nothing is recorded);
+//                     InvalidArgument "NAME: Permission denied" when it is not executable;
 //   whatever the sink returns (IOError, Conflict, ...), with what was recorded before it.
 // The command's own failure (non-zero exit, signal, timeout) is an ExecOutcome, not an error.
 #pragma once
@@ -61,6 +61,10 @@ struct ExecOptions {
   int stdout_fd = 1;
   int stderr_fd = 2;
   int stdin_fd = -1;  // the command's stdin (-1 = /dev/null)
+  // Readable (e.g. a self-pipe written by a signal handler) = cancel: the process group gets
+  // SIGTERM, then SIGKILL after kill_grace_s. -1 = none.
+  int cancel_fd = -1;
+  double kill_grace_s = 2;  // between SIGTERM and SIGKILL on timeout or cancel
   std::string tool = "exec";  // the tool name in tool.call/tool.result (the MCP server may set it)
   std::string worker;         // task.started's worker ("" = "tink exec pid N")
 };
@@ -71,18 +75,21 @@ struct ExecOutcome {
   int exit_code = -1;  // the command's exit status; -1 if killed by a signal
   int signal = 0;      // the signal that ended it, 0 if it exited
   bool timed_out = false;
+  bool cancelled = false;  // cancel_fd became readable
   double duration_ms = 0;
   double user_cpu_ms = 0, sys_cpu_ms = 0;
   int64_t max_rss_kb = 0;
   uint64_t stdout_bytes = 0, stderr_bytes = 0;  // everything the command wrote
   bool stdout_truncated = false, stderr_truncated = false;  // past output_cap_bytes
-  uint64_t dropped_chunks = 0;  // chunks the appender could not keep up with (bytes counted)
+  uint64_t dropped_bytes = 0;  // output not recorded (past the cap, or the store was too slow)
   std::string stdout_text, stderr_text;  // the first stdout_head_bytes of each stream
   size_t files_changed = 0;              // canvas events emitted for the workdir
   std::vector<std::string> file_notes;   // files skipped (too large, unreadable, ...)
   log::Lsn first_lsn = 0, last_lsn = 0;  // of everything recorded
   // What `tink exec` exits with: the exit code; 128+N for signal N; 124 for a timeout.
   int ShellExitCode() const;
+  // "exit code 3", "killed by signal 9 (Killed)", "timed out after 2 s", ...; "" for exit 0.
+  std::string Failure() const;
 };
 
 // Appends one group of events atomically and returns their LSNs in order (the local engine, or
