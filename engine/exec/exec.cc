@@ -269,8 +269,13 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
   out.call_id = out.task;
   Recorder rec{out.run, out.task, out.call_id, &sink};
 
+  internal::SnapshotLimits limits;
+  for (const std::string& x : o.exclude) {
+    const std::filesystem::path p = std::filesystem::weakly_canonical(x, ec);
+    if (!ec) limits.exclude.push_back(p.string());
+  }
   internal::Snapshot before;
-  if (o.record_files) before = internal::TakeSnapshot(workdir, {});
+  if (o.record_files) before = internal::TakeSnapshot(workdir, limits);
 
   // What is asked, recorded before anything runs.
   std::vector<schema::EventInput> start;
@@ -495,7 +500,7 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
 
   internal::FileChanges files;
   if (o.record_files) {
-    const internal::Snapshot after = internal::TakeSnapshot(workdir, {});
+    const internal::Snapshot after = internal::TakeSnapshot(workdir, limits);
     files = internal::DiffSnapshots(before, after, out.task);
     files.notes.insert(files.notes.begin(), before.notes.begin(), before.notes.end());
   }

@@ -50,6 +50,8 @@ struct ExecOptions {
   std::string workdir; // "" = the current directory; the command's cwd; files changed under it
                        // become canvas events
   bool record_files = true;  // snapshot the workdir before and after
+  // Paths left out of the snapshot (e.g. the store itself when it lies under the workdir).
+  std::vector<std::string> exclude;
   bool sandbox = false;      // run under bwrap (no network, read-only /, workdir writable)
   double timeout_s = 0;      // 0 = none; on expiry SIGTERM then SIGKILL the process group
   // Added to the inherited environment (K, V). Values are never recorded.

@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -101,10 +102,13 @@ Snapshot TakeSnapshot(const std::string& root, const SnapshotLimits& limits) {
       ec.clear();
       continue;
     }
+    const bool excluded = std::find(limits.exclude.begin(), limits.exclude.end(),
+                                    entry.path().string()) != limits.exclude.end();
     if (fs::is_directory(st)) {
-      if (name == ".git") it.disable_recursion_pending();
+      if (name == ".git" || excluded) it.disable_recursion_pending();
       continue;
     }
+    if (excluded) continue;
     const std::string rel = entry.path().lexically_relative(root).generic_string();
     if (!fs::is_regular_file(st) && !fs::is_symlink(st)) continue;  // fifos, sockets, devices
     if (name == ".git") continue;  // a worktree's .git file

@@ -7,12 +7,14 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace tink::cli {
 
 struct GlobalOptions {
   std::string store;   // --store; empty: engine::DefaultStorePath()
   std::string server;  // --server; empty: $TINKERBELL_SERVER unless --store was given
+  std::vector<std::string> raw_args;  // argv as main() got it (tink exec's command after --)
   std::string StorePath() const;
   // The daemon a command talks to instead of opening a store (docs/shell.md "Talking to a
   // daemon"): --server; else $TINKERBELL_SERVER, unless --store names a store to open here;

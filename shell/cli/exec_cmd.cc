@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -173,6 +174,7 @@ int Run(const GlobalOptions& global, const ExecFlags& f, bool sync_given) {
     auto opened = engine::Engine::Open(global.StorePath(), eo);
     if (!opened.ok()) return Fail("exec", opened.status());
     eng = std::move(opened).value();
+    options->exclude.push_back(global.StorePath());  // its own writes are not the command's
     if (eng->recovery().torn_tail) {
       std::fprintf(stderr, "tink exec: recovered: %s\n", eng->recovery().ToString().c_str());
     }
@@ -226,7 +228,8 @@ void SetupExec(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--env", f->env,
                   "NAME=VALUE added to the environment (repeatable). Values are never recorded; "
-                  "names are, unless they look secret (TOKEN, KEY, SECRET, PASSWORD, ...)");
+                  "names are, unless they look secret (TOKEN, KEY, SECRET, PASSWORD, ...)")
+      ->allow_extra_args(false);
   cmd->add_flag("--json", f->json,
                 "After the command, one JSON line on stderr: run, task, LSNs, exit code, "
                 "duration");
@@ -246,7 +249,14 @@ void SetupExec(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
       "found; 126 not executable; 2/4 for tink's own errors.\n"
       "Locally the store stays locked while the command runs: prefer --server when a daemon "
       "runs.");
-  *run = [global, f, sync] { return Run(*global, *f, sync->count() > 0); };
+  *run = [global, f, sync] {
+    // The command exactly as given after `--`: CLI11 would read an argument like "[ a, b ]" as
+    // a list (it strips the brackets and splits at commas).
+    const std::vector<std::string>& raw = global->raw_args;
+    const auto dashes = std::find(raw.begin(), raw.end(), "--");
+    if (dashes != raw.end()) f->command.assign(dashes + 1, raw.end());
+    return Run(*global, *f, sync->count() > 0);
+  };
 }
 
 }  // namespace tink::cli

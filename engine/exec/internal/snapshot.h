@@ -31,6 +31,7 @@ struct SnapshotLimits {
   size_t max_files = 20000;
   size_t max_file_bytes = 4 << 20;
   size_t max_total_bytes = 128 << 20;
+  std::vector<std::string> exclude;  // absolute, canonical paths skipped with what is under them
 };
 
 struct FileState {
