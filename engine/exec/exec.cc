@@ -256,11 +256,11 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
   const std::string workdir = wd.string();
   ASSIGN_OR_RETURN(std::vector<std::string> envp, BuildEnv(o));
   if (o.sandbox) RETURN_IF_ERROR(CheckSandbox());
-  // PATH as the command will see it; a relative name is looked up from the working directory.
-  ASSIGN_OR_RETURN(std::string exe, internal::FindExecutable(o.argv[0], EnvValue(envp, "PATH")));
-  if (!exe.empty() && exe[0] != '/') {
-    exe = (std::filesystem::absolute(exe, ec)).lexically_normal().string();
-  }
+  // PATH as the command will see it; a relative path (./build.sh) is taken from the working
+  // directory, where the command runs.
+  std::string name = o.argv[0];
+  if (name.find('/') != std::string::npos && name[0] != '/') name = workdir + "/" + name;
+  ASSIGN_OR_RETURN(std::string exe, internal::FindExecutable(name, EnvValue(envp, "PATH")));
 
   ExecOutcome out;
   out.run_generated = o.run.empty();
@@ -330,9 +330,11 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
   };
 
   internal::ChildSpec spec;
-  std::vector<std::string> command = o.argv;
-  command[0] = exe;
   if (o.sandbox) {
+    // bwrap looks the name up again inside (the same PATH, the same files: / is bound), so
+    // argv[0] stays what the user gave; a relative path is taken from the working directory
+    // there too (--chdir).
+    const std::vector<std::string>& command = o.argv;
     const std::string path_env = EnvValue(envp, "PATH");
     auto bwrap = internal::FindExecutable("bwrap", path_env.empty() ? "/usr/bin:/bin" : path_env);
     if (!bwrap.ok()) return record_start_failure(bwrap.status());
