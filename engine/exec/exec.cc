@@ -61,8 +61,8 @@ Result<std::vector<std::string>> BuildEnv(const ExecOptions& o) {
     std::string_view entry(*e);
     const size_t eq = entry.find('=');
     const std::string_view name = entry.substr(0, eq);
-    const bool replaced = std::any_of(o.env.begin(), o.env.end(),
-                                      [&](const auto& kv) { return kv.first == name; });
+    const bool replaced =
+        std::any_of(o.env.begin(), o.env.end(), [&](const auto& kv) { return kv.first == name; });
     if (!replaced) envp.emplace_back(entry);
   }
   for (const auto& [k, v] : o.env) envp.push_back(k + "=" + v);
@@ -136,12 +136,24 @@ std::string SignalName(int sig) {
 // The bwrap command line around `command` (docs/exec.md "Sandbox").
 std::vector<std::string> SandboxArgv(const std::string& bwrap, const std::string& workdir,
                                      const std::vector<std::string>& command) {
-  std::vector<std::string> a = {bwrap,         "--unshare-all", "--die-with-parent",
-                                "--new-session", "--ro-bind",   "/",
-                                "/",           "--dev",         "/dev",
-                                "--proc",      "/proc",         "--tmpfs",
-                                "/tmp",        "--bind",        workdir,
-                                workdir,       "--chdir",       workdir,
+  std::vector<std::string> a = {bwrap,
+                                "--unshare-all",
+                                "--die-with-parent",
+                                "--new-session",
+                                "--ro-bind",
+                                "/",
+                                "/",
+                                "--dev",
+                                "/dev",
+                                "--proc",
+                                "/proc",
+                                "--tmpfs",
+                                "/tmp",
+                                "--bind",
+                                workdir,
+                                workdir,
+                                "--chdir",
+                                workdir,
                                 "--"};
   a.insert(a.end(), command.begin(), command.end());
   return a;
@@ -200,9 +212,9 @@ double TvMs(const timeval& tv) { return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0
 bool IsSecretName(std::string_view name) {
   std::string upper(name);
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  static const char* const kWords[] = {"TOKEN",   "KEY",    "SECRET",  "PASSWORD",   "PASSWD",
-                                       "AUTH",    "CREDENTIAL", "COOKIE", "SESSION", "PRIVATE",
-                                       "PASS",    "CERT"};
+  static const char* const kWords[] = {"TOKEN",   "KEY",     "SECRET",     "PASSWORD",
+                                       "PASSWD",  "AUTH",    "CREDENTIAL", "COOKIE",
+                                       "SESSION", "PRIVATE", "PASS",       "CERT"};
   for (const char* w : kWords) {
     if (upper.find(w) != std::string::npos) return true;
   }
@@ -225,9 +237,8 @@ int ExecOutcome::ShellExitCode() const {
 
 std::string ExecOutcome::Failure() const {
   if (timed_out) {
-    return "timed out" + std::string(signal != 0 ? " (killed by signal " +
-                                                       std::to_string(signal) + ")"
-                                                 : "");
+    return "timed out" +
+           std::string(signal != 0 ? " (killed by signal " + std::to_string(signal) + ")" : "");
   }
   if (cancelled && signal != 0) {
     return "cancelled (killed by signal " + std::to_string(signal) + ")";
@@ -304,23 +315,24 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
   if (hidden > 0) args["env_hidden"] = hidden;
   if (o.sandbox) args["sandbox"] = true;
   if (o.timeout_s > 0) args["timeout_s"] = o.timeout_s;
-  start.push_back(rec.Make("tool.call", {{"task", out.task},
-                                         {"call_id", out.call_id},
-                                         {"tool", o.tool},
-                                         {"args", args}}));
+  start.push_back(
+      rec.Make("tool.call",
+               {{"task", out.task}, {"call_id", out.call_id}, {"tool", o.tool}, {"args", args}}));
   ASSIGN_OR_RETURN(std::vector<log::Lsn> start_lsns, rec.Append(start));
   const log::Lsn call_lsn = start_lsns.back();
 
   // Ends the task when the command could not be started at all.
   auto record_start_failure = [&](const Status& why) -> Status {
     std::vector<schema::EventInput> end;
-    end.push_back(rec.Make("tool.result", {{"task", out.task},
-                                           {"call_id", out.call_id},
-                                           {"tool", o.tool},
-                                           {"ok", false},
-                                           {"error", why.message()}},
+    end.push_back(rec.Make("tool.result",
+                           {{"task", out.task},
+                            {"call_id", out.call_id},
+                            {"tool", o.tool},
+                            {"ok", false},
+                            {"error", why.message()}},
                            call_lsn));
-    end.push_back(rec.Make("task.failed", {{"task", out.task}, {"error", why.message()}}, call_lsn));
+    end.push_back(
+        rec.Make("task.failed", {{"task", out.task}, {"error", why.message()}}, call_lsn));
     if (out.run_generated) {
       end.push_back(
           rec.Make("run.finished", {{"status", "failed"}, {"error", why.message()}}, 0, true));
@@ -443,16 +455,26 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
     if (exited_at) wait = std::chrono::milliseconds(50);
     if (!exited_at && has_deadline && !out.timed_out) wait = std::min(wait, deadline - now);
     if (!exited_at && kill_at && !killed) wait = std::min(wait, *kill_at - now);
-    if (!exited_at && child.pid_fd < 0) wait = std::min<Clock::duration>(wait, std::chrono::milliseconds(20));
+    if (!exited_at && child.pid_fd < 0)
+      wait = std::min<Clock::duration>(wait, std::chrono::milliseconds(20));
     const int wait_ms = static_cast<int>(std::clamp<int64_t>(
         std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 0, 3'600'000));
 
     struct pollfd fds[4];
     int n = 0;
     int idx_out = -1, idx_err = -1, idx_pid = -1, idx_cancel = -1;
-    if (out_open) { idx_out = n; fds[n++] = {child.out_fd, POLLIN, 0}; }
-    if (err_open) { idx_err = n; fds[n++] = {child.err_fd, POLLIN, 0}; }
-    if (!exited_at && child.pid_fd >= 0) { idx_pid = n; fds[n++] = {child.pid_fd, POLLIN, 0}; }
+    if (out_open) {
+      idx_out = n;
+      fds[n++] = {child.out_fd, POLLIN, 0};
+    }
+    if (err_open) {
+      idx_err = n;
+      fds[n++] = {child.err_fd, POLLIN, 0};
+    }
+    if (!exited_at && child.pid_fd >= 0) {
+      idx_pid = n;
+      fds[n++] = {child.pid_fd, POLLIN, 0};
+    }
     if (!exited_at && o.cancel_fd >= 0 && !out.cancelled && !out.timed_out) {
       idx_cancel = n;
       fds[n++] = {o.cancel_fd, POLLIN, 0};
@@ -540,8 +562,8 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
     }
   }
   if (failure.empty()) {
-    end.push_back(rec.Make("task.succeeded",
-                           {{"task", out.task}, {"result", {{"exit_code", 0}}}}, call_lsn));
+    end.push_back(
+        rec.Make("task.succeeded", {{"task", out.task}, {"result", {{"exit_code", 0}}}}, call_lsn));
   } else {
     end.push_back(rec.Make("task.failed", {{"task", out.task}, {"error", failure}}, call_lsn));
   }

@@ -44,21 +44,21 @@ namespace tink::exec {
 
 struct ExecOptions {
   std::vector<std::string> argv;  // the command; argv[0] is looked up in PATH (unless it has a '/')
-  std::string run;     // "" = a fresh generated run, recorded with run.started / run.finished
-  std::string task;    // "" = generated
-  std::string parent;  // parent task id for task.created ("" = none)
-  std::string workdir; // "" = the current directory; the command's cwd; files changed under it
-                       // become canvas events
+  std::string run;      // "" = a fresh generated run, recorded with run.started / run.finished
+  std::string task;     // "" = generated
+  std::string parent;   // parent task id for task.created ("" = none)
+  std::string workdir;  // "" = the current directory; the command's cwd; files changed under it
+                        // become canvas events
   bool record_files = true;  // snapshot the workdir before and after
   // Paths left out of the snapshot (e.g. the store itself when it lies under the workdir).
   std::vector<std::string> exclude;
-  bool sandbox = false;      // run under bwrap (no network, read-only /, workdir writable)
-  double timeout_s = 0;      // 0 = none; on expiry SIGTERM then SIGKILL the process group
+  bool sandbox = false;  // run under bwrap (no network, read-only /, workdir writable)
+  double timeout_s = 0;  // 0 = none; on expiry SIGTERM then SIGKILL the process group
   // Added to the inherited environment (K, V). Values are never recorded.
   std::vector<std::pair<std::string, std::string>> env;
-  size_t chunk_bytes = 64 << 10;         // largest tool.output text per event (before encoding)
-  size_t output_cap_bytes = 8 << 20;     // per stream; past it output is counted, not recorded
-  size_t stdout_head_bytes = 64 << 10;   // how much of each stream ExecOutcome keeps
+  size_t chunk_bytes = 64 << 10;        // largest tool.output text per event (before encoding)
+  size_t output_cap_bytes = 8 << 20;    // per stream; past it output is counted, not recorded
+  size_t stdout_head_bytes = 64 << 10;  // how much of each stream ExecOutcome keeps
   // Where the command's output is also passed through as it arrives (-1 = nowhere).
   int stdout_fd = 1;
   int stderr_fd = 2;
@@ -66,7 +66,7 @@ struct ExecOptions {
   // Readable (e.g. a self-pipe written by a signal handler) = cancel: the process group gets
   // SIGTERM, then SIGKILL after kill_grace_s. -1 = none.
   int cancel_fd = -1;
-  double kill_grace_s = 2;  // between SIGTERM and SIGKILL on timeout or cancel
+  double kill_grace_s = 2;    // between SIGTERM and SIGKILL on timeout or cancel
   std::string tool = "exec";  // the tool name in tool.call/tool.result (the MCP server may set it)
   std::string worker;         // task.started's worker ("" = "tink exec pid N")
 };
@@ -81,7 +81,7 @@ struct ExecOutcome {
   double duration_ms = 0;
   double user_cpu_ms = 0, sys_cpu_ms = 0;
   int64_t max_rss_kb = 0;
-  uint64_t stdout_bytes = 0, stderr_bytes = 0;  // everything the command wrote
+  uint64_t stdout_bytes = 0, stderr_bytes = 0;              // everything the command wrote
   bool stdout_truncated = false, stderr_truncated = false;  // past output_cap_bytes
   uint64_t dropped_bytes = 0;  // output not recorded (past the cap, or the store was too slow)
   std::string stdout_text, stderr_text;  // the first stdout_head_bytes of each stream
@@ -96,8 +96,7 @@ struct ExecOutcome {
 
 // Appends one group of events atomically and returns their LSNs in order (the local engine, or
 // POST /v1/events to a daemon). Called from one thread at a time.
-using EventSink =
-    std::function<Result<std::vector<log::Lsn>>(std::span<const schema::EventInput>)>;
+using EventSink = std::function<Result<std::vector<log::Lsn>>(std::span<const schema::EventInput>)>;
 
 // Runs options.argv and records it through `sink`. Blocks until the command has ended (and its
 // process group is gone, on timeout) and every event is appended.

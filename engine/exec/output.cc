@@ -1,10 +1,11 @@
 // OutputRecorder: a command's output as tool.output events, appended off the reading thread.
 #include "engine/exec/internal/output.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <boost/beast/core/detail/base64.hpp>
 #include <nlohmann/json.hpp>
-#include <simdjson.h>
 
 namespace tink::exec::internal {
 namespace {
@@ -20,9 +21,12 @@ size_t IncompleteTail(std::string_view s) {
     const auto c = static_cast<unsigned char>(s[n - back]);
     if (IsContinuation(c)) continue;
     size_t need = 1;
-    if ((c & 0xE0) == 0xC0) need = 2;
-    else if ((c & 0xF0) == 0xE0) need = 3;
-    else if ((c & 0xF8) == 0xF0) need = 4;
+    if ((c & 0xE0) == 0xC0)
+      need = 2;
+    else if ((c & 0xF0) == 0xE0)
+      need = 3;
+    else if ((c & 0xF8) == 0xF0)
+      need = 4;
     return need > back ? back : 0;
   }
   return 0;
@@ -104,8 +108,7 @@ schema::EventInput OutputRecorder::Event(std::string data_json) const {
   return e;
 }
 
-void OutputRecorder::Chunk(int stream, const Piece& piece,
-                           std::vector<schema::EventInput>* out) {
+void OutputRecorder::Chunk(int stream, const Piece& piece, std::vector<schema::EventInput>* out) {
   StreamState& s = streams_[stream];
   std::string_view rest = piece.bytes;
   uint64_t offset = piece.offset;

@@ -6,8 +6,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -111,7 +111,7 @@ Snapshot TakeSnapshot(const std::string& root, const SnapshotLimits& limits) {
     if (excluded) continue;
     const std::string rel = entry.path().lexically_relative(root).generic_string();
     if (!fs::is_regular_file(st) && !fs::is_symlink(st)) continue;  // fifos, sockets, devices
-    if (name == ".git") continue;  // a worktree's .git file
+    if (name == ".git") continue;                                   // a worktree's .git file
     if (!IsText(rel)) {
       snap.notes.push_back("skipped a path that is not UTF-8 text");
       continue;
@@ -139,8 +139,8 @@ Snapshot TakeSnapshot(const std::string& root, const SnapshotLimits& limits) {
     } else {
       f.mode = (sb.st_mode & 0111) != 0 ? "100755" : "100644";
       if (f.size > limits.max_file_bytes || total + f.size > limits.max_total_bytes) {
-        f.hash = "size " + std::to_string(f.size) + " mtime " +
-                 std::to_string(sb.st_mtim.tv_sec) + "." + std::to_string(sb.st_mtim.tv_nsec);
+        f.hash = "size " + std::to_string(f.size) + " mtime " + std::to_string(sb.st_mtim.tv_sec) +
+                 "." + std::to_string(sb.st_mtim.tv_nsec);
       } else {
         std::optional<std::string> content = ReadRegular(full, f.size);
         if (!content) {

@@ -199,8 +199,7 @@ int Run(const GlobalOptions& global, const ExecFlags& f, bool sync_given) {
   if (eng) {
     Status closed = eng->Close();
     if (!closed.ok()) {
-      std::fprintf(stderr, "tink exec: closing the store failed: %s\n",
-                   closed.ToString().c_str());
+      std::fprintf(stderr, "tink exec: closing the store failed: %s\n", closed.ToString().c_str());
       if (rc == 0) rc = ExitFor(closed);
     }
   }

@@ -70,9 +70,9 @@ TEST_F(ExecCliTest, ExitCodesSignalsAndTheEventsOfOneRun) {
   for (const json& e : events) {
     if (e["type"] != "tool.output") types.push_back(e["type"]);
   }
-  EXPECT_EQ(types, (std::vector<std::string>{"run.started", "task.created", "task.ready",
-                                             "task.started", "tool.call", "tool.result",
-                                             "task.failed", "run.finished"}));
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"run.started", "task.created", "task.ready", "task.started",
+                                      "tool.call", "tool.result", "task.failed", "run.finished"}));
   EXPECT_EQ(events.front()["lsn"], summary["first_lsn"]);
   EXPECT_EQ(events.back()["lsn"], summary["last_lsn"]);
   const json result = OfType(events, "tool.result").at(0)["data"];
@@ -161,12 +161,9 @@ TEST_F(ExecCliTest, LargeTextOutputIsRecordedWholeInUtf8Chunks) {
   std::string text;
   for (int i = 0; i < 70000; ++i) text += "é";
   text += "\n";
-  {
-    std::ofstream(tmp_.Sub("utf8.txt")) << text;
-  }
-  CommandResult r =
-      Tink("exec --json --no-files -- sh -c " +
-           ShellQuote("cat " + ShellQuote(tmp_.Sub("utf8.txt")) + "; seq 1 1000000"));
+  { std::ofstream(tmp_.Sub("utf8.txt")) << text; }
+  CommandResult r = Tink("exec --json --no-files -- sh -c " +
+                         ShellQuote("cat " + ShellQuote(tmp_.Sub("utf8.txt")) + "; seq 1 1000000"));
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 500);
   const CommandResult expected =
       RunCommand("cat " + ShellQuote(tmp_.Sub("utf8.txt")) + "; seq 1 1000000");
@@ -195,8 +192,8 @@ TEST_F(ExecCliTest, BinaryOutputPastTheCapIsTruncatedAndNoted) {
   }
   const std::string all = ReadFile(bin);
   const size_t cap = 3'000'000;
-  CommandResult r = Tink("exec --json --no-files --output-cap " + std::to_string(cap) +
-                         " -- cat " + ShellQuote(bin));
+  CommandResult r = Tink("exec --json --no-files --output-cap " + std::to_string(cap) + " -- cat " +
+                         ShellQuote(bin));
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 300);
   EXPECT_TRUE(r.out == all) << "everything is passed through, past the cap too";
   const std::vector<json> events = Events(Summary(r)["run"]);
@@ -255,13 +252,14 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out, const 
 TEST_F(ExecCliTest, KillNineOfTinkExecLeavesAConsistentLog) {
   const std::string pidfile = tmp_.Sub("command.pid");
   const std::string out = tmp_.Sub("exec.out");
-  const pid_t tink = Spawn({TINK_BIN, "--store", store_, "exec", "--no-files", "--run", "r1",
-                            "--", "sh", "-c",
-                            "echo started; echo $$ > " + pidfile + ".tmp; mv " + pidfile +
-                                ".tmp " + pidfile + "; exec sleep 1000"},
-                           out, tmp_.Sub("exec.err"));
+  const pid_t tink =
+      Spawn({TINK_BIN, "--store", store_, "exec", "--no-files", "--run", "r1", "--", "sh", "-c",
+             "echo started; echo $$ > " + pidfile + ".tmp; mv " + pidfile + ".tmp " + pidfile +
+                 "; exec sleep 1000"},
+            out, tmp_.Sub("exec.err"));
   ASSERT_GT(tink, 0);
-  ASSERT_TRUE(WaitFor([&] { return !ReadFile(pidfile).empty(); }, 60)) << ReadFile(tmp_.Sub("exec.err"));
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(pidfile).empty(); }, 60))
+      << ReadFile(tmp_.Sub("exec.err"));
   ASSERT_TRUE(WaitFor([&] { return ReadFile(out) == "started\n"; }, 60));
   const pid_t command = std::stoi(ReadFile(pidfile));
   ASSERT_EQ(::kill(tink, SIGKILL), 0);
@@ -277,8 +275,7 @@ TEST_F(ExecCliTest, KillNineOfTinkExecLeavesAConsistentLog) {
   for (const json& e : events) types.push_back(e["type"]);
   ASSERT_GE(types.size(), 4u) << r.err;
   EXPECT_EQ(std::vector<std::string>(types.begin(), types.begin() + 4),
-            (std::vector<std::string>{"task.created", "task.ready", "task.started",
-                                      "tool.call"}));
+            (std::vector<std::string>{"task.created", "task.ready", "task.started", "tool.call"}));
   EXPECT_TRUE(OfType(events, "tool.result").empty());
   // The store takes a writer again.
   r = Tink("exec --no-files --run r1 -- true");
@@ -291,9 +288,9 @@ TEST_F(ExecCliTest, ThroughTinkServe) {
   so.store = store_;
   ASSERT_TRUE(server.Start(so)) << server.error();
   const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
-  CommandResult r = RunCommand(std::string(TINK_BIN) + " --store " + ShellQuote(store_) +
-                               " --server " + url +
-                               " exec --json --no-files -- sh -c 'echo remote; exit 5'");
+  CommandResult r =
+      RunCommand(std::string(TINK_BIN) + " --store " + ShellQuote(store_) + " --server " + url +
+                 " exec --json --no-files -- sh -c 'echo remote; exit 5'");
   EXPECT_EQ(r.exit_code, 5) << r.err;
   EXPECT_EQ(r.out, "remote\n");
   const json summary = Summary(r);

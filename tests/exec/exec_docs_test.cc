@@ -59,8 +59,8 @@ TEST(ExecDocsTest, EveryConsoleExampleRuns) {
   for (const Step& s : steps) {
     const CommandResult r =
         RunCommand("cd " + ShellQuote(tmp.path()) + " && unset TINKERBELL_SERVER && PATH=" +
-                   ShellQuote(bin_dir) + ":$PATH TINKERBELL_STORE=" +
-                   ShellQuote(tmp.Sub("store")) + " sh -c " + ShellQuote(s.command) + " 2>&1");
+                   ShellQuote(bin_dir) + ":$PATH TINKERBELL_STORE=" + ShellQuote(tmp.Sub("store")) +
+                   " sh -c " + ShellQuote(s.command) + " 2>&1");
     EXPECT_EQ(r.out, s.expected) << "docs/exec.md:" << s.line << ": " << s.command;
     EXPECT_EQ(r.exit_code, s.exit_code) << "docs/exec.md:" << s.line << ": " << s.command;
   }

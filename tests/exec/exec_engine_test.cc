@@ -30,8 +30,7 @@ struct MemorySink {
     return [this](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
       if (!block_until.empty() && group.front().type == "tool.output") {
         const auto end = std::chrono::steady_clock::now() + std::chrono::minutes(2);
-        while (::access(block_until.c_str(), F_OK) != 0 &&
-               std::chrono::steady_clock::now() < end) {
+        while (::access(block_until.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < end) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
       }
@@ -137,8 +136,10 @@ TEST(ExecEngineTest, BadOptionsRunNothing) {
   // A store that refuses the first group: nothing runs.
   testing::TempDir tmp;
   o.workdir = tmp.path();
-  const EventSink refusing = [](std::span<const schema::EventInput>)
-      -> Result<std::vector<log::Lsn>> { return Status::IOError("disk full"); };
+  const EventSink refusing =
+      [](std::span<const schema::EventInput>) -> Result<std::vector<log::Lsn>> {
+    return Status::IOError("disk full");
+  };
   o.argv = {"touch", tmp.Sub("marker")};
   EXPECT_TRUE(RunRecorded(o, refusing).status().IsIOError());
   EXPECT_NE(::access(tmp.Sub("marker").c_str(), F_OK), 0);

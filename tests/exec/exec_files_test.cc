@@ -25,7 +25,8 @@ class ExecFilesTest : public ::testing::Test, public ExecTestBase {
   CommandResult Git(const std::string& args) {
     return RunCommand("cd " + ShellQuote(wd()) +
                       " && git -c user.name=t -c user.email=t@t -c core.fileMode=true "
-                      "-c init.defaultBranch=main " + args);
+                      "-c init.defaultBranch=main " +
+                      args);
   }
 };
 
@@ -53,7 +54,9 @@ TEST_F(ExecFilesTest, CanvasDiffOfTheRunIsTheGitDiffOfTheWorkdir) {
   Write("run.sh", "#!/bin/sh\necho hi\n");
   Write("src/mod.c", "int f(void) {\n  return 1;\n}\n");
   ASSERT_EQ(Git("init -q && git -c user.name=t -c user.email=t@t add -A && "
-                "git -c user.name=t -c user.email=t@t commit -q -m base").exit_code, 0);
+                "git -c user.name=t -c user.email=t@t commit -q -m base")
+                .exit_code,
+            0);
 
   const std::string script =
       "sed -i 's/^line 20$/line twenty/; /^line 30$/d' edit.txt && "
@@ -63,8 +66,8 @@ TEST_F(ExecFilesTest, CanvasDiffOfTheRunIsTheGitDiffOfTheWorkdir) {
       "chmod +x run.sh && "
       "printf 'brand new\\n' > created.txt && "
       "mkdir -p deep/er && printf 'no newline at end' > deep/er/x.txt";
-  CommandResult r = Tink("exec --json --workdir " + ShellQuote(wd()) + " -- sh -c " +
-                         ShellQuote(script));
+  CommandResult r =
+      Tink("exec --json --workdir " + ShellQuote(wd()) + " -- sh -c " + ShellQuote(script));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json summary = Summary(r);
   const std::string run = summary["run"];
@@ -156,9 +159,8 @@ TEST_F(ExecFilesTest, GitDirectoryAndUnchangedFilesAreLeftOut) {
   r = Tink("exec --json --no-files --workdir " + ShellQuote(wd()) + " -- sh -c 'echo y > b.txt'");
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_TRUE(OfType(Events(Summary(r)["run"]), "file.write").empty());
-  EXPECT_FALSE(OfType(Events(Summary(r)["run"]), "tool.result")
-                   .at(0)["data"]
-                   .contains("files_changed"));
+  EXPECT_FALSE(
+      OfType(Events(Summary(r)["run"]), "tool.result").at(0)["data"].contains("files_changed"));
 }
 
 }  // namespace

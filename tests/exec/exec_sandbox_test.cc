@@ -73,13 +73,12 @@ TEST_F(ExecSandboxTest, NoNetwork) {
 TEST_F(ExecSandboxTest, ReadOnlyOutsideTheWorkdirWritableInside) {
   // A directory outside the workdir and outside /tmp (the sandbox's /tmp is its own): under
   // the test's working directory.
-  const std::string outside =
-      std::filesystem::current_path().string() + "/exec_sandbox_outside_" +
-      std::to_string(::getpid());
+  const std::string outside = std::filesystem::current_path().string() + "/exec_sandbox_outside_" +
+                              std::to_string(::getpid());
   std::filesystem::create_directories(outside);
   const std::string tmp_name = "/tmp/tink-exec-sandbox-" + std::to_string(::getpid());
-  CommandResult r = Tink("exec --no-files --sandbox --workdir " + ShellQuote(wd()) +
-                         " -- sh -c " + ShellQuote("echo x > " + ShellQuote(outside + "/f")));
+  CommandResult r = Tink("exec --no-files --sandbox --workdir " + ShellQuote(wd()) + " -- sh -c " +
+                         ShellQuote("echo x > " + ShellQuote(outside + "/f")));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(outside + "/f"));
@@ -110,9 +109,9 @@ TEST_F(ExecSandboxTest, TimeoutStillKills) {
 TEST_F(ExecSandboxTest, WithoutBubblewrapNothingRuns) {
   const std::string marker = wd() + "/marker";
   // A PATH without bwrap (tink itself is given by its path).
-  CommandResult r = RunCommand("PATH=" + ShellQuote(tmp_.Sub("empty-path")) + " " + TINK_BIN +
-                               " --store " + ShellQuote(store_) +
-                               " exec --sandbox -- /bin/touch " + ShellQuote(marker));
+  CommandResult r =
+      RunCommand("PATH=" + ShellQuote(tmp_.Sub("empty-path")) + " " + TINK_BIN + " --store " +
+                 ShellQuote(store_) + " exec --sandbox -- /bin/touch " + ShellQuote(marker));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bubblewrap"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("the command was not run"), std::string::npos) << r.err;

@@ -40,7 +40,7 @@ Result<Child> StartChild(const ChildSpec& spec);
 
 // waitpid with rusage. block=false: returns false if the child has not exited yet.
 struct ChildExit {
-  int status = 0;  // as waitpid gives it
+  int status = 0;     // as waitpid gives it
   bool lost = false;  // reaped by someone else (SIGCHLD ignored): the status is unknown
   struct rusage usage {};
 };

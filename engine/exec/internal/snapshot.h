@@ -35,16 +35,16 @@ struct SnapshotLimits {
 };
 
 struct FileState {
-  std::string mode;     // "100644", "100755", "120000"
+  std::string mode;  // "100644", "100755", "120000"
   uint64_t size = 0;
-  std::string hash;     // XXH3-128 hex of the content; size+mtime when the content was not read
+  std::string hash;  // XXH3-128 hex of the content; size+mtime when the content was not read
   std::optional<std::string> content;  // nullopt: over the limits
 };
 
 struct Snapshot {
   std::map<std::string, FileState> files;
-  bool complete = true;             // false: over max_files (no file changes are recorded)
-  std::vector<std::string> notes;   // entries skipped while reading
+  bool complete = true;            // false: over max_files (no file changes are recorded)
+  std::vector<std::string> notes;  // entries skipped while reading
 };
 
 Snapshot TakeSnapshot(const std::string& root, const SnapshotLimits& limits);
