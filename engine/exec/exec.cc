@@ -20,6 +20,7 @@
 
 #include "engine/exec/internal/child.h"
 #include "engine/exec/internal/output.h"
+#include "engine/exec/internal/sandbox.h"
 #include "engine/exec/internal/snapshot.h"
 
 extern char** environ;
@@ -133,101 +134,11 @@ std::string SignalName(int sig) {
   return d != nullptr ? d : "unknown signal";
 }
 
-// The bwrap command line around `command` (docs/exec.md "Sandbox").
-std::vector<std::string> SandboxArgv(const std::string& bwrap, const std::string& workdir,
-                                     const std::vector<std::string>& command) {
-  std::vector<std::string> a = {bwrap,
-                                "--unshare-all",
-                                "--die-with-parent",
-                                "--new-session",
-                                "--ro-bind",
-                                "/",
-                                "/",
-                                "--dev",
-                                "/dev",
-                                "--proc",
-                                "/proc",
-                                "--tmpfs",
-                                "/tmp",
-                                "--bind",
-                                workdir,
-                                workdir,
-                                "--chdir",
-                                workdir,
-                                "--"};
-  a.insert(a.end(), command.begin(), command.end());
-  return a;
-}
-
-// Reads everything a finished probe wrote to a pipe (non-blocking fd).
-std::string Drain(int fd) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t r = ::read(fd, buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
-  return out;
-}
-
-Status ProbeSandbox() {
-  const char* path_env = std::getenv("PATH");
-  auto bwrap = internal::FindExecutable("bwrap", path_env != nullptr ? path_env : "/usr/bin:/bin");
-  if (!bwrap.ok()) {
-    return Status::InvalidArgument(
-        "--sandbox needs bubblewrap (bwrap), which is not installed (Debian package "
-        "'bubblewrap'); the command was not run");
-  }
-  auto tru = internal::FindExecutable("true", "/usr/bin:/bin");
-  if (!tru.ok()) return Status::InvalidArgument("--sandbox: cannot find 'true' to test bwrap");
-  internal::ChildSpec spec;
-  spec.path = *bwrap;
-  spec.argv = SandboxArgv(*bwrap, "/", {*tru});
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) spec.envp.emplace_back(*e);
-  auto child = internal::StartChild(spec);
-  if (!child.ok()) return child.status().WithContext("--sandbox: cannot run bwrap");
-  ChildExit exit;
-  internal::ReapChild(child->pid, /*block=*/true, &exit);
-  std::string err = Drain(child->err_fd);
-  ::close(child->out_fd);
-  ::close(child->err_fd);
-  if (child->pid_fd >= 0) ::close(child->pid_fd);
-  if (!exit.lost && WIFEXITED(exit.status) && WEXITSTATUS(exit.status) == 0) return Status::Ok();
-  while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
-  if (const size_t nl = err.find('\n'); nl != std::string::npos) err.resize(nl);
-  return Status::InvalidArgument(
-      "--sandbox: bubblewrap cannot create its sandbox here (" +
-      (err.empty() ? std::string("bwrap failed") : err) +
-      "; unprivileged user namespaces may be disabled); the command was not run");
-}
-
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 double TvMs(const timeval& tv) { return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0; }
 
 }  // namespace
-
-bool IsSecretName(std::string_view name) {
-  std::string upper(name);
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  static const char* const kWords[] = {"TOKEN",   "KEY",     "SECRET",     "PASSWORD",
-                                       "PASSWD",  "AUTH",    "CREDENTIAL", "COOKIE",
-                                       "SESSION", "PRIVATE", "PASS",       "CERT"};
-  for (const char* w : kWords) {
-    if (upper.find(w) != std::string::npos) return true;
-  }
-  return false;
-}
-
-Status CheckSandbox() {
-  // Probed once per process: the answer does not change while it runs.
-  static std::once_flag once;
-  static Status probed;
-  std::call_once(once, [] { probed = ProbeSandbox(); });
-  return probed;
-}
 
 int ExecOutcome::ShellExitCode() const {
   if (timed_out) return 124;
@@ -351,7 +262,7 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
     auto bwrap = internal::FindExecutable("bwrap", path_env.empty() ? "/usr/bin:/bin" : path_env);
     if (!bwrap.ok()) return record_start_failure(bwrap.status());
     spec.path = *bwrap;
-    spec.argv = SandboxArgv(*bwrap, workdir, command);
+    spec.argv = internal::SandboxArgv(*bwrap, workdir, command);
   } else {
     spec.path = exe;
     spec.argv = o.argv;
