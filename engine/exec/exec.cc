@@ -435,7 +435,7 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
 
   internal::FileChanges files;
   if (o.record_files) {
-    const internal::Snapshot after = internal::TakeSnapshot(workdir, limits);
+    const internal::Snapshot after = internal::TakeSnapshot(workdir, limits, &before);
     files = internal::DiffSnapshots(before, after, out.task);
     files.notes.insert(files.notes.begin(), before.notes.begin(), before.notes.end());
   }

@@ -79,7 +79,8 @@ std::string BinaryStub(uint64_t size, const std::string& hash) {
   return "tink exec: binary file, " + std::to_string(size) + " bytes, xxh3-128 " + hash + "\n";
 }
 
-Snapshot TakeSnapshot(const std::string& root, const SnapshotLimits& limits) {
+Snapshot TakeSnapshot(const std::string& root, const SnapshotLimits& limits,
+                      const Snapshot* unchanged_from) {
   Snapshot snap;
   size_t total = 0;
   std::error_code ec;
@@ -149,8 +150,15 @@ Snapshot TakeSnapshot(const std::string& root, const SnapshotLimits& limits) {
         }
         f.size = content->size();
         f.hash = Hex128(*content);
-        total += content->size();
-        f.content = std::move(content);
+        const FileState* before = nullptr;
+        if (unchanged_from != nullptr) {
+          auto it = unchanged_from->files.find(rel);
+          if (it != unchanged_from->files.end()) before = &it->second;
+        }
+        if (before == nullptr || before->hash != f.hash || before->mode != f.mode) {
+          total += content->size();
+          f.content = std::move(content);
+        }
       }
     }
     snap.files.emplace(rel, std::move(f));

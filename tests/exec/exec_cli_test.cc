@@ -135,12 +135,15 @@ TEST_F(ExecCliTest, TinksOwnFailures) {
 
 TEST_F(ExecCliTest, TimeoutKillsTheWholeProcessGroup) {
   const std::string pidfile = tmp_.Sub("grandchild.pid");
-  CommandResult r = Tink("exec --json --no-files --timeout 1 -- sh -c " +
+  // The pid file is written before the timeout on any machine (3 s is generous for a fork).
+  CommandResult r = Tink("exec --json --no-files --timeout 3 -- sh -c " +
                          ShellQuote("sleep 1000 & echo $! > " + ShellQuote(pidfile) + "; wait"));
   EXPECT_EQ(r.exit_code, 124) << r.err;
   const json summary = Summary(r);
   EXPECT_EQ(summary["timed_out"], true);
-  const pid_t grandchild = std::stoi(ReadFile(pidfile));
+  const std::string pid_text = ReadFile(pidfile);
+  ASSERT_FALSE(pid_text.empty()) << "the command did not get to start its child";
+  const pid_t grandchild = std::stoi(pid_text);
   EXPECT_TRUE(WaitFor([&] { return ProcessGone(grandchild); }, 30))
       << "the grandchild " << grandchild << " outlived the timeout";
   const std::vector<json> events = Events(summary["run"]);

@@ -47,7 +47,10 @@ struct Snapshot {
   std::vector<std::string> notes;  // entries skipped while reading
 };
 
-Snapshot TakeSnapshot(const std::string& root, const SnapshotLimits& limits);
+// With `unchanged_from` (the snapshot before), a file whose content hash and mode are the same
+// as there keeps only its hash: the diff needs no content of it, and memory holds one copy.
+Snapshot TakeSnapshot(const std::string& root, const SnapshotLimits& limits,
+                      const Snapshot* unchanged_from = nullptr);
 
 struct FileEvent {
   std::string type;       // file.write, file.patch, file.delete, file.rename
