@@ -285,6 +285,25 @@ TEST_F(ExecCliTest, KillNineOfTinkExecLeavesAConsistentLog) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST_F(ExecCliTest, CtrlCStopsTheCommandAndRecordsTheEnd) {
+  const std::string out = tmp_.Sub("exec.out");
+  const pid_t tink = Spawn({TINK_BIN, "--store", store_, "exec", "--no-files", "--run", "r2",
+                            "--", "sh", "-c", "echo started; exec sleep 1000"},
+                           out, tmp_.Sub("exec.err"));
+  ASSERT_GT(tink, 0);
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(out) == "started\n"; }, 60))
+      << ReadFile(tmp_.Sub("exec.err"));
+  ASSERT_EQ(::kill(tink, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(tink, &status, 0), tink);
+  ASSERT_TRUE(WIFEXITED(status)) << "tink exec died of the signal instead of recording the end";
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  const std::vector<json> events = Events("r2");
+  ASSERT_EQ(OfType(events, "task.failed").size(), 1u);
+  EXPECT_EQ(OfType(events, "task.failed")[0]["data"]["error"], "cancelled (killed by signal 15)");
+  EXPECT_EQ(Recorded(events, "stdout"), "started\n");
+}
+
 TEST_F(ExecCliTest, ThroughTinkServe) {
   testing::TinkServer server(TINK_BIN);
   testing::ServerOptions so;
