@@ -168,6 +168,7 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
     return Status::InvalidArgument("timeout must be a non-negative number of seconds");
   }
   if (o.chunk_bytes == 0) return Status::InvalidArgument("chunk size must be positive");
+  if (!std::isfinite(o.kill_grace_s)) return Status::InvalidArgument("kill grace must be finite");
   // The working directory, absolute (the sandbox binds it at the same path).
   std::error_code ec;
   const std::string wd_given = o.workdir.empty() ? "." : o.workdir;
@@ -292,10 +293,12 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
 
   // The reading loop: never waits for the store, only for the command.
   const bool has_deadline = o.timeout_s > 0;
+  // Beyond ~30 years a timeout is none (and would overflow the clock's range).
   const Clock::time_point deadline =
-      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout_s));
+      t0 + std::chrono::duration_cast<Clock::duration>(
+               std::chrono::duration<double>(std::min(o.timeout_s, 1e9)));
   const auto grace = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(std::max(0.0, o.kill_grace_s)));
+      std::chrono::duration<double>(std::clamp(o.kill_grace_s, 0.0, 3600.0)));
   std::optional<Clock::time_point> kill_at, exited_at;
   Clock::time_point last_data = t0;
   bool killed = false;
