@@ -243,8 +243,7 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
                             {"ok", false},
                             {"error", why.message()}},
                            call_lsn));
-    end.push_back(
-        rec.Make("task.failed", {{"task", out.task}, {"error", why.message()}}, call_lsn));
+    end.push_back(rec.Make("task.failed", {{"task", out.task}, {"error", why.message()}}));
     if (out.run_generated) {
       end.push_back(
           rec.Make("run.finished", {{"status", "failed"}, {"error", why.message()}}, 0, true));
@@ -476,10 +475,11 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
     }
   }
   if (failure.empty()) {
-    end.push_back(
-        rec.Make("task.succeeded", {{"task", out.task}, {"result", {{"exit_code", 0}}}}, call_lsn));
+    end.push_back(rec.Make("task.succeeded", {{"task", out.task}, {"result", {{"exit_code", 0}}}}));
   } else {
-    end.push_back(rec.Make("task.failed", {{"task", out.task}, {"error", failure}}, call_lsn));
+    // No causation: `why` then walks from the failure to the failing tool.result and on to its
+    // tool.call (same call_id).
+    end.push_back(rec.Make("task.failed", {{"task", out.task}, {"error", failure}}));
   }
   if (out.run_generated) {
     nlohmann::json fin = {{"status", failure.empty() ? "succeeded" : "failed"}};
