@@ -94,6 +94,15 @@ TEST_F(ExecCliTest, ExitCodesSignalsAndTheEventsOfOneRun) {
   r = Tink("tasks --run " + run);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("failed"), std::string::npos) << r.out;
+  // why: the failure, the failing result, its call; the timeline shows the output.
+  const std::string task0 = OfType(events, "task.created").at(0)["data"]["task"];
+  r = Tink("shell -c " + ShellQuote("why " + run + "/" + task0));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("last failing result  exec exit 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exec: sh -c echo out; echo err >&2; exit 3"), std::string::npos) << r.out;
+  r = Tink("shell -c " + ShellQuote("timeline " + run));
+  EXPECT_NE(r.out.find("stdout: out"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stderr: err"), std::string::npos) << r.out;
 
   // Success, into the same run as a child task.
   const std::string task = OfType(events, "task.created").at(0)["data"]["task"];
