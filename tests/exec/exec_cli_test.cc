@@ -79,6 +79,7 @@ TEST_F(ExecCliTest, ExitCodesSignalsAndTheEventsOfOneRun) {
   EXPECT_EQ(result["exit_code"], 3);
   EXPECT_EQ(result["ok"], false);
   EXPECT_EQ(result["tool"], "exec");
+  EXPECT_EQ(result["output"], "err\n") << "the end of stderr";
   EXPECT_EQ(result["stdout_bytes"], 4);
   EXPECT_EQ(result["stderr_bytes"], 4);
   EXPECT_TRUE(result.contains("duration_ms") && result.contains("max_rss_kb") &&
