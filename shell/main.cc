@@ -78,6 +78,8 @@ std::span<const CommandSpec> Commands() {
        SetupShell, CommandSpec::Server::kClient},
       {"serve", "The daemon: HTTP and UNIX socket API for live agents and remote queries",
        SetupServe, CommandSpec::Server::kDaemon},
+      {"exec", "Run a command as a recorded task: output, exit code, rusage, files it changed",
+       SetupExec, CommandSpec::Server::kClient},
   };
   return kCommands;
 }
@@ -99,6 +101,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 usage, 2 bad input or query, 3 corruption, 4 I/O or durability "
       "failure.\nRun 'tink COMMAND --help' for a command's flags.");
   GlobalOptions global;
+  global.raw_args.assign(argv, argv + argc);
   AddStoreOption(&app, &global);
 
   struct Sub {
