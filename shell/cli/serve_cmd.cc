@@ -72,6 +72,7 @@ int Run(const GlobalOptions& global, const ServeFlags& f) {
   so.header_timeout = std::chrono::milliseconds(f.header_timeout_ms);
   so.max_connections = f.max_connections;
   so.store_path = global.StorePath();
+  so.version = TINK_VERSION;
   for (const std::string& spec : f.llm_upstreams) {
     Result<server::LlmUpstream> u = ParseUpstream(spec);
     if (!u.ok()) return Fail("serve", u.status());

@@ -1,0 +1,121 @@
+// tink mcp: the MCP server over stdio (docs/mcp.md). Newline-delimited JSON-RPC 2.0 on stdin, one
+// answer per line on stdout, nothing else on stdout; diagnostics go to stderr. Exit 0 at the end
+// of stdin. With --store (or no --server) it opens the store for writing — the calls it answers
+// are recorded, and `remember` appends — so a store a daemon holds is refused with a pointer to
+// --server; with --server it forwards to the daemon (shell/mcp/backend.h).
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "engine/engine.h"
+#include "shell/cli/commands.h"
+#include "shell/cli/common.h"
+#include "shell/cli/remote.h"
+#include "shell/mcp/backend.h"
+#include "shell/mcp/mcp.h"
+
+namespace tink::cli {
+namespace {
+
+// A line longer than this is answered with an error and skipped (the parser never sees it).
+constexpr size_t kMaxLine = 64u << 20;
+
+struct McpFlags {
+  bool allow_exec = false;
+  std::string sync = "always";
+};
+
+int Serve(mcp::McpServer& server, mcp::Session& session) {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    mcp::Reply reply;
+    if (line.size() > kMaxLine) {
+      reply.body = R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid )"
+                   R"(Request: the message is over 64 MiB"}})";
+    } else {
+      reply = server.Handle(line, &session, nullptr);
+    }
+    if (reply.body.empty()) continue;
+    reply.body += '\n';
+    if (std::fwrite(reply.body.data(), 1, reply.body.size(), stdout) != reply.body.size() ||
+        std::fflush(stdout) != 0) {
+      std::fprintf(stderr, "tink mcp: writing to stdout failed; exiting\n");
+      return static_cast<int>(Exit::kIO);
+    }
+  }
+  return 0;
+}
+
+int Run(const GlobalOptions& global, const McpFlags& f) {
+  ::signal(SIGPIPE, SIG_IGN);
+  mcp::ServerOptions options;
+  options.version = TINK_VERSION;
+  if (f.allow_exec) {
+    return Fail("mcp", Status::NotSupported(
+                           "--allow-exec: the exec tool is not built into this tink yet"));
+  }
+  mcp::Session session;
+  session.id = mcp::NewSessionId();
+  session.transport = "stdio";
+  std::unique_ptr<mcp::Backend> backend;
+  std::unique_ptr<engine::Engine> engine;
+  if (const std::string url = global.ServerUrl(); !url.empty()) {
+    auto client = ConnectRemote(url, global.StorePath());
+    if (!client.ok()) return Fail("mcp", client.status());
+    backend = mcp::NewRemoteBackend(std::move(client).value());
+    std::fprintf(stderr, "tink mcp: serving MCP on stdio for the daemon at %s (session %s)\n",
+                 url.c_str(), session.id.c_str());
+  } else {
+    auto durability = log::Durability::Parse(f.sync);
+    if (!durability.ok()) return Fail("mcp", durability.status().WithContext("--sync"));
+    engine::EngineOptions eo;
+    eo.durability = *durability;
+    auto eng = engine::Engine::Open(global.StorePath(), eo);
+    if (!eng.ok()) {
+      Status s = eng.status();
+      if (s.message().find("is locked by another process") != std::string::npos) {
+        s = Status::IOError(s.message() + "; a running tink serve holds it: use tink mcp --server "
+                                          "URL (or the daemon's POST /mcp)");
+      }
+      return Fail("mcp", s);
+    }
+    engine = std::move(eng).value();
+    backend = mcp::NewEngineBackend(engine.get());
+    std::fprintf(stderr, "tink mcp: serving MCP on stdio for store %s (session %s)\n",
+                 global.StorePath().c_str(), session.id.c_str());
+  }
+  mcp::McpServer server(backend.get(), options);
+  const int rc = Serve(server, session);
+  backend.reset();
+  if (engine != nullptr) {
+    if (Status s = engine->Close(); !s.ok()) return Fail("mcp", s.WithContext("closing the store"));
+  }
+  return rc;
+}
+
+}  // namespace
+
+void SetupMcp(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
+  auto f = std::make_shared<McpFlags>();
+  AddStoreOption(cmd, global);
+  cmd->add_flag("--allow-exec", f->allow_exec,
+                "List the exec tool: the client may run commands (recorded) through tink exec");
+  cmd->add_option("--sync", f->sync,
+                  "Durability of the appends of a local store: always (default), interval=<ms>, "
+                  "none");
+  cmd->footer(
+      "An MCP server (Model Context Protocol 2025-11-25; 2025-06-18, 2025-03-26 and 2024-11-05 "
+      "negotiated) on stdin/stdout, one JSON-RPC message per line; logs go to stderr; exit 0 at "
+      "the end of stdin. Tools: query, why, timeline, report, runs_diff, canvas_diff, "
+      "canvas_blame, memory_neighbors, memory_path, remember. Every tool call is recorded on "
+      "stream mcp/SESSION. A local store is opened for writing: while tink serve holds it, use "
+      "--server URL (or POST /mcp on the daemon). docs/mcp.md.");
+  *run = [global, f] { return Run(*global, *f); };
+}
+
+}  // namespace tink::cli

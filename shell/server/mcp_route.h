@@ -1,0 +1,56 @@
+// POST /mcp on tink serve: the MCP server (shell/mcp/mcp.h) over Streamable HTTP, with the
+// daemon's own engine in-process (docs/http.md "/mcp", docs/mcp.md). One JSON-RPC message per
+// POST, answered as application/json (no SSE stream: GET is 405, as the spec allows for a server
+// that sends nothing on its own); a notification or a client's response is 202 with no body.
+// Sessions: `initialize` issues an Mcp-Session-Id, every later request must carry it (400
+// without, 404 for an unknown one, e.g. after a restart); DELETE /mcp ends one. The
+// MCP-Protocol-Version header, when sent, must be a version this server speaks (400). An Origin
+// header must be a loopback origin or the Host the request was sent to (403 otherwise: DNS
+// rebinding). The bearer token is checked before this, as for every route.
+//
+// Thread safety: Handle may run on several worker threads at once; requests of one session are
+// answered one at a time (a per-session lock). At most kMaxSessions live sessions; past that the
+// least recently used one is forgotten (its client then gets 404 and initializes again).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "schema/thread_annotations.h"
+#include "shell/mcp/mcp.h"
+#include "shell/server/api.h"
+
+namespace tink::server {
+
+class McpRoute {
+ public:
+  static constexpr size_t kMaxSessions = 4096;
+
+  // `engine` must outlive the route. `exec`: the exec tool's runner (empty: not listed).
+  McpRoute(engine::Engine* engine, std::string version, mcp::ExecFn exec = {});
+  ~McpRoute();
+
+  // The whole exchange of one request to /mcp (any method).
+  Response Handle(const Request& req, CancelLink* cancel);
+
+  size_t sessions() const;
+
+ private:
+  struct Slot {
+    std::mutex mu;  // one request of the session at a time
+    mcp::Session session;
+    std::chrono::steady_clock::time_point used;
+  };
+  std::shared_ptr<Slot> Find(const std::string& id);
+  void Add(std::shared_ptr<Slot> slot);
+
+  std::unique_ptr<mcp::Backend> backend_;
+  std::unique_ptr<mcp::McpServer> server_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Slot>> sessions_ GUARDED_BY(mu_);
+};
+
+}  // namespace tink::server
