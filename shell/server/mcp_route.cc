@@ -14,7 +14,7 @@ Response Json(http::status status, std::string body) {
 }
 
 Response RpcError(http::status status, int code, const std::string& message) {
-  nlohmann::json j = {{"jsonrpc", "2.0"},
+  mcp::Json j = {{"jsonrpc", "2.0"},
                       {"id", nullptr},
                       {"error", {{"code", code}, {"message", message}}}};
   return Json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
