@@ -151,6 +151,28 @@ async function checkErrors(client) {
   assert.match(missing.content[0].text, /missing argument 'task'/);
 }
 
+// The fenced blocks of docs/mcp.md: [info string, text].
+async function docBlocks() {
+  const doc = await readFile(path.join(repo, 'docs/mcp.md'), 'utf8');
+  return [...doc.matchAll(/^```([^\n]*)\n([\s\S]*?)^```$/gm)].map((m) => [m[1].trim(), m[2]]);
+}
+
+// Each `json mcp-call` block of docs/mcp.md, called, answers its `json mcp-result` block.
+async function checkDocExamples(client) {
+  const blocks = await docBlocks();
+  let checked = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    if (blocks[i][0] !== 'json mcp-call') continue;
+    assert.equal(blocks[i + 1]?.[0], 'json mcp-result', 'a mcp-call block without its result');
+    const call = JSON.parse(blocks[i][1]);
+    const res = await client.callTool(call);
+    assert.equal(res.isError, false, JSON.stringify(res.content));
+    assert.deepEqual(res.structuredContent, JSON.parse(blocks[i + 1][1]), call.name);
+    checked++;
+  }
+  assert.ok(checked >= 3, `only ${checked} examples in docs/mcp.md`);
+}
+
 // The session's records: a note naming the client, then a tool.call/tool.result pair per call.
 async function checkRecorded(store, stream, clientName, tools) {
   const out = await tinkCli(['log', '--json', '--store', store, '--stream', stream]);
@@ -178,12 +200,13 @@ describe('tink mcp over stdio (official SDK client)', { timeout: 170000 }, () =>
   });
   after(async () => tmp?.cleanup());
 
-  test('initialize, tools, resources, errors, recording; exit 0 at EOF', async () => {
+  test('initialize, tools, resources, errors, recording; exit 0 at EOF', async (t) => {
     const transport = new StdioClientTransport({ command: tinkBin(), args: ['mcp', '--store', store],
                                                  stderr: 'pipe' });
     let stderr = '';
     transport.stderr.on('data', (d) => { stderr += d; });
     const client = new Client({ name: 'tink-node-stdio', version: '1.0.0' });
+    t.after(() => client.close().catch(() => {}));  // a failed assertion leaves no server behind
     await client.connect(transport);
     assert.equal(client.getServerVersion().name, 'tinkerbell');
     assert.ok(client.getServerCapabilities().tools);
@@ -197,6 +220,7 @@ describe('tink mcp over stdio (official SDK client)', { timeout: 170000 }, () =>
       assert.equal(t.outputSchema.type, 'object', t.name);
     }
     const { called } = await checkEveryTool(client, store);
+    await checkDocExamples(client);
     await checkResources(client, store);
     await checkErrors(client);
     const exited = new Promise((resolve) => transport._process.once('exit', (code) => resolve(code)));
@@ -205,6 +229,22 @@ describe('tink mcp over stdio (official SDK client)', { timeout: 170000 }, () =>
     const m = stderr.match(/session ([0-9a-f]{32})/);
     assert.ok(m, stderr);
     await checkRecorded(store, `mcp/${m[1]}`, 'tink-node-stdio', called);
+  });
+
+  test('the stdio configuration of docs/mcp.md starts a working server', async (t) => {
+    const blocks = await docBlocks();
+    const config = JSON.parse(blocks.find(([info]) => info === 'json mcp-config-stdio')[1]);
+    const { command, args } = config.mcpServers.tinkerbell;
+    assert.equal(command, 'tink');
+    const storeAt = args.indexOf('--store');
+    assert.ok(storeAt >= 0, args);
+    const real = args.map((a, i) => (i === storeAt + 1 ? store : a));
+    const client = new Client({ name: 'tink-node-config', version: '1.0.0' });
+    t.after(() => client.close().catch(() => {}));
+    await client.connect(new StdioClientTransport({ command: tinkBin(), args: real, stderr: 'ignore' }));
+    const res = await client.callTool({ name: 'query', arguments: { query: 'runs | count' } });
+    assert.deepEqual(res.structuredContent.rows, JSON.parse(await shell(store, 'runs | count')));
+    await client.close();
   });
 
   test('a store held by a daemon is refused, pointing to --server', async () => {
@@ -234,15 +274,24 @@ describe('tink serve POST /mcp (Streamable HTTP) and tink mcp --server', { timeo
     await tmp?.cleanup();
   });
 
-  test('the SDK client over Streamable HTTP', async () => {
-    const transport = new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`), {
-      requestInit: { headers: { Authorization: `Bearer ${srv.token}` } },
-    });
+  test('the SDK client over Streamable HTTP, configured as docs/mcp.md says', async (t) => {
+    const blocks = await docBlocks();
+    const config = JSON.parse(blocks.find(([info]) => info === 'json mcp-config-http')[1]);
+    const { type, url, headers } = config.mcpServers.tinkerbell;
+    assert.equal(type, 'http');
+    const endpoint = new URL(url);
+    assert.equal(endpoint.pathname, '/mcp');
+    endpoint.port = String(srv.port);  // the page's default port; the test's daemon is elsewhere
+    const real = Object.fromEntries(Object.entries(headers)
+      .map(([k, v]) => [k, v.replace('TOKEN', srv.token)]));
+    const transport = new StreamableHTTPClientTransport(endpoint, { requestInit: { headers: real } });
     const client = new Client({ name: 'tink-node-http', version: '1.0.0' });
+    t.after(() => client.close().catch(() => {}));
     await client.connect(transport);
     assert.match(transport.sessionId, /^[0-9a-f]{32}$/);
     assert.equal(client.getServerVersion().name, 'tinkerbell');
     const { called } = await checkEveryTool(client, store, srv.url);
+    await checkDocExamples(client);
     await checkErrors(client);
     const file = await client.readResource({ uri: 'tinkerbell://run/basic/file/game_2048.py' });
     assert.match(file.contents[0].text, /class Game2048/);
@@ -319,13 +368,14 @@ describe('tink serve POST /mcp (Streamable HTTP) and tink mcp --server', { timeo
     assert.deepEqual(await res.json(), { jsonrpc: '2.0', id: 8, result: {} });
   });
 
-  test('tink mcp --server: the same tools through the daemon', async () => {
+  test('tink mcp --server: the same tools through the daemon', async (t) => {
     const transport = new StdioClientTransport({
       command: tinkBin(), args: ['mcp', '--server', srv.url, '--store', store], stderr: 'pipe',
     });
     let stderr = '';
     transport.stderr.on('data', (d) => { stderr += d; });
     const client = new Client({ name: 'tink-node-remote', version: '1.0.0' });
+    t.after(() => client.close().catch(() => {}));
     await client.connect(transport);
     const { called } = await checkEveryTool(client, store, srv.url);
     await checkErrors(client);

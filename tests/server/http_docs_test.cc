@@ -266,6 +266,9 @@ TEST_F(HttpDocsTest, EveryEndpointAnswers) {
       seen.insert(method + " " + (*it)[2].str());
       const bool llm = target == "/v1/chat/completions" || target == "/v1/responses";
       const std::string body = method == "POST" && target == "/v1/events" ? Note("docs/ep", "x")
+                               : target == "/mcp"
+                                   ? R"({"jsonrpc":"2.0","id":1,"method":"initialize",)"
+                                     R"("params":{"protocolVersion":"2025-11-25"}})"
                                : llm ? R"({"model":"m","messages":[{"role":"user","content":"hi"}]})"
                                : target == "/v1/traces"  ? "{}"
                                : method == "POST"        ? R"({"query":"events | count"})"
@@ -282,7 +285,7 @@ TEST_F(HttpDocsTest, EveryEndpointAnswers) {
     }
   }
   EXPECT_EQ(seen, (std::set<std::string>{"POST /v1/events", "GET /v1/events", "POST /v1/traces",
-                                         "POST /v1/query",
+                                         "POST /v1/query", "POST /mcp",
                                          "GET /v1/tasks", "GET /v1/runs/{run}/report",
                                          "POST /v1/chat/completions", "POST /v1/responses",
                                          "GET /v1/stats", "GET /healthz", "GET /metrics"}));
