@@ -56,8 +56,8 @@ int Run(const GlobalOptions& global, const McpFlags& f) {
   mcp::ServerOptions options;
   options.version = TINK_VERSION;
   if (f.allow_exec) {
-    return Fail("mcp", Status::NotSupported(
-                           "--allow-exec: the exec tool is not built into this tink yet"));
+    return Fail(
+        "mcp", Status::NotSupported("--allow-exec: the exec tool is not built into this tink yet"));
   }
   mcp::Session session;
   session.id = mcp::NewSessionId();
@@ -79,8 +79,9 @@ int Run(const GlobalOptions& global, const McpFlags& f) {
     if (!eng.ok()) {
       Status s = eng.status();
       if (s.message().find("is locked by another process") != std::string::npos) {
-        s = Status::IOError(s.message() + "; a running tink serve holds it: use tink mcp --server "
-                                          "URL (or the daemon's POST /mcp)");
+        s = Status::IOError(s.message() +
+                            "; a running tink serve holds it: use tink mcp --server "
+                            "URL (or the daemon's POST /mcp)");
       }
       return Fail("mcp", s);
     }

@@ -87,7 +87,8 @@ class RemoteBackend final : public Backend {
     ASSIGN_OR_RETURN(QueryAnswer a, Query(q, SIZE_MAX, nullptr));
     std::string content;
     for (const Json& row : a.rows) {
-      if (row.contains("text") && row["text"].is_string()) content += row["text"].get<std::string>();
+      if (row.contains("text") && row["text"].is_string())
+        content += row["text"].get<std::string>();
       content += '\n';
     }
     return content;

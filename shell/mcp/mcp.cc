@@ -16,7 +16,7 @@ namespace tink::mcp {
 namespace {
 
 constexpr std::array<const char*, 4> kProtocols = {"2025-11-25", "2025-06-18", "2025-03-26",
-                                                    "2024-11-05"};
+                                                   "2024-11-05"};
 
 const char* kInstructions =
     "Tinkerbell is the flight recorder of agent runs: every task, LLM call, tool call, file edit "
@@ -69,8 +69,7 @@ std::string ErrorAnswer(const Json& id, int code, const std::string& message) {
   return r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Json Initialize(const Json& params, const ServerOptions& options, Session* session,
-                RpcError* err) {
+Json Initialize(const Json& params, const ServerOptions& options, Session* session, RpcError* err) {
   if (!params.contains("protocolVersion") || !params["protocolVersion"].is_string()) {
     err->code = kInvalidParams;
     err->message = "initialize: params.protocolVersion (a string) is required";
@@ -85,7 +84,8 @@ Json Initialize(const Json& params, const ServerOptions& options, Session* sessi
   if (params.contains("clientInfo") && params["clientInfo"].is_object()) {
     const Json& ci = params["clientInfo"];
     if (ci.contains("name") && ci["name"].is_string()) session->client_name = ci["name"];
-    if (ci.contains("version") && ci["version"].is_string()) session->client_version = ci["version"];
+    if (ci.contains("version") && ci["version"].is_string())
+      session->client_version = ci["version"];
   }
   Json r;
   r["protocolVersion"] = version;
@@ -138,9 +138,9 @@ Reply McpServer::Handle(std::string_view message, Session* session, const query:
   try {
     if (Depth(message, kMaxDepth) > kMaxDepth) {
       reply.error = true;
-      reply.body = ErrorAnswer(nullptr, kParseError,
-                               "Parse error: the message nests deeper than " +
-                                   std::to_string(kMaxDepth) + " levels");
+      reply.body = ErrorAnswer(
+          nullptr, kParseError,
+          "Parse error: the message nests deeper than " + std::to_string(kMaxDepth) + " levels");
       return reply;
     }
     Json msg = Json::parse(message, nullptr, /*allow_exceptions=*/false);
@@ -191,7 +191,8 @@ Reply McpServer::Handle(std::string_view message, Session* session, const query:
       if (!msg["params"].is_object()) {
         if (!has_id) return reply;
         reply.error = true;
-        reply.body = ErrorAnswer(id, kInvalidParams, "Invalid params: \"params\" must be an object");
+        reply.body =
+            ErrorAnswer(id, kInvalidParams, "Invalid params: \"params\" must be an object");
         return reply;
       }
       params = msg["params"];
@@ -222,8 +223,7 @@ Reply McpServer::Handle(std::string_view message, Session* session, const query:
 }
 
 Json McpServer::Dispatch(const std::string& method, const Json& params, Session* session,
-                         const query::Cancel* cancel, int* error_code,
-                         std::string* error_message) {
+                         const query::Cancel* cancel, int* error_code, std::string* error_message) {
   RpcError err;
   Json result;
   if (method == "initialize") {

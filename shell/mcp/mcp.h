@@ -39,7 +39,7 @@ inline constexpr int kMaxDepth = 64;
 
 // What the server knows of one client: the stdio process, or one Mcp-Session-Id.
 struct Session {
-  std::string id;  // 32 hex digits; the stream of its records is mcp/ID
+  std::string id;                   // 32 hex digits; the stream of its records is mcp/ID
   std::string transport = "stdio";  // or "http"
   std::string client_name = "unknown", client_version;
   std::string protocol;  // negotiated at initialize; "" before

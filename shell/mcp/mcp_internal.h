@@ -35,8 +35,8 @@ Json ReadResource(McpServer& server, const std::string& uri, Session* session, R
 struct CallRecord {
   std::string tool;
   Json args = Json::object();
-  std::string call_id;     // SESSION-N
-  uint64_t call_lsn = 0;   // set by RecordCall
+  std::string call_id;    // SESSION-N
+  uint64_t call_lsn = 0;  // set by RecordCall
 };
 
 // Appends the tool.call (after the session's note, the first time) on its own, so that events

@@ -13,12 +13,23 @@ inline std::string QuoteWord(std::string_view s) {
   std::string q = "'";
   for (char c : s) {
     switch (c) {
-      case '\\': q += "\\\\"; break;
-      case '\'': q += "\\'"; break;
-      case '\n': q += "\\n"; break;
-      case '\t': q += "\\t"; break;
-      case '\r': q += "\\r"; break;
-      default: q += c;
+      case '\\':
+        q += "\\\\";
+        break;
+      case '\'':
+        q += "\\'";
+        break;
+      case '\n':
+        q += "\\n";
+        break;
+      case '\t':
+        q += "\\t";
+        break;
+      case '\r':
+        q += "\\r";
+        break;
+      default:
+        q += c;
     }
   }
   q += '\'';

@@ -45,7 +45,8 @@ std::string Encode(std::string_view s, bool keep_slash) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -79,7 +80,8 @@ Result<Uri> ParseUri(const std::string& uri) {
   if (slash != std::string_view::npos) {
     std::string_view tail = rest.substr(slash);
     if (!tail.starts_with("/file/") || tail.size() == 6) {
-      return Status::InvalidArgument("expected tinkerbell://run/ID or tinkerbell://run/ID/file/PATH: " + uri);
+      return Status::InvalidArgument(
+          "expected tinkerbell://run/ID or tinkerbell://run/ID/file/PATH: " + uri);
     }
     u.file = true;
     ASSIGN_OR_RETURN(u.path, Decode(tail.substr(6)));
@@ -96,15 +98,16 @@ Result<Uri> ParseUri(const std::string& uri) {
     ASSIGN_OR_RETURN(u.as_of, Decode(kv.substr(eq + 1)));
   }
   if (!u.file && !u.as_of.empty()) {
-    return Status::InvalidArgument("as_of applies to a file: tinkerbell://run/ID/file/PATH?as_of=LSN");
+    return Status::InvalidArgument(
+        "as_of applies to a file: tinkerbell://run/ID/file/PATH?as_of=LSN");
   }
   return u;
 }
 
 Result<Json> ReadRun(Backend& backend, const Uri& u) {
   ASSIGN_OR_RETURN(Json report, backend.Report(u.run));
-  ASSIGN_OR_RETURN(QueryAnswer t, backend.Query("timeline " + QuoteWord(u.run), kTimelineRows,
-                                                nullptr));
+  ASSIGN_OR_RETURN(QueryAnswer t,
+                   backend.Query("timeline " + QuoteWord(u.run), kTimelineRows, nullptr));
   Json j;
   j["run"] = u.run;
   j["report"] = std::move(report);
@@ -130,8 +133,10 @@ Json ListResources(Backend& backend, RpcError* err) {
     r["uri"] = std::string(kScheme) + Encode(run, false);
     r["name"] = run;
     std::string desc = "run " + run;
-    if (row.contains("status") && row["status"].is_string()) desc += ", " + row["status"].get<std::string>();
-    if (row.contains("tasks") && row["tasks"].is_number()) desc += ", " + row["tasks"].dump() + " tasks";
+    if (row.contains("status") && row["status"].is_string())
+      desc += ", " + row["status"].get<std::string>();
+    if (row.contains("tasks") && row["tasks"].is_number())
+      desc += ", " + row["tasks"].dump() + " tasks";
     r["description"] = desc;
     r["mimeType"] = "application/json";
     list.push_back(std::move(r));
@@ -144,14 +149,16 @@ Json ListResourceTemplates() {
   list.push_back({{"uriTemplate", "tinkerbell://run/{id}"},
                   {"name", "run"},
                   {"title", "A run: its report and timeline"},
-                  {"description", "What `tink report --run ID --json` prints and the run's "
-                                  "timeline (first 1000 events), as JSON"},
+                  {"description",
+                   "What `tink report --run ID --json` prints and the run's "
+                   "timeline (first 1000 events), as JSON"},
                   {"mimeType", "application/json"}});
   list.push_back({{"uriTemplate", "tinkerbell://run/{id}/file/{+path}{?as_of}"},
                   {"name", "canvas-file"},
                   {"title", "A file of a run's canvas"},
-                  {"description", "The content of a file the run's agent wrote, as of a point "
-                                  "(as_of: an LSN or an ISO 8601 time; default now)"},
+                  {"description",
+                   "The content of a file the run's agent wrote, as of a point "
+                   "(as_of: an LSN or an ISO 8601 time; default now)"},
                   {"mimeType", "text/plain"}});
   return Json{{"resourceTemplates", std::move(list)}};
 }
@@ -189,12 +196,13 @@ Json ReadResource(McpServer& server, const std::string& uri, Session* session, R
   Status rs = RecordResult(server.backend(), session, &rec, failed.ok(),
                            failed.ok() ? std::string(content["text"]) : "", error, ms);
   if (!rs.ok()) {
-    *err = {kInternalError, "the resource is withheld: recording this read failed: " + rs.ToString()};
+    *err = {kInternalError,
+            "the resource is withheld: recording this read failed: " + rs.ToString()};
     return nullptr;
   }
   if (!failed.ok()) {
-    const bool not_found = failed.code() == Code::kNotFound ||
-                           (failed.code() == Code::kInvalidArgument && u.ok());
+    const bool not_found =
+        failed.code() == Code::kNotFound || (failed.code() == Code::kInvalidArgument && u.ok());
     *err = {not_found ? kResourceNotFound : kInvalidParams,
             (not_found ? "Resource not found: " : "Invalid params: ") + error};
     return nullptr;

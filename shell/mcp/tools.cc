@@ -114,8 +114,9 @@ Result<ToolOut> CanvasDiffTool(const Json& args, Ctx& ctx) {
   if (args.contains("path")) q += " " + QuoteWord(Str(args, "path"));
   q += " --run " + QuoteWord(Str(args, "run"));
   if (args.contains("to") && !args.contains("from")) {
-    return Status::InvalidArgument("'to' needs 'from' (without both the diff runs from the run's "
-                                   "base to now)");
+    return Status::InvalidArgument(
+        "'to' needs 'from' (without both the diff runs from the run's "
+        "base to now)");
   }
   if (args.contains("from")) q += " " + At(Str(args, "from"));
   if (args.contains("to")) q += " " + At(Str(args, "to"));
@@ -127,8 +128,8 @@ Result<ToolOut> CanvasDiffTool(const Json& args, Ctx& ctx) {
 }
 
 Result<ToolOut> CanvasBlameTool(const Json& args, Ctx& ctx) {
-  std::string q = "blame " + QuoteWord(Str(args, "path")) + " --run " + QuoteWord(Str(args, "run")) +
-                  AsOf(args);
+  std::string q = "blame " + QuoteWord(Str(args, "path")) + " --run " +
+                  QuoteWord(Str(args, "run")) + AsOf(args);
   return RowsOf(ctx, q, kMaxLimit * 10);
 }
 
@@ -138,9 +139,10 @@ std::string Depth(const Json& args) {
 }
 
 Result<ToolOut> NeighborsTool(const Json& args, Ctx& ctx) {
-  ASSIGN_OR_RETURN(ToolOut out, RowsOf(ctx, "neighbors " + QuoteWord(Str(args, "node")) +
-                                               Depth(args) + AsOf(args),
-                                           kMaxLimit));
+  ASSIGN_OR_RETURN(
+      ToolOut out,
+      RowsOf(ctx, "neighbors " + QuoteWord(Str(args, "node")) + Depth(args) + AsOf(args),
+             kMaxLimit));
   if (args.contains("rel")) {
     const std::string rel = Str(args, "rel");
     Json kept = Json::array();
@@ -154,8 +156,9 @@ Result<ToolOut> NeighborsTool(const Json& args, Ctx& ctx) {
 }
 
 Result<ToolOut> PathTool(const Json& args, Ctx& ctx) {
-  return RowsOf(ctx, "path " + QuoteWord(Str(args, "a")) + " " + QuoteWord(Str(args, "b")) +
-                         Depth(args) + AsOf(args),
+  return RowsOf(ctx,
+                "path " + QuoteWord(Str(args, "a")) + " " + QuoteWord(Str(args, "b")) +
+                    Depth(args) + AsOf(args),
                 kMaxLimit);
 }
 
@@ -167,13 +170,15 @@ Result<ToolOut> RememberTool(const Json& args, Ctx& ctx) {
     return Status::InvalidArgument("nothing to remember: give nodes and/or edges");
   }
   if (nodes.size() + edges.size() > kMaxFacts) {
-    return Status::InvalidArgument("at most " + std::to_string(kMaxFacts) + " nodes and edges per call");
+    return Status::InvalidArgument("at most " + std::to_string(kMaxFacts) +
+                                   " nodes and edges per call");
   }
   std::vector<Json> events;
   auto add = [&](const Json& fact, const char* type, size_t i) -> Status {
     if (!fact.is_object()) {
-      return Status::InvalidArgument(std::string(type == std::string("memory.node") ? "nodes" : "edges") +
-                                     "[" + std::to_string(i) + "]: not an object");
+      return Status::InvalidArgument(
+          std::string(type == std::string("memory.node") ? "nodes" : "edges") + "[" +
+          std::to_string(i) + "]: not an object");
     }
     Json e;
     e["stream"] = "mcp/" + ctx.session->id;
@@ -212,8 +217,10 @@ const std::vector<ToolDef>& Tools() {
        "diff, blame, neighbors, path, divergence). Rows come back as JSON objects, as `tink shell "
        "--format json` prints them; `diff` of a file gives text.",
        R"({"type":"object","properties":{
-         "query":{"type":"string","description":"e.g. runs | where failed > 0 | select run, status"},
-         "limit":{"type":"integer","minimum":1,"maximum":10000,"description":"most rows returned, default 100"}},
+         "query":{"type":"string",
+                  "description":"e.g. runs | where failed > 0 | select run, status"},
+         "limit":{"type":"integer","minimum":1,"maximum":10000,
+                  "description":"most rows returned, default 100"}},
          "required":["query"],"additionalProperties":false})",
        R"({"type":"object","properties":{
          "query":{"type":"string"},
@@ -346,8 +353,9 @@ Status Validate(const Json& schema, const Json& args) {
     if (type == "boolean") ok = value.is_boolean();
     if (type == "object") ok = value.is_object();
     if (type == "array") ok = value.is_array();
-    if (!ok) return Status::InvalidArgument("argument '" + key + "' must be " +
-                                            (type == "integer" ? "an " : "a ") + type);
+    if (!ok)
+      return Status::InvalidArgument("argument '" + key + "' must be " +
+                                     (type == "integer" ? "an " : "a ") + type);
     if (type == "integer") {
       if ((p.contains("minimum") && value < p["minimum"]) ||
           (p.contains("maximum") && value > p["maximum"])) {
@@ -447,8 +455,9 @@ Json CallTool(McpServer& server, const std::string& name, const Json& args, Sess
   if (Status s = RecordResult(server.backend(), session, &rec, out.ok(), text, error, ms);
       !s.ok()) {
     std::string msg = "the answer is withheld: recording this call failed: " + s.ToString();
-    if (out.ok() && def->record_first) msg = "the call ran but recording its result failed: " +
-                                             s.ToString() + "; its answer: " + text;
+    if (out.ok() && def->record_first)
+      msg =
+          "the call ran but recording its result failed: " + s.ToString() + "; its answer: " + text;
     return TextResult(msg, true);
   }
   if (!out.ok()) return TextResult(error, true);

@@ -6,7 +6,7 @@ namespace tink::server {
 namespace {
 
 constexpr std::array<std::string_view, 4> kVersions = {"2025-11-25", "2025-06-18", "2025-03-26",
-                                                        "2024-11-05"};
+                                                       "2024-11-05"};
 
 Response Json(http::status status, std::string body) {
   if (!body.empty() && body.back() != '\n') body += '\n';
@@ -14,9 +14,8 @@ Response Json(http::status status, std::string body) {
 }
 
 Response RpcError(http::status status, int code, const std::string& message) {
-  mcp::Json j = {{"jsonrpc", "2.0"},
-                      {"id", nullptr},
-                      {"error", {{"code", code}, {"message", message}}}};
+  mcp::Json j = {
+      {"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", code}, {"message", message}}}};
   return Json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
@@ -91,7 +90,8 @@ Response McpRoute::Handle(const Request& req, CancelLink* cancel) {
   const http::verb m = req.method();
   if (m == http::verb::delete_) {
     if (session_id.empty()) {
-      return ErrorResponse(http::status::bad_request, "bad_request", "DELETE /mcp needs Mcp-Session-Id");
+      return ErrorResponse(http::status::bad_request, "bad_request",
+                           "DELETE /mcp needs Mcp-Session-Id");
     }
     std::lock_guard<std::mutex> l(mu_);
     if (sessions_.erase(session_id) == 0) {
@@ -100,9 +100,9 @@ Response McpRoute::Handle(const Request& req, CancelLink* cancel) {
     return TextResponse(http::status::no_content, "application/json", "");
   }
   if (m != http::verb::post) {
-    Response r = ErrorResponse(http::status::method_not_allowed, "method_not_allowed",
-                               std::string(req.method_string()) +
-                                   " /mcp: use POST (this server opens no SSE stream)");
+    Response r = ErrorResponse(
+        http::status::method_not_allowed, "method_not_allowed",
+        std::string(req.method_string()) + " /mcp: use POST (this server opens no SSE stream)");
     r.set(http::field::allow, "POST, DELETE");
     return r;
   }

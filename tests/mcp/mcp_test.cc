@@ -1,6 +1,8 @@
 // The MCP core (shell/mcp/mcp.h) on a small store: what a client sends that is wrong gets the
 // JSON-RPC error the spec names (never a crash), each tool answers what the shell verb answers,
 // and every call is recorded on mcp/SESSION — or, when recording fails, the answer is withheld.
+#include "shell/mcp/mcp.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -10,7 +12,6 @@
 #include "engine/engine.h"
 #include "engine/engine_test_util.h"
 #include "shell/mcp/backend.h"
-#include "shell/mcp/mcp.h"
 #include "support/temp_dir.h"
 
 namespace tink::mcp {
@@ -45,7 +46,8 @@ class McpTest : public ::testing::Test {
         ev("run/r1/task/t1", "task.failed", {{"task", "t1"}, {"error", "make failed"}}),
         ev("run/r1/task/t1", "file.write",
            {{"task", "t1"}, {"path", "a.txt"}, {"content", "one\n"}, {"base", true}}),
-        ev("run/r1/task/t1", "file.write", {{"task", "t1"}, {"path", "a.txt"}, {"content", "one\ntwo\n"}}),
+        ev("run/r1/task/t1", "file.write",
+           {{"task", "t1"}, {"path", "a.txt"}, {"content", "one\ntwo\n"}}),
         ev("memory/r1", "memory.node", {{"id", "n1"}, {"labels", {"A"}}}),
         ev("memory/r1", "memory.node", {{"id", "n2"}, {"labels", {"B"}}}),
         ev("memory/r1", "memory.edge", {{"src", "n1"}, {"rel", "R"}, {"dst", "n2"}}),
@@ -77,7 +79,9 @@ class McpTest : public ::testing::Test {
     return j;
   }
   json Call(const std::string& tool, const json& args, int id = 7) {
-    json m = {{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+    json m = {{"jsonrpc", "2.0"},
+              {"id", id},
+              {"method", "tools/call"},
               {"params", {{"name", tool}, {"arguments", args}}}};
     json r = Send(m.dump());
     EXPECT_TRUE(r.contains("result")) << r.dump();
@@ -106,19 +110,24 @@ Backend* McpTest::backend_ = nullptr;
 
 TEST_F(McpTest, InitializeNegotiatesTheVersion) {
   for (const char* v : {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}) {
-    json r = Send(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
-                       {"params", {{"protocolVersion", v}, {"clientInfo", {{"name", "t"}, {"version", "9"}}}}}}
+    json r = Send(json{
+        {"jsonrpc", "2.0"},
+        {"id", 1},
+        {"method", "initialize"},
+        {"params", {{"protocolVersion", v}, {"clientInfo", {{"name", "t"}, {"version", "9"}}}}}}
                       .dump());
     EXPECT_EQ(r["result"]["protocolVersion"], v);
   }
-  json r = Send(R"({"jsonrpc":"2.0","id":"x","method":"initialize","params":{"protocolVersion":"1999-01-01"}})");
+  json r = Send(
+      R"({"jsonrpc":"2.0","id":"x","method":"initialize","params":{"protocolVersion":"1999-01-01"}})");
   EXPECT_EQ(r["id"], "x");
   EXPECT_EQ(r["result"]["protocolVersion"], kLatestProtocol);
   EXPECT_EQ(r["result"]["serverInfo"]["name"], "tinkerbell");
   EXPECT_TRUE(r["result"]["capabilities"].contains("tools"));
   EXPECT_TRUE(r["result"]["capabilities"].contains("resources"));
   EXPECT_TRUE(r["result"]["instructions"].is_string());
-  EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":2,"method":"initialize","params":{}})")), -32602);
+  EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":2,"method":"initialize","params":{}})")),
+            -32602);
   EXPECT_TRUE(Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})").is_null());
   EXPECT_EQ(Send(R"({"jsonrpc":"2.0","id":3,"method":"ping"})")["result"], json::object());
 }
@@ -132,9 +141,12 @@ TEST_F(McpTest, BadMessagesGetJsonRpcErrors) {
   EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":null,"method":"ping"})")), -32600);
   EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":1,"method":7})")), -32600);
   EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":1,"method":"frobnicate"})")), -32601);
-  EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1]})")), -32602);
-  EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}})")), -32602);
-  json batch = Send(R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}])");
+  EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1]})")),
+            -32602);
+  EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}})")),
+            -32602);
+  json batch = Send(
+      R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}])");
   EXPECT_EQ(ErrorCode(batch), -32600);
   EXPECT_NE(batch["error"]["message"].get<std::string>().find("batch"), std::string::npos);
   // A client's response to nothing, and an unknown notification: no answer.
@@ -172,9 +184,9 @@ TEST_F(McpTest, ToolsListHasSchemas) {
     EXPECT_EQ(t["outputSchema"]["type"], "object") << t["name"];
     EXPECT_TRUE(t["description"].is_string());
   }
-  EXPECT_EQ(names, (std::set<std::string>{"query", "why", "timeline", "report", "runs_diff",
-                                          "canvas_diff", "canvas_blame", "memory_neighbors",
-                                          "memory_path", "remember"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"query", "why", "timeline", "report", "runs_diff", "canvas_diff",
+                                   "canvas_blame", "memory_neighbors", "memory_path", "remember"}));
 }
 
 TEST_F(McpTest, UnknownToolAndBadArguments) {
@@ -182,23 +194,26 @@ TEST_F(McpTest, UnknownToolAndBadArguments) {
   EXPECT_EQ(ErrorCode(r), -32602);
   EXPECT_NE(r["error"]["message"].get<std::string>().find("Unknown tool: nope"), std::string::npos);
   // exec is unknown unless enabled.
-  EXPECT_EQ(ErrorCode(Send(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec"}})")), -32602);
+  EXPECT_EQ(
+      ErrorCode(Send(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec"}})")),
+      -32602);
   struct Case {
     const char* tool;
     json args;
     const char* says;
   };
-  for (const Case& c : {Case{"query", json::object(), "missing argument 'query'"},
-                        Case{"query", {{"query", 5}}, "'query' must be a string"},
-                        Case{"query", {{"query", "runs"}, {"limit", 0}}, "from 1 to 10000"},
-                        Case{"query", {{"query", "runs"}, {"limit", "3"}}, "must be an integer"},
-                        Case{"query", {{"query", "runs"}, {"colour", 1}}, "unknown argument 'colour'"},
-                        Case{"timeline", json::object(), "either run or task"},
-                        Case{"query", {{"query", "runs | wher x"}}, "error at 1:8"},
-                        Case{"why", {{"task", "r1/nope"}}, "error at"},
-                        Case{"remember", json::object(), "nothing to remember"},
-                        Case{"remember", {{"nodes", {{{"id", "x"}, {"colour", 1}}}}}, "colour"},
-                        Case{"canvas_diff", {{"run", "r1"}, {"to", "3"}}, "'to' needs 'from'"}}) {
+  for (const Case& c :
+       {Case{"query", json::object(), "missing argument 'query'"},
+        Case{"query", {{"query", 5}}, "'query' must be a string"},
+        Case{"query", {{"query", "runs"}, {"limit", 0}}, "from 1 to 10000"},
+        Case{"query", {{"query", "runs"}, {"limit", "3"}}, "must be an integer"},
+        Case{"query", {{"query", "runs"}, {"colour", 1}}, "unknown argument 'colour'"},
+        Case{"timeline", json::object(), "either run or task"},
+        Case{"query", {{"query", "runs | wher x"}}, "error at 1:8"},
+        Case{"why", {{"task", "r1/nope"}}, "error at"},
+        Case{"remember", json::object(), "nothing to remember"},
+        Case{"remember", {{"nodes", {{{"id", "x"}, {"colour", 1}}}}}, "colour"},
+        Case{"canvas_diff", {{"run", "r1"}, {"to", "3"}}, "'to' needs 'from'"}}) {
     json res = Call(c.tool, c.args);
     EXPECT_EQ(res["isError"], true) << c.tool << " " << c.args.dump();
     const std::string text = res["content"][0]["text"];
@@ -208,7 +223,8 @@ TEST_F(McpTest, UnknownToolAndBadArguments) {
 }
 
 TEST_F(McpTest, QueryToolAnswersRowsAndTruncates) {
-  json res = Call("query", {{"query", "events | where run == 'r1' | select lsn, type"}, {"limit", 3}});
+  json res =
+      Call("query", {{"query", "events | where run == 'r1' | select lsn, type"}, {"limit", 3}});
   EXPECT_EQ(res["isError"], false);
   const json& s = res["structuredContent"];
   EXPECT_EQ(s["truncated"], true);
@@ -259,7 +275,8 @@ TEST_F(McpTest, CanvasDiffAndReport) {
 }
 
 TEST_F(McpTest, RememberAppendsWithProvenanceAndCallsAreRecorded) {
-  Send(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"gtest","version":"1.2"}}})");
+  Send(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"gtest","version":"1.2"}}})");
   json res = Call("remember", {{"nodes", {{{"id", "fact:x"}, {"labels", {"Fact"}}}}},
                                {"edges", {{{"src", "fact:x"}, {"rel", "ABOUT"}, {"dst", "n1"}}}}});
   ASSERT_EQ(res["isError"], false) << res.dump();
@@ -301,7 +318,9 @@ TEST_F(McpTest, Resources) {
   json t = Send(R"({"jsonrpc":"2.0","id":1,"method":"resources/templates/list"})")["result"];
   EXPECT_EQ(t["resourceTemplates"].size(), 2u);
   auto read = [&](const std::string& uri) {
-    return Send(json{{"jsonrpc", "2.0"}, {"id", 3}, {"method", "resources/read"}, {"params", {{"uri", uri}}}}.dump());
+    return Send(json{
+        {"jsonrpc", "2.0"}, {"id", 3}, {"method", "resources/read"}, {"params", {{"uri", uri}}}}
+                    .dump());
   };
   json r = read("tinkerbell://run/r1/file/a.txt");
   EXPECT_EQ(r["result"]["contents"][0]["text"], "one\ntwo\n");
@@ -341,19 +360,22 @@ class NoAppend final : public Backend {
 TEST_F(McpTest, AnAnswerThatCannotBeRecordedIsWithheld) {
   NoAppend backend(backend_);
   McpServer server(&backend, ServerOptions{});
-  Reply r = server.Handle(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"query","arguments":{"query":"runs"}}})",
-                          &session_, nullptr);
+  Reply r = server.Handle(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"query","arguments":{"query":"runs"}}})",
+      &session_, nullptr);
   json j = json::parse(r.body);
   EXPECT_EQ(j["result"]["isError"], true);
   const std::string text = j["result"]["content"][0]["text"];
   EXPECT_NE(text.find("withheld"), std::string::npos) << text;
   EXPECT_NE(text.find("disk on fire"), std::string::npos) << text;
   EXPECT_FALSE(j["result"].contains("structuredContent"));
-  r = server.Handle(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"remember","arguments":{"nodes":[{"id":"q"}]}}})",
-                    &session_, nullptr);
+  r = server.Handle(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"remember","arguments":{"nodes":[{"id":"q"}]}}})",
+      &session_, nullptr);
   j = json::parse(r.body);
   EXPECT_EQ(j["result"]["isError"], true);
-  EXPECT_NE(j["result"]["content"][0]["text"].get<std::string>().find("not run"), std::string::npos);
+  EXPECT_NE(j["result"]["content"][0]["text"].get<std::string>().find("not run"),
+            std::string::npos);
 }
 
 TEST_F(McpTest, ExecToolIsListedOnlyWhenEnabled) {
@@ -364,8 +386,9 @@ TEST_F(McpTest, ExecToolIsListedOnlyWhenEnabled) {
   McpServer server(backend_, o);
   Reply r = server.Handle(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})", &session_, nullptr);
   EXPECT_NE(r.body.find("\"exec\""), std::string::npos);
-  r = server.Handle(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec","arguments":{"command":["true"]}}})",
-                    &session_, nullptr);
+  r = server.Handle(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec","arguments":{"command":["true"]}}})",
+      &session_, nullptr);
   json j = json::parse(r.body);
   EXPECT_EQ(j["result"]["isError"], false) << r.body;
   EXPECT_EQ(j["result"]["structuredContent"]["exit_code"], 0);
