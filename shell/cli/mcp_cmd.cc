@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -67,12 +68,23 @@ int Run(const GlobalOptions& global, const McpFlags& f) {
   if (const std::string url = global.ServerUrl(); !url.empty()) {
     auto client = ConnectRemote(url, global.StorePath());
     if (!client.ok()) return Fail("mcp", client.status());
+    // A daemon that is not there (or a wrong token) fails here, once, not at every tool call.
+    RemoteRequest probe;
+    probe.target = "/v1/stats";
+    auto answer = (*client)->Send(probe);
+    if (!answer.ok()) return Fail("mcp", answer.status());
+    if (answer->status != 200) return FailHttp("mcp", *answer);
     backend = mcp::NewRemoteBackend(std::move(client).value());
     std::fprintf(stderr, "tink mcp: serving MCP on stdio for the daemon at %s (session %s)\n",
                  url.c_str(), session.id.c_str());
   } else {
     auto durability = log::Durability::Parse(f.sync);
     if (!durability.ok()) return Fail("mcp", durability.status().WithContext("--sync"));
+    if (!std::filesystem::is_directory(global.StorePath())) {
+      // Opening for writing would create it: a mistyped path would serve an empty store.
+      return Fail("mcp", Status::NotFound("no store at " + global.StorePath() +
+                                          " (tink import or tink append create one)"));
+    }
     engine::EngineOptions eo;
     eo.durability = *durability;
     auto eng = engine::Engine::Open(global.StorePath(), eo);
