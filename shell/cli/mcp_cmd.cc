@@ -4,10 +4,12 @@
 // are recorded, and `remember` appends — so a store a daemon holds is refused with a pointer to
 // --server; with --server it forwards to the daemon (shell/mcp/backend.h).
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <iostream>
 #include <memory>
 #include <string>
 
@@ -29,15 +31,65 @@ struct McpFlags {
   std::string sync = "always";
 };
 
+// Lines of stdin, never holding more than kMaxLine bytes of one: a longer line is dropped as it
+// is read and reported as too long.
+class LineReader {
+ public:
+  // false at the end of stdin (or a read error). A last line without '\n' is a line.
+  bool Next(std::string* line, bool* too_long) {
+    line->clear();
+    *too_long = false;
+    bool any = false;
+    while (true) {
+      if (pos_ == len_) {
+        if (eof_) return any;
+        ssize_t n;
+        do {
+          n = ::read(0, buf_, sizeof buf_);
+        } while (n < 0 && errno == EINTR);
+        if (n <= 0) {
+          eof_ = true;
+          return any;
+        }
+        pos_ = 0;
+        len_ = static_cast<size_t>(n);
+      }
+      any = true;
+      const char* start = buf_ + pos_;
+      const char* nl = static_cast<const char*>(std::memchr(start, '\n', len_ - pos_));
+      const size_t take = nl == nullptr ? len_ - pos_ : static_cast<size_t>(nl - start);
+      if (!*too_long && line->size() + take <= kMaxLine) {
+        line->append(start, take);
+      } else {
+        *too_long = true;
+        line->clear();
+      }
+      pos_ += take;
+      if (nl != nullptr) {
+        ++pos_;
+        return true;
+      }
+    }
+  }
+
+ private:
+  char buf_[1 << 16];
+  size_t pos_ = 0, len_ = 0;
+  bool eof_ = false;
+};
+
 int Serve(mcp::McpServer& server, mcp::Session& session) {
+  auto reader = std::make_unique<LineReader>();
   std::string line;
-  while (std::getline(std::cin, line)) {
+  bool too_long = false;
+  while (reader->Next(&line, &too_long)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
     mcp::Reply reply;
-    if (line.size() > kMaxLine) {
+    if (too_long) {
       reply.body = R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid )"
                    R"(Request: the message is over 64 MiB"}})";
+    } else if (line.find_first_not_of(" \t") == std::string::npos) {
+      continue;
     } else {
       reply = server.Handle(line, &session, nullptr);
     }

@@ -449,7 +449,10 @@ Json CallTool(McpServer& server, const std::string& name, const Json& args, Sess
   if (out.ok()) {
     text = out->structured.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
-    error = query::IsCancelled(out.status()) ? "cancelled" : ErrorLine(out.status());
+    error = query::IsCancelled(out.status())
+                ? "cancelled: the query ran longer than the daemon's --query-timeout, or the "
+                  "client went away"
+                : ErrorLine(out.status());
     if (!valid.ok()) error = "bad arguments: " + valid.message();
   }
   if (Status s = RecordResult(server.backend(), session, &rec, out.ok(), text, error, ms);

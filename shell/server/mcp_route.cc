@@ -68,7 +68,7 @@ void McpRoute::Add(std::shared_ptr<Slot> slot) {
   if (sessions_.size() >= kMaxSessions) {
     auto oldest = sessions_.begin();
     for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-      if (it->second->used < oldest->second->used) oldest = it;
+      if (it->second->used.load() < oldest->second->used.load()) oldest = it;
     }
     sessions_.erase(oldest);
   }
@@ -155,7 +155,7 @@ Response McpRoute::Handle(const Request& req, CancelLink* cancel) {
   mcp::Reply reply;
   {
     std::lock_guard<std::mutex> l(slot->mu);
-    slot->used = std::chrono::steady_clock::now();
+    slot->used.store(std::chrono::steady_clock::now().time_since_epoch().count());
     reply = server_->Handle(body, &slot->session, &flag);
   }
   if (reply.body.empty()) return TextResponse(http::status::accepted, "application/json", "");

@@ -13,6 +13,7 @@
 // least recently used one is forgotten (its client then gets 404 and initializes again).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -42,7 +43,8 @@ class McpRoute {
   struct Slot {
     std::mutex mu;  // one request of the session at a time
     mcp::Session session;
-    std::chrono::steady_clock::time_point used;
+    // steady_clock ticks of the last request: written under `mu`, read under McpRoute::mu_.
+    std::atomic<int64_t> used{0};
   };
   std::shared_ptr<Slot> Find(const std::string& id);
   void Add(std::shared_ptr<Slot> slot);
