@@ -312,6 +312,29 @@ describe('tink serve POST /mcp (Streamable HTTP) and tink mcp --server', { timeo
     assert.equal(res.status, 404);
   });
 
+  test('several clients at once, and concurrent calls in one session', async (t) => {
+    const statement = "tasks | where run == 'basic' | select id, state";
+    const want = JSON.parse(await shell(store, statement, srv.url));
+    const clients = [];
+    for (let i = 0; i < 4; i++) {
+      const client = new Client({ name: `tink-node-many-${i}`, version: '1.0.0' });
+      t.after(() => client.close().catch(() => {}));
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`), {
+        requestInit: { headers: srv.authHeaders() } }));
+      clients.push(client);
+    }
+    const calls = [];
+    for (const client of clients) {
+      for (let j = 0; j < 8; j++) {
+        calls.push(client.callTool({ name: 'query', arguments: { query: statement } }));
+      }
+    }
+    for (const res of await Promise.all(calls)) {
+      assert.equal(res.isError, false, JSON.stringify(res.content));
+      assert.deepEqual(res.structuredContent.rows, want);
+    }
+  });
+
   test('raw HTTP: malformed JSON-RPC, methods, sessions, Origin, token', async () => {
     const post = (body, headers = {}) => fetch(`${srv.url}/mcp`, {
       method: 'POST', body,
