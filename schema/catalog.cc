@@ -28,6 +28,7 @@ constexpr EventTypeInfo kCatalog[] = {
     {"llm.error", "LlmError", "a model call failed"},
     {"tool.call", "ToolCall", "the agent invoked a tool: tool, args"},
     {"tool.result", "ToolResult", "a tool's outcome: output, exit code, error"},
+    {"tool.output", "ToolOutput", "a chunk of a tool's stdout or stderr as it arrived"},
     {"file.write", "FileWrite", "a file's whole new content (or a base-tree file)"},
     {"file.patch", "FilePatch", "a unified diff applied to a file's current content"},
     {"file.delete", "FileDelete", "a file was removed"},

@@ -80,6 +80,8 @@ std::span<const CommandSpec> Commands() {
        SetupServe, CommandSpec::Server::kDaemon},
       {"mcp", "MCP server on stdio: agents query their own flight record (tools, resources)",
        SetupMcp, CommandSpec::Server::kClient},
+      {"exec", "Run a command as a recorded task: output, exit code, rusage, files it changed",
+       SetupExec, CommandSpec::Server::kClient},
   };
   return kCommands;
 }
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 usage, 2 bad input or query, 3 corruption, 4 I/O or durability "
       "failure.\nRun 'tink COMMAND --help' for a command's flags.");
   GlobalOptions global;
+  global.raw_args.assign(argv, argv + argc);
   AddStoreOption(&app, &global);
 
   struct Sub {

@@ -134,18 +134,6 @@ int RunRemote(const GlobalOptions& global, const AppendFlags& f) {
   return 0;
 }
 
-// The JSON envelope of a validated event (docs/events.md), for a group sent to a daemon.
-std::string EnvelopeJson(const schema::EventInput& e) {
-  using J = nlohmann::json;
-  std::string env = "{\"stream\":" + J(e.stream).dump() + ",\"type\":" + J(e.type).dump() +
-                    ",\"data\":" + (e.data_json.empty() ? std::string("{}") : e.data_json);
-  if (!e.id.empty()) env += ",\"id\":" + J(e.id).dump();
-  if (!e.run.empty()) env += ",\"run\":" + J(e.run).dump();
-  if (e.occurred_ns != 0) env += ",\"occurred\":" + J(schema::FormatTime(e.occurred_ns)).dump();
-  if (e.causation != 0) env += ",\"causation\":" + std::to_string(e.causation);
-  return env + "}";
-}
-
 // Opens the store as its writer, saying what the open repaired (a torn tail) if anything.
 Result<std::unique_ptr<engine::Engine>> OpenForAppend(const GlobalOptions& global,
                                                       const log::Durability& durability) {

@@ -6,9 +6,21 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace tink::cli {
+
+std::string EnvelopeJson(const schema::EventInput& e) {
+  using J = nlohmann::json;
+  std::string env = "{\"stream\":" + J(e.stream).dump() + ",\"type\":" + J(e.type).dump() +
+                    ",\"data\":" + (e.data_json.empty() ? std::string("{}") : e.data_json);
+  if (!e.id.empty()) env += ",\"id\":" + J(e.id).dump();
+  if (!e.run.empty()) env += ",\"run\":" + J(e.run).dump();
+  if (e.occurred_ns != 0) env += ",\"occurred\":" + J(schema::FormatTime(e.occurred_ns)).dump();
+  if (e.causation != 0) env += ",\"causation\":" + std::to_string(e.causation);
+  return env + "}";
+}
 
 Result<schema::EventInput> ParseEventLine(std::string_view line) {
   ASSIGN_OR_RETURN(schema::EventInput e, schema::ParseEnvelopeJson(line));

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -55,5 +56,9 @@ struct LineStreamStats {
 // if reading fails. `stats` (optional) is filled in either way.
 Status AppendLineBuffered(int fd, const AppendGroupFn& append, const AckedFn& acked,
                           LineGroupLimits limits = {}, LineStreamStats* stats = nullptr);
+
+// The JSON envelope of a validated event (docs/events.md), one line of a group POSTed to a
+// daemon's /v1/events (tink append --server, tink exec --server).
+std::string EnvelopeJson(const schema::EventInput& e);
 
 }  // namespace tink::cli

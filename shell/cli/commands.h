@@ -7,12 +7,14 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace tink::cli {
 
 struct GlobalOptions {
   std::string store;   // --store; empty: engine::DefaultStorePath()
   std::string server;  // --server; empty: $TINKERBELL_SERVER unless --store was given
+  std::vector<std::string> raw_args;  // argv as main() got it (tink exec's command after --)
   std::string StorePath() const;
   // The daemon a command talks to instead of opening a store (docs/shell.md "Talking to a
   // daemon"): --server; else $TINKERBELL_SERVER, unless --store names a store to open here;
@@ -55,6 +57,7 @@ void SetupMemory(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupShell(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupServe(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupMcp(CLI::App* cmd, GlobalOptions* global, RunFn* run);
+void SetupExec(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 
 // Adds --store and --server to a subcommand (both are also accepted before the subcommand).
 void AddStoreOption(CLI::App* cmd, GlobalOptions* global);

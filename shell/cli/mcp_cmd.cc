@@ -14,10 +14,12 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "shell/cli/append_stream.h"
 #include "shell/cli/commands.h"
 #include "shell/cli/common.h"
 #include "shell/cli/remote.h"
 #include "shell/mcp/backend.h"
+#include "shell/mcp/exec_tool.h"
 #include "shell/mcp/mcp.h"
 
 namespace tink::cli {
@@ -104,14 +106,36 @@ int Serve(mcp::McpServer& server, mcp::Session& session) {
   return 0;
 }
 
+// The exec tool's sink through a daemon: each group POSTed to /v1/events as JSONL.
+exec::EventSink RemoteSink(std::unique_ptr<RemoteClient> owned) {
+  std::shared_ptr<RemoteClient> client(std::move(owned));
+  return [client](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
+    RemoteRequest req;
+    req.method = "POST";
+    req.target = "/v1/events";
+    req.content_type = "application/x-ndjson";
+    for (const schema::EventInput& e : group) req.body += EnvelopeJson(e) + "\n";
+    ASSIGN_OR_RETURN(RemoteResponse resp, client->Send(req));
+    if (resp.status < 200 || resp.status >= 300) {
+      return Status::Failed("refused by the daemon: " + ParseHttpError(resp).ToString());
+    }
+    const auto answer = nlohmann::json::parse(resp.body, nullptr, false);
+    if (!answer.is_object() || !answer.contains("lsns") || !answer["lsns"].is_array()) {
+      return Status::IOError("the daemon's answer has no lsns");
+    }
+    std::vector<log::Lsn> lsns;
+    for (const auto& l : answer["lsns"]) {
+      if (!l.is_number_unsigned()) return Status::IOError("the daemon's answer has a bad lsn");
+      lsns.push_back(l.get<log::Lsn>());
+    }
+    return lsns;
+  };
+}
+
 int Run(const GlobalOptions& global, const McpFlags& f) {
   ::signal(SIGPIPE, SIG_IGN);
   mcp::ServerOptions options;
   options.version = TINK_VERSION;
-  if (f.allow_exec) {
-    return Fail(
-        "mcp", Status::NotSupported("--allow-exec: the exec tool is not built into this tink yet"));
-  }
   mcp::Session session;
   session.id = mcp::NewSessionId();
   session.transport = "stdio";
@@ -127,6 +151,12 @@ int Run(const GlobalOptions& global, const McpFlags& f) {
     if (!answer.ok()) return Fail("mcp", answer.status());
     if (answer->status != 200) return FailHttp("mcp", *answer);
     backend = mcp::NewRemoteBackend(std::move(client).value());
+    if (f.allow_exec) {
+      // The executor appends from its own thread: a client of its own.
+      auto exec_client = ConnectRemote(url, global.StorePath());
+      if (!exec_client.ok()) return Fail("mcp", exec_client.status());
+      options.exec = mcp::NewExecTool(RemoteSink(std::move(exec_client).value()), {});
+    }
     std::fprintf(stderr, "tink mcp: serving MCP on stdio for the daemon at %s (session %s)\n",
                  url.c_str(), session.id.c_str());
   } else {
@@ -151,6 +181,15 @@ int Run(const GlobalOptions& global, const McpFlags& f) {
     }
     engine = std::move(eng).value();
     backend = mcp::NewEngineBackend(engine.get());
+    if (f.allow_exec) {
+      engine::Engine* eng = engine.get();
+      options.exec = mcp::NewExecTool(
+          [eng](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
+            ASSIGN_OR_RETURN(engine::AppendOutcome out, eng->Append(group));
+            return std::move(out.lsns);
+          },
+          {global.StorePath()});
+    }
     std::fprintf(stderr, "tink mcp: serving MCP on stdio for store %s (session %s)\n",
                  global.StorePath().c_str(), session.id.c_str());
   }
@@ -169,7 +208,8 @@ void SetupMcp(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   auto f = std::make_shared<McpFlags>();
   AddStoreOption(cmd, global);
   cmd->add_flag("--allow-exec", f->allow_exec,
-                "List the exec tool: the client may run commands (recorded) through tink exec");
+                "List the exec tool: the client may run commands on this machine, recorded as "
+                "tink exec records them (docs/exec.md)");
   cmd->add_option("--sync", f->sync,
                   "Durability of the appends of a local store: always (default), interval=<ms>, "
                   "none");
@@ -177,7 +217,8 @@ void SetupMcp(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
       "An MCP server (Model Context Protocol 2025-11-25; 2025-06-18, 2025-03-26 and 2024-11-05 "
       "negotiated) on stdin/stdout, one JSON-RPC message per line; logs go to stderr; exit 0 at "
       "the end of stdin. Tools: query, why, timeline, report, runs_diff, canvas_diff, "
-      "canvas_blame, memory_neighbors, memory_path, remember. Every tool call is recorded on "
+      "canvas_blame, memory_neighbors, memory_path, remember (and exec with --allow-exec). "
+      "Every tool call is recorded on "
       "stream mcp/SESSION. A local store is opened for writing: while tink serve holds it, use "
       "--server URL (or POST /mcp on the daemon). docs/mcp.md.");
   *run = [global, f] { return Run(*global, *f); };

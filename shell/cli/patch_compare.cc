@@ -73,6 +73,7 @@ void ParseIndex(std::string_view line, PatchFile* f) {
 }
 
 bool SameId(const std::string& a, const std::string& b) {
+  if (a.empty() && b.empty()) return true;  // no index line on either side (a mode change only)
   size_t n = std::min(a.size(), b.size());
   return n > 0 && a.compare(0, n, b, 0, n) == 0;
 }

@@ -308,15 +308,28 @@ const std::vector<ToolDef>& Tools() {
          "required":["lsns","call_lsn","stream"]})",
        &RememberTool, /*read_only=*/false, /*record_first=*/true},
       {"exec", "Run a command, recorded",
-       "Runs a command as a task of a run through Tinkerbell's executor (`tink exec`): its "
-       "output, exit code and the files it changed become events.",
+       "Runs a command (argv, no shell) as a task of a run through Tinkerbell's recorded "
+       "executor (`tink exec`): its output, exit code, resource use and the files it changed "
+       "under `workdir` become events. Without `run`, a new run is made. The command gets no "
+       "stdin; `timeout` (seconds, default 300, at most 3600) kills its process group. A "
+       "non-zero exit is an answer (exit_code, failure), not an error.",
        R"({"type":"object","properties":{
          "command":{"type":"array","items":{"type":"string"},"minItems":1},
-         "run":{"type":"string"},"task":{"type":"string"},
+         "run":{"type":"string"},"task":{"type":"string"},"parent":{"type":"string"},
          "workdir":{"type":"string"},
-         "timeout":{"type":"number","description":"seconds"}},
+         "timeout":{"type":"number","description":"seconds, default 300"},
+         "sandbox":{"type":"boolean",
+                    "description":"under bubblewrap: no network, read-only system"}},
          "required":["command"],"additionalProperties":false})",
-       R"({"type":"object"})", &ExecTool, /*read_only=*/false, /*record_first=*/true},
+       R"({"type":"object","properties":{
+         "run":{"type":"string"},"task":{"type":"string"},
+         "exit_code":{"type":"integer"},"signal":{"type":"integer"},
+         "timed_out":{"type":"boolean"},"failure":{"type":"string"},
+         "duration_ms":{"type":"number"},"stdout":{"type":"string"},"stderr":{"type":"string"},
+         "files_changed":{"type":"integer"},"first_lsn":{"type":"integer"},
+         "last_lsn":{"type":"integer"}},
+         "required":["run","task","exit_code","stdout","stderr"]})",
+       &ExecTool, /*read_only=*/false, /*record_first=*/true},
   };
   return tools;
 }

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "shell/mcp/exec_tool.h"
+
 namespace tink::server {
 namespace {
 
@@ -42,11 +44,19 @@ bool AllowedOrigin(std::string_view origin, std::string_view host_header) {
 
 }  // namespace
 
-McpRoute::McpRoute(engine::Engine* engine, std::string version, mcp::ExecFn exec)
+McpRoute::McpRoute(engine::Engine* engine, std::string version, bool allow_exec,
+                   const std::string& store_path)
     : backend_(mcp::NewEngineBackend(engine)) {
   mcp::ServerOptions o;
   o.version = std::move(version);
-  o.exec = std::move(exec);
+  if (allow_exec) {
+    o.exec = mcp::NewExecTool(
+        [engine](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
+          ASSIGN_OR_RETURN(engine::AppendOutcome out, engine->Append(group));
+          return std::move(out.lsns);
+        },
+        {store_path});
+  }
   server_ = std::make_unique<mcp::McpServer>(backend_.get(), std::move(o));
 }
 

@@ -30,8 +30,10 @@ class McpRoute {
  public:
   static constexpr size_t kMaxSessions = 4096;
 
-  // `engine` must outlive the route. `exec`: the exec tool's runner (empty: not listed).
-  McpRoute(engine::Engine* engine, std::string version, mcp::ExecFn exec = {});
+  // `engine` must outlive the route. `allow_exec`: list the exec tool (tink serve
+  // --mcp-allow-exec), recording into `engine`; `store_path` is left out of its snapshots.
+  McpRoute(engine::Engine* engine, std::string version, bool allow_exec = false,
+           const std::string& store_path = "");
   ~McpRoute();
 
   // The whole exchange of one request to /mcp (any method).

@@ -71,7 +71,7 @@ class Server::Impl {
         api_(engine, options_, &metrics_),
         proxy_(engine, options_),
         otlp_(engine, &metrics_),
-        mcp_(engine, options_.version),
+        mcp_(engine, options_.version, options_.mcp_allow_exec, options_.store_path),
         append_pool_(options_.append_workers),
         llm_pool_(options_.llm_workers),
         read_pool_(options_.read_workers),

@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "engine/engine_test_util.h"
 #include "shell/mcp/backend.h"
+#include "shell/mcp/exec_tool.h"
 #include "support/temp_dir.h"
 
 namespace tink::mcp {
@@ -313,7 +314,7 @@ TEST_F(McpTest, RememberAppendsWithProvenanceAndCallsAreRecorded) {
 
 TEST_F(McpTest, Resources) {
   json list = Send(R"({"jsonrpc":"2.0","id":1,"method":"resources/list"})")["result"]["resources"];
-  ASSERT_EQ(list.size(), 2u);
+  ASSERT_GE(list.size(), 2u);  // r1, r2 (and rx when the exec test ran first)
   EXPECT_EQ(list[0]["uri"], "tinkerbell://run/r1");
   json t = Send(R"({"jsonrpc":"2.0","id":1,"method":"resources/templates/list"})")["result"];
   EXPECT_EQ(t["resourceTemplates"].size(), 2u);
@@ -392,6 +393,53 @@ TEST_F(McpTest, ExecToolIsListedOnlyWhenEnabled) {
   json j = json::parse(r.body);
   EXPECT_EQ(j["result"]["isError"], false) << r.body;
   EXPECT_EQ(j["result"]["structuredContent"]["exit_code"], 0);
+}
+
+// The real executor: a command that writes a file in its workdir, through the exec tool.
+TEST_F(McpTest, ExecToolRunsARecordedCommand) {
+  ServerOptions o;
+  o.exec = NewExecTool(
+      [](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
+        ASSIGN_OR_RETURN(engine::AppendOutcome out, engine_->Append(group));
+        return std::move(out.lsns);
+      },
+      {});
+  McpServer server(backend_, o);
+  tink::testing::TempDir work;
+  json call = {{"jsonrpc", "2.0"},
+               {"id", 1},
+               {"method", "tools/call"},
+               {"params",
+                {{"name", "exec"},
+                 {"arguments",
+                  {{"command", {"sh", "-c", "echo out; echo made > f.txt; exit 3"}},
+                   {"workdir", work.path()},
+                   {"run", "rx"}}}}}};
+  json j = json::parse(server.Handle(call.dump(), &session_, nullptr).body);
+  ASSERT_EQ(j["result"]["isError"], false) << j.dump();
+  const json& s = j["result"]["structuredContent"];
+  EXPECT_EQ(s["run"], "rx");
+  EXPECT_EQ(s["exit_code"], 3);
+  EXPECT_EQ(s["failure"], "exit code 3");
+  EXPECT_EQ(s["stdout"], "out\n");
+  EXPECT_EQ(s["files_changed"], 1);
+  auto file = backend_->FileContent("rx", "f.txt", "");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(*file, "made\n");
+  json rows = Rows("tasks | where run == 'rx' | select state");
+  EXPECT_EQ(rows, json::parse(R"([{"state":"failed"}])"));
+  // Bad arguments and a command that cannot start are tool errors.
+  call["params"]["arguments"] = {{"command", json::array()}};
+  j = json::parse(server.Handle(call.dump(), &session_, nullptr).body);
+  EXPECT_EQ(j["result"]["isError"], true);
+  call["params"]["arguments"] = {{"command", {"no-such-command-for-mcp-test"}}, {"timeout", 5}};
+  j = json::parse(server.Handle(call.dump(), &session_, nullptr).body);
+  EXPECT_EQ(j["result"]["isError"], true);
+  EXPECT_NE(j["result"]["content"][0]["text"].get<std::string>().find("not found"),
+            std::string::npos);
+  call["params"]["arguments"] = {{"command", {"true"}}, {"timeout", 99999}};
+  j = json::parse(server.Handle(call.dump(), &session_, nullptr).body);
+  EXPECT_EQ(j["result"]["isError"], true);
 }
 
 }  // namespace

@@ -112,7 +112,13 @@ const std::pair<const char*, const char*> kExamples[] = {
                       "status":429})"},
     {"tool.call", R"({"task":"3","call_id":"t1","tool":"bash","args":{"command":"pytest -q"}})"},
     {"tool.result", R"({"task":"3","call_id":"t1","tool":"bash","output":"1 failed",
-                        "exit_code":-9,"error":"killed","ok":false,"duration_ms":5321.5})"},
+                        "exit_code":-9,"error":"killed","ok":false,"duration_ms":5321.5,
+                        "signal":9,"timed_out":true,"cpu_user_ms":12.5,"cpu_sys_ms":3.25,
+                        "max_rss_kb":5732,"stdout_bytes":9000000,"stderr_bytes":0,
+                        "output_truncated":true,"files_changed":2,
+                        "notes":["change of big.bin not recorded"]})"},
+    {"tool.output", R"({"task":"3","call_id":"t1","stream":"stdout","seq":0,"offset":0,
+                        "text":"/w==","encoding":"base64"})"},
     {"file.write", R"({"task":"3","path":"src/app.py","content":"print(1)\n","base":true,
                        "mode":"100755"})"},
     {"file.patch", R"({"task":"3","path":"src/app.py","diff":"@@ -1 +1 @@\n-a\n+b\n"})"},
@@ -147,7 +153,7 @@ TEST(CodecTest, OneFullExamplePerTypeRoundTrips) {
 }
 
 TEST(CodecTest, EveryCatalogTypeEncodesEmptyData) {
-  ASSERT_EQ(Catalog().size(), 25u);
+  ASSERT_EQ(Catalog().size(), 26u);
   for (const EventTypeInfo& t : Catalog()) {
     const Json j = View(Make(std::string(t.name), "{}"));
     EXPECT_EQ(j["type"], t.name);

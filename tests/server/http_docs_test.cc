@@ -128,6 +128,7 @@ TEST_F(HttpDocsTest, EveryFlagOfTheUsageStartsTheDaemon) {
       {"--llm-upstream", {"fake=http://127.0.0.1:9/v1"}},  // not called here
       {"--llm-timeout", {"60000"}},
       {"--replay", {"r0"}},
+      {"--mcp-allow-exec", {""}},  // a flag without a value
   };
   std::set<std::string> flags;
   const std::regex flag_re(R"(--[a-z][a-z-]*)");
