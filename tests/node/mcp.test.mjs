@@ -151,6 +151,31 @@ async function checkErrors(client) {
   assert.match(missing.content[0].text, /missing argument 'task'/);
 }
 
+// The exec tool runs a command in `workdir` as a task of `run`: its answer, its file on the
+// canvas (as a resource and as tink canvas cat has it), and a failing command's exit code.
+async function checkExec(client, store, workdir, run, server) {
+  const res = await client.callTool({ name: 'exec', arguments: {
+    command: ['sh', '-c', 'printf "made by exec\\n" > made.txt; echo done'], workdir, run } });
+  assert.equal(res.isError, false, JSON.stringify(res.content));
+  const s = res.structuredContent;
+  assert.equal(s.run, run);
+  assert.equal(s.exit_code, 0);
+  assert.equal(s.stdout, 'done\n');
+  assert.equal(s.files_changed, 1);
+  const file = await client.readResource({ uri: `tinkerbell://run/${run}/file/made.txt` });
+  assert.equal(file.contents[0].text, 'made by exec\n');
+  const timeline = JSON.parse(await shell(store, `timeline ${run}`, server));
+  assert.deepEqual(timeline.map((e) => e.type),
+                   ['task.created', 'task.ready', 'task.started', 'tool.call', 'tool.output',
+                    'tool.result', 'file.write', 'task.succeeded']);
+  const failed = await client.callTool({ name: 'exec', arguments: {
+    command: ['sh', '-c', 'echo oops >&2; exit 7'], workdir, run } });
+  assert.equal(failed.isError, false);
+  assert.equal(failed.structuredContent.exit_code, 7);
+  assert.equal(failed.structuredContent.stderr, 'oops\n');
+  assert.equal(failed.structuredContent.failure, 'exit code 7');
+}
+
 // The fenced blocks of docs/mcp.md: [info string, text].
 async function docBlocks() {
   const doc = await readFile(path.join(repo, 'docs/mcp.md'), 'utf8');
@@ -245,6 +270,18 @@ describe('tink mcp over stdio (official SDK client)', { timeout: 170000 }, () =>
     const res = await client.callTool({ name: 'query', arguments: { query: 'runs | count' } });
     assert.deepEqual(res.structuredContent.rows, JSON.parse(await shell(store, 'runs | count')));
     await client.close();
+  });
+
+  test('exec with --allow-exec: a recorded command, its file on the canvas', async (t) => {
+    const work = await tempDir('tink-mcp-exec-');
+    t.after(() => work.cleanup());
+    const client = new Client({ name: 'tink-node-exec', version: '1.0.0' });
+    t.after(() => client.close().catch(() => {}));
+    await client.connect(new StdioClientTransport({
+      command: tinkBin(), args: ['mcp', '--store', store, '--allow-exec'], stderr: 'ignore' }));
+    const { tools } = await client.listTools();
+    assert.ok(tools.some((x) => x.name === 'exec'));
+    await checkExec(client, store, work.dir, 'mcp-exec-stdio');
   });
 
   test('a store held by a daemon is refused, pointing to --server', async () => {
@@ -391,9 +428,31 @@ describe('tink serve POST /mcp (Streamable HTTP) and tink mcp --server', { timeo
     assert.deepEqual(await res.json(), { jsonrpc: '2.0', id: 8, result: {} });
   });
 
+  test('tink serve --mcp-allow-exec lists exec and runs it; without it exec is unknown', async (t) => {
+    const plain = new Client({ name: 'tink-node-noexec', version: '1.0.0' });
+    t.after(() => plain.close().catch(() => {}));
+    await plain.connect(new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`), {
+      requestInit: { headers: srv.authHeaders() } }));
+    assert.ok(!(await plain.listTools()).tools.some((x) => x.name === 'exec'));
+    await assert.rejects(plain.callTool({ name: 'exec', arguments: { command: ['true'] } }),
+                         (e) => e.code === -32602);
+    await plain.close();
+    assert.equal(await srv.stop(), 0);
+    srv = await TinkServer.start({ store, args: ['--mcp-allow-exec'] });
+    const work = await tempDir('tink-mcp-exec-http-');
+    t.after(() => work.cleanup());
+    const client = new Client({ name: 'tink-node-exec-http', version: '1.0.0' });
+    t.after(() => client.close().catch(() => {}));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`), {
+      requestInit: { headers: srv.authHeaders() } }));
+    assert.ok((await client.listTools()).tools.some((x) => x.name === 'exec'));
+    await checkExec(client, store, work.dir, 'mcp-exec-http', srv.url);
+  });
+
   test('tink mcp --server: the same tools through the daemon', async (t) => {
     const transport = new StdioClientTransport({
-      command: tinkBin(), args: ['mcp', '--server', srv.url, '--store', store], stderr: 'pipe',
+      command: tinkBin(), args: ['mcp', '--server', srv.url, '--store', store, '--allow-exec'],
+      stderr: 'pipe',
     });
     let stderr = '';
     transport.stderr.on('data', (d) => { stderr += d; });
@@ -409,6 +468,9 @@ describe('tink serve POST /mcp (Streamable HTTP) and tink mcp --server', { timeo
     });
     const lines = (await cat.json()).map((r) => `${r.text}\n`).join('');
     assert.equal(file.contents[0].text, lines);
+    const work = await tempDir('tink-mcp-exec-remote-');
+    t.after(() => work.cleanup());
+    await checkExec(client, store, work.dir, 'mcp-exec-remote', srv.url);
     await client.close();
     const m = stderr.match(/session ([0-9a-f]{32})/);
     assert.ok(m, stderr);
