@@ -134,6 +134,18 @@ std::string SignalName(int sig) {
   return d != nullptr ? d : "unknown signal";
 }
 
+// tool.result's `output`: the end of the command's stderr (or stdout when stderr is empty), at
+// most kTailBytes from a character boundary, "…" in front when cut; "" for binary output.
+constexpr size_t kTailBytes = 2048;
+std::string OutputExcerpt(const std::string& tail) {
+  std::string_view t(tail);
+  const bool cut = t.size() > kTailBytes;
+  if (cut) t.remove_prefix(t.size() - kTailBytes);
+  while (!t.empty() && (static_cast<unsigned char>(t.front()) & 0xC0) == 0x80) t.remove_prefix(1);
+  if (!internal::IsText(t)) return "";
+  return (cut ? "…" : "") + std::string(t);
+}
+
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 double TvMs(const timeval& tv) { return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0; }
@@ -243,8 +255,7 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
                             {"ok", false},
                             {"error", why.message()}},
                            call_lsn));
-    end.push_back(
-        rec.Make("task.failed", {{"task", out.task}, {"error", why.message()}}, call_lsn));
+    end.push_back(rec.Make("task.failed", {{"task", out.task}, {"error", why.message()}}));
     if (out.run_generated) {
       end.push_back(
           rec.Make("run.finished", {{"status", "failed"}, {"error", why.message()}}, 0, true));
@@ -305,6 +316,7 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
   bool out_open = true, err_open = true;
   int passthrough[2] = {o.stdout_fd, o.stderr_fd};
   std::string* heads[2] = {&out.stdout_text, &out.stderr_text};
+  std::string tails[2];  // the last kTailBytes (at most twice that between trims)
   ChildExit exit;
   std::vector<char> buf(1 << 16);
 
@@ -327,6 +339,8 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
       const std::string_view data(buf.data(), static_cast<size_t>(r));
       last_data = Clock::now();
       output.Add(i, data);
+      tails[i].append(data.substr(data.size() > kTailBytes ? data.size() - kTailBytes : 0));
+      if (tails[i].size() > 2 * kTailBytes) tails[i].erase(0, tails[i].size() - kTailBytes);
       if (heads[i]->size() < o.stdout_head_bytes) {
         heads[i]->append(data.substr(0, o.stdout_head_bytes - heads[i]->size()));
       }
@@ -452,6 +466,8 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
   if (out.signal == 0 && out.exit_code >= 0) result["exit_code"] = out.exit_code;
   if (out.signal != 0) result["signal"] = out.signal;
   if (out.timed_out) result["timed_out"] = true;
+  const std::string excerpt = OutputExcerpt(tails[1].empty() ? tails[0] : tails[1]);
+  if (!excerpt.empty()) result["output"] = excerpt;
   result["ok"] = failure.empty();
   if (!failure.empty()) result["error"] = failure;
   result["duration_ms"] = std::round(out.duration_ms * 1000) / 1000;
@@ -476,10 +492,11 @@ Result<ExecOutcome> RunRecorded(const ExecOptions& o, const EventSink& sink) {
     }
   }
   if (failure.empty()) {
-    end.push_back(
-        rec.Make("task.succeeded", {{"task", out.task}, {"result", {{"exit_code", 0}}}}, call_lsn));
+    end.push_back(rec.Make("task.succeeded", {{"task", out.task}, {"result", {{"exit_code", 0}}}}));
   } else {
-    end.push_back(rec.Make("task.failed", {{"task", out.task}, {"error", failure}}, call_lsn));
+    // No causation: `why` then walks from the failure to the failing tool.result and on to its
+    // tool.call (same call_id).
+    end.push_back(rec.Make("task.failed", {{"task", out.task}, {"error", failure}}));
   }
   if (out.run_generated) {
     nlohmann::json fin = {{"status", failure.empty() ? "succeeded" : "failed"}};

@@ -329,8 +329,26 @@ std::string Summary(const Row& event) {
       args = a.is_object() && a.contains("command") ? Str(a, "command")
              : a.is_object() && a.contains("path")  ? Str(a, "path")
                                                     : a.dump();
+      // tink exec: the command line.
+      if (a.is_object() && a.contains("argv") && a["argv"].is_array()) {
+        args.clear();
+        for (const Json& w : a["argv"]) {
+          args += (args.empty() ? "" : " ") + (w.is_string() ? w.get<std::string>() : w.dump());
+        }
+      }
     }
     s = Str(d, "tool") + ": " + args;
+  } else if (type == "tool.output") {
+    if (d.contains("truncated")) {
+      s = Str(d, "stream") + ": " + Str(d, "dropped_bytes") + " bytes not recorded";
+    } else if (Str(d, "encoding") == "base64") {
+      const std::string b64 = Str(d, "text");
+      size_t bytes = b64.size() / 4 * 3;
+      for (size_t i = b64.size(); i > 0 && b64[i - 1] == '=' && bytes > 0; --i) --bytes;
+      s = Str(d, "stream") + ": (" + std::to_string(bytes) + " bytes, base64)";
+    } else {
+      s = Str(d, "stream") + ": " + Str(d, "text");
+    }
   } else if (type == "tool.result") {
     std::string head;
     if (d.contains("exit_code")) head = "exit " + Str(d, "exit_code");

@@ -79,6 +79,7 @@ TEST_F(ExecCliTest, ExitCodesSignalsAndTheEventsOfOneRun) {
   EXPECT_EQ(result["exit_code"], 3);
   EXPECT_EQ(result["ok"], false);
   EXPECT_EQ(result["tool"], "exec");
+  EXPECT_EQ(result["output"], "err\n") << "the end of stderr";
   EXPECT_EQ(result["stdout_bytes"], 4);
   EXPECT_EQ(result["stderr_bytes"], 4);
   EXPECT_TRUE(result.contains("duration_ms") && result.contains("max_rss_kb") &&
@@ -94,6 +95,15 @@ TEST_F(ExecCliTest, ExitCodesSignalsAndTheEventsOfOneRun) {
   r = Tink("tasks --run " + run);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("failed"), std::string::npos) << r.out;
+  // why: the failure, the failing result, its call; the timeline shows the output.
+  const std::string task0 = OfType(events, "task.created").at(0)["data"]["task"];
+  r = Tink("shell -c " + ShellQuote("why " + run + "/" + task0));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("last failing result  exec exit 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exec: sh -c echo out; echo err >&2; exit 3"), std::string::npos) << r.out;
+  r = Tink("shell -c " + ShellQuote("timeline " + run));
+  EXPECT_NE(r.out.find("stdout: out"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stderr: err"), std::string::npos) << r.out;
 
   // Success, into the same run as a child task.
   const std::string task = OfType(events, "task.created").at(0)["data"]["task"];
