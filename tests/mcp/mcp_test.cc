@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <string>
 
@@ -176,6 +177,50 @@ TEST_F(McpTest, DeepNestingAndHugeIdsAreRefusedOrEchoed) {
   EXPECT_TRUE(r["id"].is_null());
 }
 
+// Mutated messages (bytes flipped, dropped, duplicated; cut short) are always answered with
+// one JSON-RPC object, or nothing for a notification: never a crash, never a non-JSON line.
+TEST_F(McpTest, MutatedMessagesAlwaysGetAWellFormedAnswer) {
+  const std::vector<std::string> seeds = {
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"f","version":"1"}}})",
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"query","arguments":{"query":"runs | select run","limit":5}}})",
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"timeline","arguments":{"task":"r1/t1","as_of":"4"}}})",
+      R"({"jsonrpc":"2.0","id":"x","method":"resources/read","params":{"uri":"tinkerbell://run/r1/file/a.txt?as_of=7"}})",
+      R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"memory_path","arguments":{"a":"n1","b":"n2"}}})",
+  };
+  std::mt19937 rng(20261207);
+  const std::string alphabet = "{}[]\":,\\0123456789 -eE.tfnul\x01\xff";
+  int answered = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string m = seeds[rng() % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !m.empty(); ++e) {
+      const size_t at = rng() % m.size();
+      switch (rng() % 4) {
+        case 0:
+          m[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          m.erase(at, 1 + rng() % 8);
+          break;
+        case 2:
+          m.insert(at, m.substr(at, 1 + rng() % 16));
+          break;
+        default:
+          m.resize(at);
+          break;
+      }
+    }
+    Reply r = server_->Handle(m, &session_, nullptr);
+    if (r.body.empty()) continue;
+    json j = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << "input: " << m << "\nanswer: " << r.body;
+    EXPECT_EQ(j["jsonrpc"], "2.0");
+    EXPECT_TRUE(j.contains("result") != j.contains("error")) << r.body;
+    ++answered;
+  }
+  EXPECT_GT(answered, 2000);
+}
+
 TEST_F(McpTest, ToolsListHasSchemas) {
   json r = Send(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})")["result"];
   std::set<std::string> names;
@@ -234,7 +279,7 @@ TEST_F(McpTest, QueryToolAnswersRowsAndTruncates) {
   EXPECT_EQ(s["rows"], json(std::vector<json>(all.begin(), all.begin() + 3)));
   // The text block is the structured content as JSON.
   EXPECT_EQ(json::parse(res["content"][0]["text"].get<std::string>()), s);
-  res = Call("query", {{"query", "runs | select run | sort run"}});
+  res = Call("query", {{"query", "runs | where run in ['r1', 'r2'] | select run | sort run"}});
   EXPECT_EQ(res["structuredContent"]["truncated"], false);
   EXPECT_EQ(res["structuredContent"]["rows"], json::parse(R"([{"run":"r1"},{"run":"r2"}])"));
 }
