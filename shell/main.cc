@@ -78,6 +78,8 @@ std::span<const CommandSpec> Commands() {
        SetupShell, CommandSpec::Server::kClient},
       {"serve", "The daemon: HTTP and UNIX socket API for live agents and remote queries",
        SetupServe, CommandSpec::Server::kDaemon},
+      {"mcp", "MCP server on stdio: agents query their own flight record (tools, resources)",
+       SetupMcp, CommandSpec::Server::kClient},
       {"exec", "Run a command as a recorded task: output, exit code, rusage, files it changed",
        SetupExec, CommandSpec::Server::kClient},
   };

@@ -56,6 +56,7 @@ void SetupCanvas(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupMemory(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupShell(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupServe(CLI::App* cmd, GlobalOptions* global, RunFn* run);
+void SetupMcp(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 void SetupExec(CLI::App* cmd, GlobalOptions* global, RunFn* run);
 
 // Adds --store and --server to a subcommand (both are also accepted before the subcommand).

@@ -30,6 +30,7 @@ struct ServeFlags {
   uint64_t header_timeout_ms = 10000;
   uint64_t max_connections = 1024;
   bool public_bind = false;
+  bool mcp_allow_exec = false;
   std::vector<std::string> llm_upstreams;  // NAME=URL
   std::string replay;
   uint64_t llm_timeout_ms = 600000;
@@ -72,6 +73,8 @@ int Run(const GlobalOptions& global, const ServeFlags& f) {
   so.header_timeout = std::chrono::milliseconds(f.header_timeout_ms);
   so.max_connections = f.max_connections;
   so.store_path = global.StorePath();
+  so.version = TINK_VERSION;
+  so.mcp_allow_exec = f.mcp_allow_exec;
   for (const std::string& spec : f.llm_upstreams) {
     Result<server::LlmUpstream> u = ParseUpstream(spec);
     if (!u.ok()) return Fail("serve", u.status());
@@ -180,6 +183,9 @@ void SetupServe(CLI::App* cmd, GlobalOptions* global, RunFn* run) {
   cmd->add_option("--max-connections", f->max_connections,
                   "Open connections at most (default 1024; 503 beyond)");
   cmd->add_flag("--public", f->public_bind, "Allow --listen on a non-loopback address");
+  cmd->add_flag("--mcp-allow-exec", f->mcp_allow_exec,
+                "POST /mcp lists the exec tool: MCP clients with the token may run commands on "
+                "this machine, recorded as tink exec records them (docs/mcp.md)");
   cmd->add_option("--llm-upstream", f->llm_upstreams,
                   "NAME=URL: an OpenAI-compatible API the recording proxy (POST "
                   "/v1/chat/completions, /v1/responses) forwards to, e.g. "

@@ -536,6 +536,7 @@ Route Api::Classify(const Request& req, const Target& t, Response* early) {
   if (path == "/v1/traces") return m == http::verb::post ? Route::kOtlp : not_allowed("POST");
   if (path == "/v1/query") return m == http::verb::post ? Route::kQuery : not_allowed("POST");
   if (path == "/v1/tasks") return get ? Route::kTasks : not_allowed("GET");
+  if (path == "/mcp") return Route::kMcp;  // McpRoute answers every method (GET is 405)
   if (LlmProxy::Handles(path)) return Route::kLlm;  // the proxy answers a wrong method itself
   if (path.size() > kRuns.size() + kReport.size() && path.starts_with(kRuns) &&
       path.ends_with(kReport)) {

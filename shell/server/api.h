@@ -72,7 +72,7 @@ struct EventCursor {
 };
 
 // Which handler a request goes to (server.cc's Handle switches on it).
-enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kLlm, kOtlp };
+enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kLlm, kOtlp, kMcp };
 
 class Api {
  public:

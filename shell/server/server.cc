@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "shell/server/api.h"
+#include "shell/server/mcp_route.h"
 #include "shell/server/listen.h"
 #include "shell/server/llm_proxy.h"
 #include "shell/server/strand_sink.h"
@@ -70,6 +71,7 @@ class Server::Impl {
         api_(engine, options_, &metrics_),
         proxy_(engine, options_),
         otlp_(engine, &metrics_),
+        mcp_(engine, options_.version, options_.mcp_allow_exec, options_.store_path),
         append_pool_(options_.append_workers),
         llm_pool_(options_.llm_workers),
         read_pool_(options_.read_workers),
@@ -108,7 +110,8 @@ class Server::Impl {
   awaitable<bool> StreamEvents(Stream& stream, const Request& req, const Target& target,
                                bool follow);
   template <class Stream>
-  awaitable<Response> RunQuery(Stream& stream, const Request& req, const Target& target);
+  awaitable<Response> RunQuery(Stream& stream, const Request& req, const Target& target,
+                               bool mcp);
 
   // Runs f() on `pool` and resumes the awaiting coroutine on its own executor with the result.
   // Not a coroutine itself (a lambda coroutine's captures were destroyed twice by GCC 12): an
@@ -164,6 +167,7 @@ class Server::Impl {
   Api api_;
   LlmProxy proxy_;
   OtlpReceiver otlp_;  // POST /v1/traces
+  McpRoute mcp_;       // /mcp
   net::io_context ioc_;
   net::thread_pool append_pool_, llm_pool_, read_pool_, stream_pool_;
   std::optional<Tcp::acceptor> tcp_;
@@ -457,7 +461,11 @@ awaitable<bool> Server::Impl::Handle(Stream& stream, Request req, const Target& 
       break;
     }
     case Route::kQuery: {
-      res = co_await RunQuery(stream, req, t);
+      res = co_await RunQuery(stream, req, t, false);
+      break;
+    }
+    case Route::kMcp: {
+      res = co_await RunQuery(stream, req, t, true);
       break;
     }
     case Route::kLlm: {
@@ -502,7 +510,8 @@ awaitable<bool> Server::Impl::Handle(Stream& stream, Request req, const Target& 
 }
 
 template <class Stream>
-awaitable<Response> Server::Impl::RunQuery(Stream& stream, const Request& req, const Target& t) {
+awaitable<Response> Server::Impl::RunQuery(Stream& stream, const Request& req, const Target& t,
+                                           bool mcp) {
   if (pending_reads_.fetch_add(1) >= options_.max_queued_reads + options_.read_workers) {
     pending_reads_.fetch_sub(1);
     Response busy = ErrorResponse(http::status::too_many_requests, "too_many_requests",
@@ -528,8 +537,8 @@ awaitable<Response> Server::Impl::RunQuery(Stream& stream, const Request& req, c
     const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) link->Cancel();
   });
-  auto fn = [this, &req, &t, link, timed_out] {
-    return api_.Query(req, t, link.get(), timed_out.get());
+  auto fn = [this, &req, &t, link, timed_out, mcp] {
+    return mcp ? mcp_.Handle(req, link.get()) : api_.Query(req, t, link.get(), timed_out.get());
   };
   Response r = co_await Blocking(read_pool_, std::move(fn));
   pending_reads_.fetch_sub(1);

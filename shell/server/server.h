@@ -39,6 +39,8 @@ struct ServerOptions {
   std::string socket_path;                // empty: no UNIX socket
   std::string token;                      // the bearer token every request but /healthz needs
   std::string store_path;                 // for /v1/stats and the start line
+  std::string version = "0";              // serverInfo.version of /mcp
+  bool mcp_allow_exec = false;            // /mcp lists the exec tool (--mcp-allow-exec)
   uint64_t max_body = 64ull << 20;        // bytes; 413 beyond
   uint64_t max_answer = 256ull << 20;     // bytes of one query's answer; 400 beyond
   std::chrono::milliseconds header_timeout{10000};   // first byte to end of headers

@@ -128,6 +128,7 @@ TEST_F(HttpDocsTest, EveryFlagOfTheUsageStartsTheDaemon) {
       {"--llm-upstream", {"fake=http://127.0.0.1:9/v1"}},  // not called here
       {"--llm-timeout", {"60000"}},
       {"--replay", {"r0"}},
+      {"--mcp-allow-exec", {""}},  // a flag without a value
   };
   std::set<std::string> flags;
   const std::regex flag_re(R"(--[a-z][a-z-]*)");
@@ -266,6 +267,9 @@ TEST_F(HttpDocsTest, EveryEndpointAnswers) {
       seen.insert(method + " " + (*it)[2].str());
       const bool llm = target == "/v1/chat/completions" || target == "/v1/responses";
       const std::string body = method == "POST" && target == "/v1/events" ? Note("docs/ep", "x")
+                               : target == "/mcp"
+                                   ? R"({"jsonrpc":"2.0","id":1,"method":"initialize",)"
+                                     R"("params":{"protocolVersion":"2025-11-25"}})"
                                : llm ? R"({"model":"m","messages":[{"role":"user","content":"hi"}]})"
                                : target == "/v1/traces"  ? "{}"
                                : method == "POST"        ? R"({"query":"events | count"})"
@@ -282,7 +286,7 @@ TEST_F(HttpDocsTest, EveryEndpointAnswers) {
     }
   }
   EXPECT_EQ(seen, (std::set<std::string>{"POST /v1/events", "GET /v1/events", "POST /v1/traces",
-                                         "POST /v1/query",
+                                         "POST /v1/query", "POST /mcp",
                                          "GET /v1/tasks", "GET /v1/runs/{run}/report",
                                          "POST /v1/chat/completions", "POST /v1/responses",
                                          "GET /v1/stats", "GET /healthz", "GET /metrics"}));

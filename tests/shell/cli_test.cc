@@ -173,7 +173,7 @@ TEST_F(CliTest, UsageErrorsAndHelp) {
   EXPECT_EQ(RunCommand(std::string(TINK_BIN)).exit_code, 1);
   EXPECT_EQ(Tink("append --bogus").exit_code, 1);
   EXPECT_EQ(Tink("recover").exit_code, 1) << "--truncate-at is required";
-  for (const char* cmd : {"", "append ", "log ", "verify ", "recover ", "stats "}) {
+  for (const char* cmd : {"", "append ", "log ", "verify ", "recover ", "stats ", "mcp "}) {
     CommandResult h = RunCommand(std::string(TINK_BIN) + " " + cmd + "--help");
     EXPECT_EQ(h.exit_code, 0) << cmd;
     EXPECT_NE(h.out.find("--store"), std::string::npos) << cmd << h.out;

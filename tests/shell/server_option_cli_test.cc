@@ -60,7 +60,8 @@ TEST_F(ServerOptionTest, NoDaemonIsExit4WithOneLineNamingTheUrl) {
         std::string("stats --json"), std::string("tasks"), std::string("tasks --runs --json"),
         std::string("report --run r1"), std::string("report"), std::string("append"),
         std::string("append --stream a --type note"), std::string("shell -c 'events | count'"),
-        std::string("shell --format csv"), std::string("shell --connect " + url_ + " -c 'runs'")}) {
+        std::string("shell --format csv"), std::string("shell --connect " + url_ + " -c 'runs'"),
+        std::string("mcp")}) {
     SCOPED_TRACE(cmd);
     // Both spellings: before the command and after it.
     for (const std::string& args : {"--server " + url_ + " " + cmd, cmd + " --server " + url_}) {
