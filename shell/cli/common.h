@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,11 @@ class Progress {
 // expect), std::bad_alloc, std::filesystem::filesystem_error, std::system_error and any other
 // exception -> 4.
 int RunGuarded(std::string_view cmd, const std::function<int()>& run);
+
+// The deepest nesting of arrays and objects in a JSON text, counted without parsing it (brackets
+// inside strings skipped): a body deeper than a limit is refused before nlohmann builds (and
+// later recursively dumps) a tree. Stops counting once the depth passes `stop_above`.
+int JsonDepth(std::string_view text, int stop_above = std::numeric_limits<int>::max());
 
 std::string HumanBytes(uint64_t n);
 

@@ -10,6 +10,7 @@
 #include <exception>
 #include <new>
 
+#include "shell/cli/common.h"
 #include "shell/mcp/mcp_internal.h"
 
 namespace tink::mcp {
@@ -25,33 +26,6 @@ const char* kInstructions =
     "for why a task failed, `timeline` for a run or task, `report` for a run's summary, "
     "`canvas_diff`/`canvas_blame` for the files an agent wrote, `memory_neighbors`/`memory_path` "
     "for the memory graph, `remember` to assert a fact. Every call you make is recorded.";
-
-// The deepest nesting of arrays and objects in `text`, counted without parsing (strings
-// skipped); stops counting past `limit`.
-int Depth(std::string_view text, int limit) {
-  int depth = 0, max = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max) max = depth;
-      if (max > limit) return max;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max;
-}
 
 std::string Answer(const Json& id, const Json& result) {
   Json r;
@@ -126,7 +100,7 @@ McpServer::McpServer(Backend* backend, ServerOptions options)
     : backend_(backend), options_(std::move(options)) {}
 
 std::string McpServer::PeekMethod(std::string_view message) {
-  if (Depth(message, kMaxDepth) > kMaxDepth) return "";
+  if (cli::JsonDepth(message, kMaxDepth) > kMaxDepth) return "";
   Json j = Json::parse(message, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("method") || !j["method"].is_string()) return "";
   return j["method"].get<std::string>();
@@ -136,7 +110,7 @@ Reply McpServer::Handle(std::string_view message, Session* session, const query:
   Reply reply;
   Json id = nullptr;
   try {
-    if (Depth(message, kMaxDepth) > kMaxDepth) {
+    if (cli::JsonDepth(message, kMaxDepth) > kMaxDepth) {
       reply.error = true;
       reply.body = ErrorAnswer(
           nullptr, kParseError,

@@ -149,31 +149,6 @@ LlmAnswer SummarizeChunks(const json& chunks) {
   return a;
 }
 
-int JsonDepth(std::string_view text) {
-  int depth = 0, max = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max = std::max(max, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max;
-}
-
 void SseParser::Feed(std::string_view bytes, const Fn& on_event) {
   for (char c : bytes) {
     if (skip_lf_) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "shell/cli/common.h"
+
 namespace tink::server {
 
 // The parts of an answer the llm.response event carries as typed fields.
@@ -29,9 +31,8 @@ LlmAnswer SummarizeBody(const nlohmann::json& body);
 // or the Responses API's events (the response.completed event's response, else the text deltas).
 LlmAnswer SummarizeChunks(const nlohmann::json& chunks);
 
-// The JSON depth of a text (brackets outside strings), without parsing it: bodies deeper than a
-// limit are refused before nlohmann builds (and later recursively dumps) a tree.
-int JsonDepth(std::string_view text);
+// The JSON depth of a text (brackets outside strings), without parsing it (shell/cli/common.h).
+using cli::JsonDepth;
 
 // Server-Sent Events (the WHATWG format OpenAI streams in), fed in arbitrary pieces: calls
 // on_event(event_name, data) for each complete event (data lines joined with '\n'; comments and
