@@ -71,10 +71,10 @@ TEST_F(ExecSandboxTest, NoNetwork) {
 }
 
 TEST_F(ExecSandboxTest, ReadOnlyOutsideTheWorkdirWritableInside) {
-  // A directory outside the workdir and outside /tmp (the sandbox's /tmp is its own): under
-  // the test's working directory.
-  const std::string outside = std::filesystem::current_path().string() + "/exec_sandbox_outside_" +
-                              std::to_string(::getpid());
+  // A directory outside the workdir and outside /tmp (the sandbox's /tmp is its own, so a
+  // directory under /tmp is not there at all): /var/tmp, not the build tree, which may itself
+  // lie under /tmp (a CI clone).
+  const std::string outside = "/var/tmp/tink_exec_sandbox_outside_" + std::to_string(::getpid());
   std::filesystem::create_directories(outside);
   const std::string tmp_name = "/tmp/tink-exec-sandbox-" + std::to_string(::getpid());
   CommandResult r = Tink("exec --no-files --sandbox --workdir " + ShellQuote(wd()) + " -- sh -c " +
