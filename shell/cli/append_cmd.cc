@@ -200,22 +200,11 @@ int RunLineBuffered(const GlobalOptions& global, const AppendFlags& f, bool sync
     std::optional<RemoteResponse> refused;  // the daemon's error answer, printed as local
     const AppendGroupFn append =
         [&](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
-      RemoteRequest req;
-      req.method = "POST";
-      req.target = "/v1/events";
-      req.content_type = "application/x-ndjson";
-      for (const schema::EventInput& e : group) req.body += EnvelopeJson(e) + "\n";
-      ASSIGN_OR_RETURN(RemoteResponse resp, (*client)->Send(req));
-      if (resp.status < 200 || resp.status >= 300) {
-        refused = std::move(resp);
-        return Status::Failed("refused by the daemon");
-      }
-      const auto answer = nlohmann::json::parse(resp.body, nullptr, false);
-      if (!answer.is_object() || !answer.contains("lsns")) {
-        return Status::IOError("the daemon's answer has no lsns: " + resp.body.substr(0, 200));
-      }
-      duplicate = answer.value("duplicate", false);
-      return answer.at("lsns").get<std::vector<log::Lsn>>();
+      std::string body;
+      for (const schema::EventInput& e : group) body += EnvelopeJson(e) + "\n";
+      ASSIGN_OR_RETURN(PostedEvents posted, PostEvents(**client, std::move(body), &refused));
+      duplicate = posted.duplicate;
+      return std::move(posted.lsns);
     };
     Status streamed = AppendLineBuffered(0, append, acked);
     if (refused) return FailHttp("append", *refused);

@@ -144,27 +144,10 @@ int Run(const GlobalOptions& global, const ExecFlags& f, bool sync_given) {
     if (!c.ok()) return Fail("exec", c.status());
     client = std::move(c).value();
     sink = [&](std::span<const schema::EventInput> group) -> Result<std::vector<log::Lsn>> {
-      RemoteRequest req;
-      req.method = "POST";
-      req.target = "/v1/events";
-      req.content_type = "application/x-ndjson";
-      for (const schema::EventInput& e : group) req.body += EnvelopeJson(e) + "\n";
-      ASSIGN_OR_RETURN(RemoteResponse resp, client->Send(req));
-      if (resp.status < 200 || resp.status >= 300) {
-        const HttpError err = ParseHttpError(resp);
-        if (!refused) refused = std::move(resp);
-        return Status::Failed("refused by the daemon: " + err.ToString());
-      }
-      const auto answer = nlohmann::json::parse(resp.body, nullptr, false);
-      if (!answer.is_object() || !answer.contains("lsns") || !answer["lsns"].is_array()) {
-        return Status::IOError("the daemon's answer has no lsns: " + resp.body.substr(0, 200));
-      }
-      std::vector<log::Lsn> lsns;
-      for (const auto& l : answer["lsns"]) {
-        if (!l.is_number_unsigned()) return Status::IOError("the daemon's answer has a bad lsn");
-        lsns.push_back(l.get<log::Lsn>());
-      }
-      return lsns;
+      std::string body;
+      for (const schema::EventInput& e : group) body += EnvelopeJson(e) + "\n";
+      ASSIGN_OR_RETURN(PostedEvents posted, PostEvents(*client, std::move(body), &refused));
+      return std::move(posted.lsns);
     };
   } else {
     auto durability = log::Durability::Parse(f.sync);

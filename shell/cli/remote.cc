@@ -252,6 +252,33 @@ int FailHttp(std::string_view cmd, const RemoteResponse& r) {
   return ExitForHttp(e);
 }
 
+Result<PostedEvents> PostEvents(RemoteClient& client, std::string ndjson,
+                                std::optional<RemoteResponse>* refused) {
+  RemoteRequest req;
+  req.method = "POST";
+  req.target = "/v1/events";
+  req.content_type = "application/x-ndjson";
+  req.body = std::move(ndjson);
+  ASSIGN_OR_RETURN(RemoteResponse resp, client.Send(req));
+  if (resp.status < 200 || resp.status >= 300) {
+    const HttpError err = ParseHttpError(resp);
+    if (refused != nullptr && !refused->has_value()) *refused = std::move(resp);
+    return Status::Failed("refused by the daemon: " + err.ToString());
+  }
+  const auto answer = nlohmann::json::parse(resp.body, nullptr, false);
+  if (!answer.is_object() || !answer.contains("lsns") || !answer["lsns"].is_array()) {
+    return Status::IOError("the daemon's answer has no lsns: " + resp.body.substr(0, 200));
+  }
+  PostedEvents out;
+  for (const auto& l : answer["lsns"]) {
+    if (!l.is_number_unsigned()) return Status::IOError("the daemon's answer has a bad lsn");
+    out.lsns.push_back(l.get<uint64_t>());
+  }
+  const auto dup = answer.find("duplicate");
+  out.duplicate = dup != answer.end() && dup->is_boolean() && dup->get<bool>();
+  return out;
+}
+
 int SendAndPrint(RemoteClient& client, std::string_view cmd, const std::string& target) {
   RemoteRequest req;
   req.target = target;

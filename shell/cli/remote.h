@@ -14,7 +14,9 @@
 
 #include <atomic>
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +102,18 @@ int ExitForHttp(const HttpError& e);
 
 // Prints "tink CMD: MESSAGE (HTTP STATUS)" to stderr (one line) and returns ExitForHttp.
 int FailHttp(std::string_view cmd, const RemoteResponse& r);
+
+// POST /v1/events: `ndjson` (one envelope per line) appended by the daemon as one atomic batch
+// (docs/http.md). A 2xx answer gives its LSNs and whether the batch was a duplicate. Another
+// status is Failed "refused by the daemon: MESSAGE (HTTP STATUS)", and that answer is kept in
+// `*refused` (if given and still empty) for FailHttp or a caller's own mapping. IOError for a
+// transport failure or an answer without a well-formed "lsns" array.
+struct PostedEvents {
+  std::vector<uint64_t> lsns;
+  bool duplicate = false;
+};
+Result<PostedEvents> PostEvents(RemoteClient& client, std::string ndjson,
+                                std::optional<RemoteResponse>* refused = nullptr);
 
 // GET `target` and copy a 2xx answer to stdout as it arrives; else FailHttp. The exit code.
 int SendAndPrint(RemoteClient& client, std::string_view cmd, const std::string& target);

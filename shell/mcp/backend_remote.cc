@@ -95,26 +95,16 @@ class RemoteBackend final : public Backend {
   }
 
   Result<std::vector<uint64_t>> Append(const std::vector<Json>& events) override {
-    cli::RemoteRequest req;
-    req.method = "POST";
-    req.target = "/v1/events";
+    std::string body;
     for (const Json& e : events) {
-      req.body += e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      req.body += '\n';
+      body += e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      body += '\n';
     }
-    req.content_type = "application/x-ndjson";
-    ASSIGN_OR_RETURN(cli::RemoteResponse r, client_->Send(req));
-    if (r.status < 200 || r.status >= 300) return FromHttp(r);
-    Json j = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || !j.contains("lsns") || !j["lsns"].is_array()) {
-      return Status::Failed("tink serve: the append answer has no lsns");
-    }
-    std::vector<uint64_t> lsns;
-    for (const auto& v : j["lsns"]) {
-      if (!v.is_number_unsigned()) return Status::Failed("tink serve: an LSN is not a number");
-      lsns.push_back(v.get<uint64_t>());
-    }
-    return lsns;
+    std::optional<cli::RemoteResponse> refused;
+    auto posted = cli::PostEvents(*client_, std::move(body), &refused);
+    if (refused) return FromHttp(*refused);
+    if (!posted.ok()) return posted.status();
+    return std::move(posted->lsns);
   }
 
  private:
