@@ -4,7 +4,6 @@
 // middle of a command, and the same recording through a tink serve.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,12 +14,11 @@
 #include "exec/exec_test_util.h"
 #include "support/tink_server.h"
 
-extern char** environ;
-
 namespace tink::exectest {
 namespace {
 
 using testing::ReadFile;
+using testing::SpawnToFiles;
 
 class ExecCliTest : public ::testing::Test, public ExecTestBase {
  protected:
@@ -246,30 +244,14 @@ TEST_F(ExecCliTest, SecretsAreNotRecorded) {
   EXPECT_EQ(call["env_hidden"], 1);
 }
 
-// A child process running `tink exec`, stdout and stderr to files.
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
 TEST_F(ExecCliTest, KillNineOfTinkExecLeavesAConsistentLog) {
   const std::string pidfile = tmp_.Sub("command.pid");
   const std::string out = tmp_.Sub("exec.out");
-  const pid_t tink =
-      Spawn({TINK_BIN, "--store", store_, "exec", "--no-files", "--run", "r1", "--", "sh", "-c",
-             "echo started; echo $$ > " + pidfile + ".tmp; mv " + pidfile + ".tmp " + pidfile +
-                 "; exec sleep 1000"},
-            out, tmp_.Sub("exec.err"));
+  const pid_t tink = SpawnToFiles(
+      {TINK_BIN, "--store", store_, "exec", "--no-files", "--run", "r1", "--", "sh", "-c",
+       "echo started; echo $$ > " + pidfile + ".tmp; mv " + pidfile + ".tmp " + pidfile +
+           "; exec sleep 1000"},
+      out, tmp_.Sub("exec.err"));
   ASSERT_GT(tink, 0);
   ASSERT_TRUE(WaitFor([&] { return !ReadFile(pidfile).empty(); }, 60))
       << ReadFile(tmp_.Sub("exec.err"));
@@ -297,9 +279,9 @@ TEST_F(ExecCliTest, KillNineOfTinkExecLeavesAConsistentLog) {
 
 TEST_F(ExecCliTest, CtrlCStopsTheCommandAndRecordsTheEnd) {
   const std::string out = tmp_.Sub("exec.out");
-  const pid_t tink = Spawn({TINK_BIN, "--store", store_, "exec", "--no-files", "--run", "r2",
-                            "--", "sh", "-c", "echo started; exec sleep 1000"},
-                           out, tmp_.Sub("exec.err"));
+  const pid_t tink = SpawnToFiles({TINK_BIN, "--store", store_, "exec", "--no-files", "--run", "r2",
+                                   "--", "sh", "-c", "echo started; exec sleep 1000"},
+                                  out, tmp_.Sub("exec.err"));
   ASSERT_GT(tink, 0);
   ASSERT_TRUE(WaitFor([&] { return ReadFile(out) == "started\n"; }, 60))
       << ReadFile(tmp_.Sub("exec.err"));

@@ -23,8 +23,6 @@
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
-extern char** environ;
-
 namespace tink {
 namespace {
 
@@ -33,6 +31,7 @@ using testing::CommandResult;
 using testing::ReadFile;
 using testing::RunCommand;
 using testing::ShellQuote;
+using testing::SpawnToFiles;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kRun = "ponylang__ponyc-4588";
@@ -53,16 +52,7 @@ bool WaitFor(Pred pred, double seconds) {
 class Child {
  public:
   Child(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
+    pid_ = SpawnToFiles(argv, out, err);
   }
   ~Child() {
     if (pid_ > 0 && !Stop(SIGTERM, 15)) Stop(SIGKILL, 5);

@@ -1,5 +1,7 @@
 #include "run_command.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +10,8 @@
 #include <sstream>
 
 #include "temp_dir.h"
+
+extern char** environ;
 
 namespace tink::testing {
 
@@ -45,6 +49,22 @@ CommandResult RunCommand(const std::string& cmd, const std::string& input) {
   r.out = ReadFile(out);
   r.err = ReadFile(err);
   return r;
+}
+
+pid_t SpawnToFiles(const std::vector<std::string>& argv, const std::string& out,
+                   const std::string& err) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
 }
 
 }  // namespace tink::testing
