@@ -1,0 +1,132 @@
+// The frame shared by a run's three tabs (timeline, files, memory): title, tabs, the as-of
+// scrubber (a range over the run's own LSNs; it sets ?as_of= for every tab) and the event
+// panel that shows one event's JSON.
+import * as api from './api.js';
+import { h, fmtDuration, fmtTime } from './dom.js';
+
+let runsCache = { at: 0, runs: null };
+
+// The run's row of GET /v1/runs (cached for a few seconds across tab switches).
+export async function runInfo(run) {
+  if (!runsCache.runs || Date.now() - runsCache.at > 5000) {
+    const data = await api.getJSON('/v1/runs');
+    runsCache = { at: Date.now(), runs: data.runs, last: data.last_lsn };
+  }
+  const r = runsCache.runs.find((x) => x.run === run);
+  if (!r) throw new api.ApiError(404, 'not_found', `no run '${run}'`);
+  return r;
+}
+
+function runHash(run, tab, params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') p.set(k, v);
+  const s = p.toString();
+  return '#/run/' + encodeURIComponent(run) + (tab === 'timeline' ? '' : '/' + tab) + (s ? '?' + s : '');
+}
+
+// Builds the frame into ctx.root; returns {body, asOf, info, showEvent, sync}.
+export async function mount(ctx, tab) {
+  const info = await runInfo(ctx.run);
+  const min = info.first_lsn;
+  const max = Math.max(info.last_lsn, min);
+  const view = { info, min, max };
+
+  const asOfParam = () => {
+    const v = Number(ctx.params.get('as_of'));
+    return Number.isFinite(v) && v > 0 ? Math.min(Math.max(v, min), max) : max;
+  };
+  view.asOf = asOfParam;
+
+  const label = h('span', { 'data-testid': 'as-of', class: 'as-of' });
+  const range = h('input', {
+    type: 'range',
+    min,
+    max,
+    step: 1,
+    value: asOfParam(),
+    'data-testid': 'scrubber',
+    'aria-label': 'as of LSN',
+  });
+  const setLabel = (n) => {
+    label.textContent = `as of LSN ${n}` + (n >= max ? ' (end of run)' : '');
+  };
+  setLabel(asOfParam());
+  let timer = null;
+  const commit = () => {
+    clearTimeout(timer);
+    const n = Number(range.value);
+    if (n === asOfParam() && ctx.params.has('as_of') === n < max) return;
+    ctx.setParams({ as_of: n >= max ? '' : String(n) }, { replace: true });
+  };
+  range.addEventListener('input', () => {
+    setLabel(Number(range.value));
+    clearTimeout(timer);
+    timer = setTimeout(commit, 300);
+  });
+  range.addEventListener('change', commit);
+  ctx.onCleanup(() => clearTimeout(timer));
+  const step = (d) => {
+    range.value = String(Math.min(max, Math.max(min, Number(range.value) + d)));
+    setLabel(Number(range.value));
+    commit();
+  };
+
+  const tabs = h('nav', { class: 'tabs' }, ['timeline', 'files', 'memory'].map((t) =>
+    h('a', { 'data-testid': 'tab-' + t, class: t === tab ? 'active' : '', href: '#' }, t[0].toUpperCase() + t.slice(1)),
+  ));
+  // Tab links carry the current as_of (and nothing else of this tab's parameters).
+  const syncTabs = () => {
+    for (const a of tabs.children) {
+      const t = a.dataset.testid.slice(4);
+      a.href = runHash(ctx.run, t, { as_of: ctx.params.get('as_of') });
+    }
+  };
+  syncTabs();
+
+  const status = h('span', { class: 'badge s-' + info.status, title: info.error || '' }, info.status);
+  const meta = [info.agent, info.model, `${info.tasks} tasks`, info.failed ? `${info.failed} failed` : null,
+    fmtDuration(info.duration_ms), fmtTime(info.started)].filter(Boolean).join(' · ');
+  const scrub = h('div', { class: 'scrubber' }, [
+    h('button', { class: 'small', title: 'one LSN back', onclick: () => step(-1) }, '◀'),
+    range,
+    h('button', { class: 'small', title: 'one LSN on', onclick: () => step(1) }, '▶'),
+    h('button', { class: 'small', title: 'the end of the run', onclick: () => { range.value = String(max); commit(); } }, 'end'),
+    label,
+    h('span', { class: 'muted small' }, `LSN ${min}–${max}`),
+  ]);
+
+  const body = h('div', { class: 'run-body' });
+  const eventPre = h('pre', { 'data-testid': 'event-json', class: 'event-json' });
+  const eventTitle = h('div', { class: 'panel-title' });
+  const panel = h('aside', { class: 'event-panel', hidden: true }, [
+    h('div', { class: 'panel-head' }, [eventTitle, h('button', { class: 'small', onclick: () => (panel.hidden = true) }, '×')]),
+    eventPre,
+  ]);
+
+  ctx.root.append(
+    h('div', { class: 'page-head' }, [
+      h('h1', {}, [h('a', { href: '#/runs', class: 'muted' }, 'Runs'), ' / ', ctx.run]),
+      status,
+      h('span', { class: 'muted' }, meta),
+    ]),
+    info.error ? h('div', { class: 'run-error' }, info.error) : null,
+    h('div', { class: 'run-bar' }, [tabs, scrub]),
+    h('div', { class: 'run-main' }, [body, panel]),
+  );
+
+  view.body = body;
+  view.showEvent = (lsn) =>
+    ctx.busy((async () => {
+      const ev = await api.eventAt(lsn);
+      eventTitle.textContent = ev ? `event ${lsn} · ${ev.type}` : `event ${lsn}`;
+      eventPre.textContent = ev ? JSON.stringify(ev, null, 2) : `no event ${lsn}`;
+      panel.hidden = false;
+    })());
+  // After a hash change: the scrubber and tabs follow the URL.
+  view.sync = () => {
+    range.value = String(asOfParam());
+    setLabel(asOfParam());
+    syncTabs();
+  };
+  return view;
+}
