@@ -71,6 +71,13 @@ inline constexpr const char* kTreeMarker = ".tink-canvas";
 Result<TreeExportResult> ExportTree(projections::StateReader& reader, std::string_view run,
                                     Lsn as_of, const std::string& out_dir);
 
+// The run's canvas history as a git bundle (`git clone RUN.bundle` gives the ExportGit history,
+// main checked out; refs: HEAD, refs/heads/main, refs/tink/base): ExportGit (no checkout) into a
+// fresh directory under tmp_parent, packed with libgit2's packbuilder behind a v2 bundle header;
+// the directory is removed before returning. NotFound for a run without a canvas.
+Result<std::string> GitBundle(projections::StateReader& reader, std::string_view run,
+                              const std::string& tmp_parent);
+
 // The author identity a task gets in the exported history: name = the task ("agent" when the
 // event names none), email "<task>@<run>.tink" with characters outside [A-Za-z0-9._-] as '-'.
 std::string GitAuthorName(std::string_view task);

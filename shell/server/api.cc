@@ -12,6 +12,8 @@
 #include "shell/cli/shell_session.h"
 #include "shell/cli/views.h"
 #include "shell/server/llm_proxy.h"
+#include "shell/server/views.h"
+#include "shell/server/web.h"
 
 namespace tink::server {
 namespace {
@@ -162,15 +164,11 @@ Api::Api(engine::Engine* engine, const ServerOptions& options, Metrics* metrics)
 
 std::optional<Response> Api::CheckAuth(const Request& req) const {
   std::string_view given;
+  bool by_cookie = false;
   // X-Tinkerbell-Token leaves Authorization to the caller (the recording proxy forwards it).
   if (auto x = req.find("X-Tinkerbell-Token"); x != req.end()) {
     given = x->value();
-  } else {
-    auto it = req.find(http::field::authorization);
-    if (it == req.end()) {
-      return ErrorResponse(http::status::unauthorized, "unauthorized",
-                           "missing Authorization: Bearer TOKEN (the token is in STORE/token)");
-    }
+  } else if (auto it = req.find(http::field::authorization); it != req.end()) {
     std::string_view v = it->value();
     constexpr std::string_view kBearer = "Bearer ";
     if (v.size() <= kBearer.size() ||
@@ -179,14 +177,23 @@ std::optional<Response> Api::CheckAuth(const Request& req) const {
                            "malformed Authorization header: expected 'Bearer TOKEN'");
     }
     given = v.substr(kBearer.size());
+  } else if (auto c = req.find(http::field::cookie);
+             c != req.end() && web::CookieToken(c->value())) {
+    // The web view's session (POST /login set it).
+    given = *web::CookieToken(c->value());
+    by_cookie = true;
+  } else {
+    return ErrorResponse(http::status::unauthorized, "unauthorized",
+                         "missing Authorization: Bearer TOKEN (the token is in STORE/token)");
   }
-  const std::string& want = options_.token;
-  // Constant time in the token's content (the length is not a secret worth hiding).
-  unsigned char diff = given.size() == want.size() ? 0 : 1;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff |= static_cast<unsigned char>(want[i] ^ (i < given.size() ? given[i] : 0));
+  if (!web::TokenEquals(given, options_.token)) {
+    return ErrorResponse(http::status::forbidden, "forbidden", "wrong token");
   }
-  if (diff != 0) return ErrorResponse(http::status::forbidden, "forbidden", "wrong token");
+  const bool safe = req.method() == http::verb::get || req.method() == http::verb::head;
+  if (by_cookie && !safe && !web::SameOrigin(req)) {
+    return ErrorResponse(http::status::forbidden, "forbidden",
+                         "a cross-origin request with the session cookie");
+  }
   return std::nullopt;
 }
 
@@ -528,6 +535,28 @@ Route Api::Classify(const Request& req, const Target& t, Response* early) {
     *early = MetricsText();
     return Route::kAnswered;
   }
+  // The web view (docs/web.md): pages and files, the login, the JSON views its pages read.
+  if (path == "/" || path.starts_with("/ui/")) {
+    if (!get) return not_allowed("GET");
+    *early = web::Asset(req, path == "/" ? std::string_view("index.html") : std::string_view(path).substr(4));
+    return Route::kAnswered;
+  }
+  if (path == "/login") {
+    if (m == http::verb::post) {
+      *early = web::Login(req, options_.token);
+    } else if (get) {
+      *early = web::LoginPage(req);
+    } else {
+      return not_allowed("GET, POST");
+    }
+    return Route::kAnswered;
+  }
+  if (path == "/logout") {
+    if (m != http::verb::post) return not_allowed("POST");
+    *early = web::Logout();
+    return Route::kAnswered;
+  }
+  if (path == "/v1/runs") return get ? Route::kView : not_allowed("GET");
   if (path == "/v1/stats") return get ? Route::kStats : not_allowed("GET");
   if (path == "/v1/events") {
     if (m == http::verb::post) return Route::kAppend;
@@ -542,6 +571,7 @@ Route Api::Classify(const Request& req, const Target& t, Response* early) {
       path.ends_with(kReport)) {
     return get ? Route::kReport : not_allowed("GET");
   }
+  if (path.starts_with(kRuns) && views::IsRunView(path)) return get ? Route::kView : not_allowed("GET");
   *early = ErrorResponse(http::status::not_found, "not_found", "no endpoint " + path);
   return Route::kAnswered;
 }

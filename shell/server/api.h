@@ -72,7 +72,9 @@ struct EventCursor {
 };
 
 // Which handler a request goes to (server.cc's Handle switches on it).
-enum class Route { kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kLlm, kOtlp, kMcp };
+enum class Route {
+  kAnswered, kStats, kAppend, kEvents, kQuery, kTasks, kReport, kLlm, kOtlp, kMcp, kView
+};
 
 class Api {
  public:

@@ -21,6 +21,8 @@
 #include "shell/server/strand_sink.h"
 #include "shell/server/metrics.h"
 #include "shell/server/otlp_receiver.h"
+#include "shell/server/views.h"
+#include "shell/server/web.h"
 
 namespace tink::server {
 namespace {
@@ -72,6 +74,7 @@ class Server::Impl {
         proxy_(engine, options_),
         otlp_(engine, &metrics_),
         mcp_(engine, options_.version, options_.mcp_allow_exec, options_.store_path),
+        views_(engine),
         append_pool_(options_.append_workers),
         llm_pool_(options_.llm_workers),
         read_pool_(options_.read_workers),
@@ -168,6 +171,7 @@ class Server::Impl {
   LlmProxy proxy_;
   OtlpReceiver otlp_;  // POST /v1/traces
   McpRoute mcp_;       // /mcp
+  views::Views views_;  // the web view's JSON: /v1/runs, /v1/runs/{run}/timeline|file|bundle
   net::io_context ioc_;
   net::thread_pool append_pool_, llm_pool_, read_pool_, stream_pool_;
   std::optional<Tcp::acceptor> tcp_;
@@ -378,8 +382,12 @@ awaitable<void> Server::Impl::Session(Stream stream) {
     }
     // Authentication before the body is read: an unauthenticated client cannot make the server
     // buffer anything. The body is then unread, so the connection closes after the answer.
-    if (target->path != "/healthz") {
+    if (!web::IsPublic(target->path)) {
       if (std::optional<Response> denied = api_.CheckAuth(header)) {
+        // A browser opening the web view without its cookie goes to the login page.
+        if (target->path == "/" && denied->result() == http::status::unauthorized) {
+          *denied = web::Redirect("/login");
+        }
         co_await Write(stream, std::move(*denied), false);
         break;
       }
@@ -485,6 +493,17 @@ awaitable<bool> Server::Impl::Handle(Stream& stream, Request req, const Target& 
         co_return more;
       }
       res = std::move(out.response);
+      break;
+    }
+    case Route::kView: {
+      if (pending_reads_.fetch_add(1) >= options_.max_queued_reads + options_.read_workers) {
+        res = ErrorResponse(http::status::too_many_requests, "too_many_requests",
+                            "too many queries waiting; retry");
+      } else {
+        auto fn = [this, &req, &t] { return views_.Handle(req, t); };
+        res = co_await Blocking(read_pool_, std::move(fn));
+      }
+      pending_reads_.fetch_sub(1);
       break;
     }
     case Route::kTasks:
