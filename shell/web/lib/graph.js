@@ -1,65 +1,65 @@
-// A small deterministic force-directed layout: nodes start on rings by depth (each near its
-// parent's angle), then repulsion between all pairs, springs along edges and a pull to the
-// centre settle them. O(n^2) per step: meant for the few hundred nodes of a neighbourhood.
-export function layout(nodes, edges, { iterations = 300, ring = 170 } = {}) {
+// A radial tree layout for a node's neighbourhood: the centre in the middle, each hop on a ring
+// further out, each node in a sector of its parent's sized by the leaves below it, so children
+// sit beside their parent and no two nodes of a ring overlap. Deterministic (the same rows give
+// the same picture) and linear in the number of nodes.
+//
+// nodes: [{id, depth, parent}] (depth 0: the centre; parent: the node it was reached from);
+// sets x, y and angle (radians) on each.
+export function layout(nodes, { ring = 150, spacing = 26 } = {}) {
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  const byDepth = new Map();
+  const kids = new Map();
+  const roots = [];
   for (const n of nodes) {
-    const d = n.depth ?? 1;
-    if (!byDepth.has(d)) byDepth.set(d, []);
-    byDepth.get(d).push(n);
-  }
-  const angle = new Map();
-  for (const d of [...byDepth.keys()].sort((a, b) => a - b)) {
-    const list = byDepth.get(d);
-    if (d === 0) {
-      for (const n of list) ((n.x = 0), (n.y = 0), angle.set(n.id, 0));
-      continue;
-    }
-    // Order by the parent's angle so children sit near their parent.
-    list.sort((a, b) => (angle.get(a.parent) ?? 0) - (angle.get(b.parent) ?? 0) || a.id.localeCompare(b.id));
-    list.forEach((n, i) => {
-      const t = (2 * Math.PI * i) / list.length + d * 0.3;
-      angle.set(n.id, t);
-      n.x = Math.cos(t) * ring * d;
-      n.y = Math.sin(t) * ring * d;
-    });
-  }
-  const springs = edges.filter((e) => byId.has(e.source) && byId.has(e.target) && e.source !== e.target);
-  const n = nodes.length;
-  const k = ring * 0.8;
-  for (let it = 0; it < iterations; it++) {
-    const temp = 40 * (1 - it / iterations) + 1;
-    for (const a of nodes) ((a.fx = 0), (a.fy = 0));
-    for (let i = 0; i < n; i++) {
-      const a = nodes[i];
-      for (let j = i + 1; j < n; j++) {
-        const b = nodes[j];
-        let dx = a.x - b.x, dy = a.y - b.y;
-        let d2 = dx * dx + dy * dy;
-        if (d2 < 0.01) ((dx = (i - j) * 0.1), (dy = 0.1), (d2 = dx * dx + dy * dy));
-        const f = (k * k) / d2;
-        a.fx += dx * f; a.fy += dy * f;
-        b.fx -= dx * f; b.fy -= dy * f;
-      }
-    }
-    for (const e of springs) {
-      const a = byId.get(e.source), b = byId.get(e.target);
-      const dx = b.x - a.x, dy = b.y - a.y;
-      const d = Math.sqrt(dx * dx + dy * dy) || 0.01;
-      const f = (d * d) / k / d;
-      a.fx += dx * f; a.fy += dy * f;
-      b.fx -= dx * f; b.fy -= dy * f;
-    }
-    for (const a of nodes) {
-      if (a.depth === 0) continue; // the centre stays put
-      a.fx -= a.x * 0.02;
-      a.fy -= a.y * 0.02;
-      const m = Math.sqrt(a.fx * a.fx + a.fy * a.fy) || 1;
-      const step = Math.min(m, temp);
-      a.x += (a.fx / m) * step;
-      a.y += (a.fy / m) * step;
+    const p = n.depth > 0 ? byId.get(n.parent) : null;
+    if (p && p !== n) {
+      if (!kids.has(p.id)) kids.set(p.id, []);
+      kids.get(p.id).push(n);
+    } else {
+      roots.push(n);
     }
   }
+  for (const list of kids.values()) list.sort((a, b) => a.id.localeCompare(b.id));
+  const leaves = new Map();
+  const countLeaves = (n) => {
+    const c = kids.get(n.id) || [];
+    const v = c.length ? c.reduce((s, k) => s + countLeaves(k), 0) : 1;
+    leaves.set(n.id, v);
+    return v;
+  };
+  roots.forEach(countLeaves);
+
+  // Ring radii: far enough apart, and large enough for the ring's nodes at `spacing` apart.
+  const perDepth = new Map();
+  const depthOf = new Map();
+  const walkDepth = (n, d) => {
+    depthOf.set(n.id, d);
+    perDepth.set(d, (perDepth.get(d) || 0) + 1);
+    for (const k of kids.get(n.id) || []) walkDepth(k, d + 1);
+  };
+  roots.forEach((r, i) => walkDepth(r, i === 0 ? 0 : 1));
+  let unit = ring;
+  for (const [d, count] of perDepth) if (d > 0) unit = Math.max(unit, (count * spacing) / (2 * Math.PI * d));
+
+  const place = (n, a0, a1) => {
+    const d = depthOf.get(n.id);
+    const a = (a0 + a1) / 2;
+    n.angle = a;
+    n.x = d === 0 ? 0 : Math.cos(a) * unit * d;
+    n.y = d === 0 ? 0 : Math.sin(a) * unit * d;
+    const c = kids.get(n.id) || [];
+    const total = c.reduce((s, k) => s + leaves.get(k.id), 0);
+    let at = a0;
+    for (const k of c) {
+      const w = ((a1 - a0) * leaves.get(k.id)) / total;
+      place(k, at, at + w);
+      at += w;
+    }
+  };
+  // The centre takes the whole circle; other roots (if any) share one more sector.
+  if (roots.length) place(roots[0], -Math.PI / 2, (3 * Math.PI) / 2);
+  roots.slice(1).forEach((r, i) => {
+    const a = (2 * Math.PI * (i + 0.5)) / Math.max(1, roots.length - 1);
+    place(r, a - 0.1, a + 0.1);
+  });
   return nodes;
 }

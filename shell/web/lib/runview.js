@@ -27,6 +27,12 @@ function runHash(run, tab, params) {
 // Builds the frame into ctx.root; returns {body, asOf, info, showEvent, sync}.
 export async function mount(ctx, tab) {
   const info = await runInfo(ctx.run);
+  if (info.first_lsn == null || info.last_lsn == null) {
+    // The run's own LSN range, from the timeline endpoint when the runs list lacks it.
+    const t = await api.getJSON(`/v1/runs/${encodeURIComponent(ctx.run)}/timeline?limit=1`);
+    info.first_lsn = t.first_lsn;
+    info.last_lsn = t.run_last_lsn;
+  }
   const min = info.first_lsn;
   const max = Math.max(info.last_lsn, min);
   const view = { info, min, max };
@@ -109,10 +115,16 @@ export async function mount(ctx, tab) {
       status,
       h('span', { class: 'muted' }, meta),
     ]),
-    info.error ? h('div', { class: 'run-error' }, info.error) : null,
+    ...(info.error ? [h('div', { class: 'run-error' }, info.error)] : []),
     h('div', { class: 'run-bar' }, [tabs, scrub]),
     h('div', { class: 'run-main' }, [body, panel]),
   );
+
+  const onKey = (e) => {
+    if (e.key === 'Escape') panel.hidden = true;
+  };
+  document.addEventListener('keydown', onKey);
+  ctx.onCleanup(() => document.removeEventListener('keydown', onKey));
 
   view.body = body;
   view.showEvent = (lsn) =>

@@ -61,7 +61,8 @@ function drawTree(ctx) {
   const st = ctx.state;
   const sel = ctx.params.get('path');
   const changed = st.files.filter((f) => !f.base).length;
-  st.treeHead.textContent = `${fmtInt(st.files.length)} files as of LSN ${st.view.asOf()}, ${fmtInt(changed)} written by the run`;
+  const n = st.files.length;
+  st.treeHead.textContent = `${fmtInt(n)} file${n === 1 ? '' : 's'} as of LSN ${st.view.asOf()}, ${fmtInt(changed)} written by the run`;
   // Nest by directory; directories first, then files, each by name.
   const root = { dirs: new Map(), files: [] };
   for (const f of st.files) {

@@ -1,5 +1,5 @@
 // #/run/RUN/memory?node=ID&depth=K&as_of=N: the memory graph around a node as of the scrubber
-// (query `neighbors ID depth K as of N`), laid out force-directed, edges labelled with their
+// (query `neighbors ID depth K as of N`), laid out as a radial tree, edges labelled with their
 // relation; edges retracted by then (memory.retract events of the run) drawn dashed.
 import * as api from '../lib/api.js';
 import * as runview from '../lib/runview.js';
@@ -104,7 +104,7 @@ async function load(ctx) {
   if (!ctx.alive()) return;
   st.note.textContent = `${gnodes.length} nodes, ${gedges.length} edges as of LSN ${asOf}` +
     (total > MAX_NODES ? ` (first ${MAX_NODES} of ${total} neighbours)` : '');
-  layout(gnodes, gedges);
+  layout(gnodes);
   draw(ctx, gnodes, gedges, node);
   showNode(ctx, gnodes[0]);
 }
@@ -139,11 +139,15 @@ async function addRetracted(ctx, gnodes, gedges, asOf) {
 function draw(ctx, gnodes, gedges, centreId) {
   const g = ctx.state.graph;
   const byId = new Map(gnodes.map((n) => [n.id, n]));
+  // Fit the layout to the drawing area at 1:1, so labels keep their size however many nodes.
+  const W = g.clientWidth || 900, H = g.clientHeight || 560, pad = 120;
   const xs = gnodes.map((n) => n.x), ys = gnodes.map((n) => n.y);
-  const pad = 90;
-  const minX = Math.min(...xs) - pad, minY = Math.min(...ys) - pad;
-  const w = Math.max(...xs) - minX + pad, hh = Math.max(...ys) - minY + pad;
-  g.setAttribute('viewBox', `${minX} ${minY} ${w} ${hh}`);
+  const bx = Math.max(1, Math.max(...xs) - Math.min(...xs)), by = Math.max(1, Math.max(...ys) - Math.min(...ys));
+  const f = Math.min(1.5, (W - 2 * pad) / bx, (H - 2 * pad) / by);
+  const cx = (Math.max(...xs) + Math.min(...xs)) / 2, cy = (Math.max(...ys) + Math.min(...ys)) / 2;
+  for (const n of gnodes) ((n.x = (n.x - cx) * f), (n.y = (n.y - cy) * f));
+  g.setAttribute('viewBox', `${-W / 2} ${-H / 2} ${W} ${H}`);
+  g.classList.toggle('dense', gnodes.length > 150);
   clear(g).append(svg('defs', {}, [
     svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
       svg('path', { d: 'M0 0 L10 5 L0 10 z', class: 'arrow' })),
@@ -151,31 +155,45 @@ function draw(ctx, gnodes, gedges, centreId) {
   const edgeLayer = svg('g', { class: 'edges' });
   const nodeLayer = svg('g', { class: 'nodes' });
   g.append(edgeLayer, nodeLayer);
+  // Many edges of one relation fanning out of one node: label one of them, the rest on hover.
+  const fan = new Map();
+  for (const e of gedges) {
+    const k = e.source + '\u0000' + e.rel;
+    fan.set(k, (fan.get(k) || 0) + 1);
+  }
+  const labelled = new Set();
   for (const e of gedges) {
     const a = byId.get(e.source), b = byId.get(e.target);
+    const k = e.source + '\u0000' + e.rel;
+    const dup = !e.retracted && fan.get(k) > 8 && labelled.has(k);
+    labelled.add(k);
     if (!a || !b) continue;
     const dx = b.x - a.x, dy = b.y - a.y;
     const d = Math.sqrt(dx * dx + dy * dy) || 1;
     const r = 11;
     const x1 = a.x + (dx / d) * r, y1 = a.y + (dy / d) * r, x2 = b.x - (dx / d) * (r + 2), y2 = b.y - (dy / d) * (r + 2);
-    const attrs = { 'data-edge': e.id, class: 'edge' + (e.retracted ? ' retracted' : '') };
+    const near = (a.depth ?? 1) <= 1 && (b.depth ?? 1) <= 1;
+    const attrs = { 'data-edge': e.id, class: 'edge' + (near ? ' near' : '') + (dup ? ' dup' : '') + (e.retracted ? ' retracted' : '') };
     if (e.retracted) attrs['data-retracted'] = 'true';
     const mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
+    let deg = (Math.atan2(dy, dx) * 180) / Math.PI;
+    if (deg > 90 || deg < -90) deg += 180;
     edgeLayer.append(svg('g', attrs, [
       svg('line', { x1, y1, x2, y2, 'marker-end': 'url(#arrow)' }),
-      svg('text', { x: mx, y: my - 3, 'text-anchor': 'middle', class: 'edge-label' }, e.rel + (e.retracted ? ' (retracted)' : '')),
+      svg('text', { transform: `translate(${mx} ${my}) rotate(${deg})`, y: -3, 'text-anchor': 'middle', class: 'edge-label' },
+        e.rel + (e.retracted ? ' (retracted)' : '')),
       svg('title', {}, `${e.id}${e.retracted ? `\nretracted at LSN ${e.lsn}: ${e.reason || ''}` : ''}`),
     ]));
   }
   for (const n of gnodes) {
     const el = svg('g', {
       'data-node': n.id,
-      class: 'node' + (n.id === centreId ? ' centre' : '') + (n.ghost ? ' ghost' : ''),
+      class: `node d${Math.min(n.depth ?? 1, 3)}` + (n.id === centreId ? ' centre' : '') + (n.ghost ? ' ghost' : ''),
       transform: `translate(${n.x} ${n.y})`,
       tabindex: 0,
     }, [
       svg('circle', { r: n.id === centreId ? 14 : 10, fill: n.ghost ? '#fff' : color(n.labels) }),
-      svg('text', { y: n.id === centreId ? 28 : 24, 'text-anchor': 'middle', class: 'node-label' }, short(n.id)),
+      nodeLabel(n, n.id === centreId),
       svg('title', {}, `${n.id}\n${(n.labels || []).join(', ')}\n${JSON.stringify(n.props || {})}`),
     ]);
     el.addEventListener('click', () => showNode(ctx, n));
@@ -183,6 +201,17 @@ function draw(ctx, gnodes, gedges, centreId) {
     el.addEventListener('keydown', (e) => e.key === 'Enter' && ctx.setParams({ node: n.id }));
     nodeLayer.append(el);
   }
+}
+
+// The centre's label under it; the others' pointing away from the centre, along their ray.
+function nodeLabel(n, centre) {
+  if (centre || n.angle === undefined) return svg('text', { y: 28, 'text-anchor': 'middle', class: 'node-label' }, short(n.id));
+  let deg = (n.angle * 180) / Math.PI;
+  const left = Math.cos(n.angle) < 0;
+  if (left) deg += 180;
+  return svg('text', {
+    transform: `rotate(${deg})`, x: left ? -15 : 15, dy: '0.35em', 'text-anchor': left ? 'end' : 'start', class: 'node-label',
+  }, short(n.id));
 }
 
 function showNode(ctx, n) {

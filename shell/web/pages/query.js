@@ -73,7 +73,9 @@ async function run(ctx, q) {
     res = await api.query(q);
   } catch (e) {
     if (!(e instanceof api.ApiError) || e.status !== 400) throw e;
-    st.out.append(h('pre', { 'data-testid': 'query-error', class: 'query-error' }, e.message), caret(q, e.message));
+    st.out.append(h('pre', { 'data-testid': 'query-error', class: 'query-error' }, e.message));
+    const c = caret(q, e.message);
+    if (c) st.out.append(c);
     return;
   }
   if (!ctx.alive()) return;

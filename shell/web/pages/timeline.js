@@ -101,7 +101,7 @@ async function load(ctx) {
     h('span', { class: 'count' }, [h('i', { class: 'sw st-' + s }), `${s} ${fmtInt(first.states[s])}`]),
   );
   clear(st.summary).append(
-    h('span', {}, `${fmtInt(first.total_tasks)} tasks as of LSN ${first.as_of}`),
+    h('span', {}, `${fmtInt(first.total_tasks)} tasks as of LSN ${st.view.asOf()}`),
     ...counts,
   );
   drawFailures(ctx, first.failures || []);
@@ -184,6 +184,26 @@ async function showWhy(ctx, id) {
   })());
 }
 
+// The chart's time range: the tasks' own extent when the first window holds every task (the
+// run's last events may carry only their record time, far from the run's world time), else the
+// endpoint's start_ms..end_ms.
+function extent(meta) {
+  let lo = Infinity, hi = -Infinity;
+  const see = (v) => {
+    if (typeof v === 'number') ((lo = Math.min(lo, v)), (hi = Math.max(hi, v)));
+  };
+  if (meta.tasks && meta.tasks.length >= meta.total_tasks) {
+    for (const t of meta.tasks) {
+      see(t.created_ms);
+      see(t.finished_ms);
+      for (const s of t.spans || []) (see(s.from_ms), see(s.to_ms));
+      for (const m of t.marks || []) see(m.ms);
+    }
+  }
+  if (!Number.isFinite(lo)) ((lo = meta.start_ms ?? 0), (hi = meta.end_ms ?? 0));
+  return [lo, Math.max(hi, lo + 1)];
+}
+
 async function draw(ctx) {
   const st = ctx.state;
   const meta = st.meta;
@@ -199,8 +219,7 @@ async function draw(ctx) {
   for (const b of need) blocks.set(b, await block(ctx, b));
   if (token !== st.drawToken || !ctx.alive()) return;
 
-  const t0 = meta.start_ms;
-  const t1 = Math.max(meta.end_ms, t0 + 1);
+  const [t0, t1] = extent(meta);
   const plotW = width - LABEL_W - 16;
   const x = (ms) => LABEL_W + ((ms - t0) / (t1 - t0)) * plotW;
 
