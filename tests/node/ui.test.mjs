@@ -7,6 +7,28 @@
 // failures and `why` chains, the files page as of two scrubber positions, the query page, live
 // updates through the event stream, and the git bundle download.
 // TINK_UPDATE_DOCS_SCREENSHOT=1 also writes docs/web-timeline.png (the README's screenshot).
+//
+// The DOM the pages keep for these tests (shell/web/):
+//   every page   body[data-ready="1"] once loaded (cleared while loading); [data-testid=error]
+//                shows API errors; a[data-testid=open-as-query]; nav-runs/-query/-compare links;
+//                [data-testid=logout]
+//   login        form[action="/login"] with input#token[name=token]; "wrong token" after ?error=1
+//   runs         table[data-testid=runs-table] tr[data-run=RUN] td[data-col=FIELD];
+//                th[data-sort=FIELD]; input[data-testid=runs-filter]; [data-testid=live] = "live"
+//   run          input[type=range][data-testid=scrubber]; [data-testid=as-of] (contains the LSN)
+//   timeline     svg[data-testid=gantt] [data-task=RUN/TASK][data-state]; [data-mark-lsn=N];
+//                [data-testid=failures] [data-failed-task=RUN/TASK]; [data-testid=why]
+//                [data-why-step][data-lsn][data-type]; pre[data-testid=event-json]
+//   files        [data-testid=file-tree] [data-path=P]; [data-testid=file-content];
+//                [data-testid=blame] a[data-lsn] per line; a[data-testid=download-bundle];
+//                the file's views a[data-view=content|diff|range]; [data-testid=diff]
+//                [data-side=left|right]
+//   event panel  pre[data-testid=event-json]; Escape closes it
+//   memory       svg[data-testid=graph] [data-node=ID]
+//   query        textarea[data-testid=query-input], button[data-testid=query-run],
+//                table[data-testid=query-result] (thead th = columns; td: a string as is, null
+//                empty, else compact JSON), [data-testid=query-error], [data-testid=query-count]
+//   compare      [data-testid=compare]
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -135,9 +157,9 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
       await Promise.all([page.waitForURL((u) => u.pathname === '/login'),
                          page.click('[data-testid=logout]')]);
       assert.deepEqual((await context.cookies()).filter((c) => c.name === 'tink_token'), []);
+      watch.expect(({ url, status }) => status === 401 && new URL(url).pathname === '/v1/runs');
       const after = await page.evaluate(async () => (await fetch('/v1/runs')).status);
       assert.equal(after, 401);
-      watch.expect(({ url, status }) => status === 401 && new URL(url).pathname === '/v1/runs');
       watch.assertClean('login and logout');
     } finally {
       await context.close();
@@ -279,6 +301,9 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
         const text = await page.textContent('pre[data-testid=event-json]');
         return isDeepStrictEqual(JSON.parse(text), event) || text;
       }, `event JSON of LSN ${lsn} = ${JSON.stringify(event).slice(0, 300)}`);
+      // Escape closes the event panel (it lies over the chart's right end).
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('pre[data-testid=event-json]', { state: 'hidden' });
 
       // So does a mark on the Gantt.
       const mark = page.locator('svg[data-testid=gantt] [data-mark-lsn]').first();
@@ -298,9 +323,9 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
 
   test('the timeline scrubber shows the tasks as of its position', { timeout: 30000 }, async () => {
     // A point inside the run where some task was still open that has ended by now.
-    const [span] = await rows(store, `events | where run == ${q(RUN_FAILED)} | group by run` +
-                              ' | select first: min(lsn), last: max(lsn)');
-    const mid = Math.floor((span.first + span.last) / 2);
+    const [span] = await rows(store, `runs | where run == ${q(RUN_FAILED)} | select started_lsn, ` +
+                              'finished_lsn');
+    const mid = Math.floor((span.started_lsn + span.finished_lsn) / 2);
     const then = await rows(store, `tasks as of ${mid} | where run == ${q(RUN_FAILED)}` +
                             ' | select id, state');
     const now = await rows(store, `tasks | where run == ${q(RUN_FAILED)} | select id, state`);
@@ -394,6 +419,28 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
         return JSON.stringify(lsns) === JSON.stringify(blame.map((r) => r.lsn)) || lsns;
       }, `blame of ${file} as of ${lsnAt}`);
       await screenshot(page, 'files-scrubbed');
+
+      // The diff against the base (now), side by side: the lines `diff P --run R` adds are on
+      // the right, the lines it removes on the left.
+      const diff = await tinkCli(['shell', '--store', store, '-c',
+                                  `diff ${q(file)} --run ${q(RUN_FAILED)}`]);
+      assert.equal(diff.code, 0, diff.stderr);
+      const changed = (sign) => diff.stdout.split('\n')
+        .filter((l) => l.startsWith(sign) && !l.startsWith(sign.repeat(3)))
+        .map((l) => l.slice(1)).filter((l) => l.trim() !== '');
+      const [added, removed] = [changed('+'), changed('-')];
+      assert.ok(added.length + removed.length > 0, diff.stdout);
+      await page.goto('about:blank');
+      await open(page, hash(`/run/${RUN_FAILED}/files?path=${encodeURIComponent(file)}`));
+      await page.click('a[data-view=diff]');
+      await until(async () => {
+        const left = await page.textContent('[data-testid=diff] [data-side=left]');
+        const right = await page.textContent('[data-testid=diff] [data-side=right]');
+        const missing = [...added.filter((l) => !right.includes(l)).map((l) => `right: ${l}`),
+                         ...removed.filter((l) => !left.includes(l)).map((l) => `left: ${l}`)];
+        return missing.length === 0 || missing;
+      }, `side-by-side diff of ${file}`);
+      await screenshot(page, 'files-diff');
       watch.assertClean('files page');
     } finally {
       await context.close();
