@@ -27,7 +27,7 @@ async function errorOf(res) {
   return new ApiError(res.status, code, message);
 }
 
-async function send(url, init) {
+export async function send(url, init) {
   let res;
   try {
     res = await fetch(url, { credentials: 'same-origin', ...init });

@@ -126,6 +126,12 @@ export async function mount(ctx, tab) {
   document.addEventListener('keydown', onKey);
   ctx.onCleanup(() => document.removeEventListener('keydown', onKey));
 
+  // A page with a side column shows the panel there (in the flow, covering nothing); else it
+  // floats over the right of the page.
+  view.dockPanel = (host) => {
+    panel.classList.add('docked');
+    host.prepend(panel);
+  };
   view.body = body;
   view.showEvent = (lsn) =>
     ctx.busy((async () => {

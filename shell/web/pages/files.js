@@ -1,17 +1,16 @@
-// #/run/RUN/files?as_of=N&path=P&view=content|diff|range|blame&a=A&b=B: the run's canvas as of
+// #/run/RUN/files?as_of=N&path=P&view=content|diff|range&a=A&b=B: the run's canvas as of
 // the scrubber (query `files as of N | where run == R`); a file's content
-// (GET /v1/runs/RUN/file), its diff against the base or between two of its versions, side by
-// side (query `diff P --run R @A @B`), and its blame (query `blame P --run R as of N`).
+// (GET /v1/runs/RUN/file) beside its blame (query `blame P --run R as of N`), and its diff
+// against the base or between two of its versions, side by side (`diff P --run R @A @B`).
 import * as api from '../lib/api.js';
 import * as runview from '../lib/runview.js';
 import { sideBySide } from '../lib/diff.js';
 import { h, clear, quote, word, fmtInt } from '../lib/dom.js';
 
 const VIEWS = [
-  ['content', 'Content'],
+  ['content', 'Content and blame'],
   ['diff', 'Diff vs base'],
   ['range', 'Diff between points'],
-  ['blame', 'Blame'],
 ];
 
 export async function render(ctx) {
@@ -136,45 +135,42 @@ async function drawPanel(ctx) {
       out.append(h('p', { class: 'muted', 'data-testid': 'file-content' }, `${path} does not exist as of LSN ${asOf}.`));
       return;
     }
+    // The content with its blame beside it: one gutter row per line, the LSN that wrote it.
     const p = new URLSearchParams({ path, as_of: String(asOf) });
-    const text = await api.getText(`/v1/runs/${encodeURIComponent(run)}/file?${p}`);
+    const q = `blame ${word(path)} --run ${word(run)} as of ${asOf}`;
+    const [res, rows] = await Promise.all([
+      api.send(`/v1/runs/${encodeURIComponent(run)}/file?${p}`),
+      api.query(q),
+    ]);
+    const binary = !/^text\//.test(res.headers.get('Content-Type') || '');
+    const text = binary ? '' : await res.text();
     if (!ctx.alive()) return;
+    if (binary) {
+      out.append(h('p', { class: 'muted', 'data-testid': 'file-content' }, `${path} is not UTF-8 text (${fmtInt(file.size)} bytes).`));
+      return;
+    }
     const pre = h('pre', { 'data-testid': 'file-content', class: 'code numbered' });
     const lines = text.split('\n');
     if (lines.length && lines[lines.length - 1] === '') lines.pop();
     lines.forEach((l, i) => pre.append(h('span', { class: 'line' }, l + (i < lines.length - 1 || text.endsWith('\n') ? '\n' : ''))));
-    out.append(pre);
-    return;
-  }
-
-  if (mode === 'blame') {
-    if (!file) {
-      out.append(h('p', { class: 'muted', 'data-testid': 'blame' }, `${path} does not exist as of LSN ${asOf}.`));
-      return;
-    }
-    const q = `blame ${word(path)} --run ${word(run)} as of ${asOf}`;
-    const rows = await api.query(q);
-    if (!ctx.alive()) return;
-    const tbody = h('tbody');
+    const gutter = h('div', { 'data-testid': 'blame', class: 'blame-gutter' });
     let prev = null;
     for (const r of Array.isArray(rows) ? rows : []) {
       const same = prev === r.lsn;
       prev = r.lsn;
-      tbody.append(h('tr', { class: same ? 'same' : 'first' }, [
-        h('td', { class: 'bl-lsn' }, h('a', {
-          href: '#', 'data-lsn': r.lsn, title: `${r.type} by task ${r.task}: show the event`,
+      gutter.append(h('div', { class: 'bl' + (same ? ' same' : ''), title: `LSN ${r.lsn}: ${r.type} by task ${r.task}` }, [
+        h('a', {
+          href: '#', 'data-lsn': r.lsn,
           onclick: (e) => {
             e.preventDefault();
             st.view.showEvent(r.lsn);
           },
-        }, String(r.lsn))),
-        h('td', { class: 'bl-task muted' }, same ? '' : `${r.task} ${r.type}`),
-        h('td', { class: 'ln' }, r.line),
-        h('td', { class: 'tx' }, r.text),
+        }, String(r.lsn)),
+        h('span', { class: 'bl-task' }, same ? '' : r.task),
       ]));
     }
-    out.append(h('div', { class: 'query-link small' }, h('a', { href: '#/query?q=' + encodeURIComponent(q) }, q)),
-      h('table', { class: 'blame code', 'data-testid': 'blame' }, tbody));
+    out.append(h('div', { class: 'query-link small' }, ['blame: ', h('a', { href: '#/query?q=' + encodeURIComponent(q) }, q)]),
+      h('div', { class: 'blamed' }, [gutter, pre]));
     return;
   }
 

@@ -11,14 +11,18 @@ const LABEL_W = 300;
 const BLOCK = 200;
 const STATES = ['created', 'ready', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 
+// Marks sit in lanes by kind (LLM above, tool in the middle, files and the rest below).
+const LANE = { llm: 7, tool: 12 };
+
 function markShape(m, x) {
   const cat = m.type.split('.')[0];
   const cls = `mark m-${cat}` + (m.failed ? ' m-failed' : '');
   const attrs = { class: cls, 'data-mark-lsn': m.lsn, 'data-type': m.type, tabindex: 0 };
+  const y = LANE[cat] ?? 17;
   let shape;
-  if (cat === 'llm') shape = svg('path', { d: `M${x} 5 L${x + 5} 12 L${x} 19 L${x - 5} 12 Z` });
-  else if (cat === 'tool') shape = svg('rect', { x: x - 3.5, y: 8.5, width: 7, height: 7, rx: 1 });
-  else shape = svg('circle', { cx: x, cy: 12, r: 3.5 });
+  if (cat === 'llm') shape = svg('path', { d: `M${x} ${y - 5} L${x + 4} ${y} L${x} ${y + 5} L${x - 4} ${y} Z` });
+  else if (cat === 'tool') shape = svg('rect', { x: x - 3.5, y: y - 3.5, width: 7, height: 7, rx: 1 });
+  else shape = svg('circle', { cx: x, cy: y, r: 3.5 });
   return svg('g', attrs, [shape, svg('title', {}, `${m.lsn} ${m.type}${m.label ? ': ' + m.label : ''}`)]);
 }
 
@@ -52,9 +56,10 @@ export async function render(ctx) {
   view.body.append(
     h('div', { class: 'timeline' }, [
       h('div', { class: 'gantt-col' }, [st.summary, legend, st.axis, st.scroll]),
-      h('div', { class: 'side-col' }, [h('h2', {}, 'Failures'), st.failures, h('h2', {}, 'Why'), st.why]),
+      st.side = h('div', { class: 'side-col' }, [h('h2', {}, 'Failures'), st.failures, h('h2', {}, 'Why'), st.why]),
     ]),
   );
+  view.dockPanel(st.side);
   let raf = 0;
   const redraw = () => {
     cancelAnimationFrame(raf);
@@ -274,8 +279,18 @@ async function draw(ctx) {
         }, svg('title', {}, `${s.state} from LSN ${s.lsn}`)),
       );
     }
-    for (const m of t.marks || []) {
-      const mk = markShape(m, x(m.ms));
+    // Marks closer than a mark's width are nudged apart (a little, never past 12 px from their
+    // time) and drawn last to first, so the earlier of two that still overlap stays on top.
+    const lastX = {};
+    const placed = (t.marks || []).map((m) => {
+      const lane = LANE[m.type.split('.')[0]] ?? 17;
+      const want = x(m.ms);
+      const at = Math.min(want + 12, Math.max(want, (lastX[lane] ?? -Infinity) + 7));
+      lastX[lane] = at;
+      return [m, at];
+    });
+    for (const [m, at] of placed.reverse()) {
+      const mk = markShape(m, at);
       mk.addEventListener('click', (e) => {
         e.stopPropagation();
         st.view.showEvent(m.lsn);
