@@ -555,6 +555,75 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
     }
   });
 
+  test(`the memory page draws the neighbourhood of neighbors NODE depth 2`, { timeout: 30000 },
+       async () => {
+    const node = `run:${RUN_FAILED}`;
+    const want = await rows(store, `neighbors ${q(node)} depth 2`);
+    assert.ok(want.length > 0);
+    const { context, page, watch } = await loggedInPage(browser, server);
+    try {
+      await open(page, hash(`/run/${RUN_FAILED}/memory?node=${encodeURIComponent(node)}`));
+      const drawn = await page.$$eval('svg[data-testid=graph] [data-node]',
+                                      (els) => els.map((e) => e.dataset.node));
+      assert.deepEqual([...new Set(drawn)].sort(), [node, ...want.map((r) => r.id)].sort());
+      // Each node's edge from the breadth-first walk is drawn with its relation as its label.
+      const edges = new Map(await page.$$eval('svg[data-testid=graph] [data-edge]', (els) => els
+        .map((e) => [e.dataset.edge, e.textContent])));
+      for (const r of want) {
+        assert.ok(edges.has(r.via_edge), `edge ${r.via_edge} not drawn`);
+        assert.ok(edges.get(r.via_edge).includes(r.via_rel), `edge ${r.via_edge}'s label`);
+      }
+      watch.assertClean('memory page');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the memory page shows a retracted edge dashed, and live before its retraction',
+       { timeout: 30000 }, async () => {
+    // A run of its own (appended through the daemon): two nodes, an edge, its retraction.
+    const name = `ui-memory-${process.pid}-${Date.now()}`;
+    const [a, b, edge] = [`note:${name}/a`, `note:${name}/b`, `${name}-edge`];
+    const envelopes = [
+      { stream: `run/${name}`, type: 'run.started', run: name, data: { name: 'memory test' } },
+      { stream: `memory/${name}`, type: 'memory.node', run: name,
+        data: { id: a, labels: ['Note'], props: { text: 'a' } } },
+      { stream: `memory/${name}`, type: 'memory.node', run: name,
+        data: { id: b, labels: ['Note'], props: { text: 'b' } } },
+      { stream: `memory/${name}`, type: 'memory.edge', run: name,
+        data: { id: edge, src: a, rel: 'SUPPORTS', dst: b } },
+      { stream: `memory/${name}`, type: 'memory.retract', run: name,
+        data: { target: edge, kind: 'edge', reason: 'ui test' } },
+    ];
+    const res = await fetch(`${server.url}/v1/events`, {
+      method: 'POST', headers: server.authHeaders({ 'Content-Type': 'application/x-ndjson' }),
+      body: envelopes.map((e) => JSON.stringify(e)).join('\n'),
+    });
+    assert.equal(res.status, 200);
+    const { lsns } = await res.json();
+    const beforeRetract = lsns[3];
+    // The shell agrees: the edge is live before the retraction, gone after it.
+    assert.equal((await rows(store, `edges as of ${beforeRetract} | where id == ${q(edge)}`)).length,
+                 1);
+    assert.equal((await rows(store, `edges | where id == ${q(edge)}`)).length, 0);
+    const { context, page, watch } = await loggedInPage(browser, server);
+    try {
+      const edgeSel = `svg[data-testid=graph] [data-edge="${edge}"]`;
+      await open(page, hash(`/run/${name}/memory?node=${encodeURIComponent(a)}`));
+      await page.waitForSelector(`${edgeSel}[data-retracted="true"]`, { state: 'attached' });
+      assert.match(await page.textContent(edgeSel), /SUPPORTS/);
+      await screenshot(page, 'memory-retracted');
+      await page.goto('about:blank');
+      await open(page, hash(`/run/${name}/memory?node=${encodeURIComponent(a)}` +
+                            `&as_of=${beforeRetract}`));
+      await page.waitForSelector(edgeSel, { state: 'attached' });
+      assert.equal(await page.getAttribute(edgeSel, 'data-retracted'), null);
+      watch.assertClean('memory page, retraction');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('the screenshots are in the artifact directory', async () => {
     for (const [name] of PAGES) {
       const png = await readFile(path.join(artifactDir(), `${name}.png`));
