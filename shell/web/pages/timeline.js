@@ -47,6 +47,18 @@ export async function render(ctx) {
   st.scroll = h('div', { class: 'gantt-scroll' }, st.spacer);
   st.failures = h('div', { 'data-testid': 'failures', class: 'failures' });
   st.why = h('div', { 'data-testid': 'why', class: 'why' }, h('p', { class: 'muted' }, 'Click a failure to see why it failed.'));
+  // The time axis spans the whole run, or only the rows in view (short tasks of a long run).
+  st.fit = 'run';
+  const fitButtons = [['run', 'whole run'], ['rows', 'rows in view']].map(([v, t]) =>
+    h('button', {
+      class: 'small' + (v === st.fit ? ' on' : ''), 'data-fit': v,
+      onclick: () => {
+        st.fit = v;
+        for (const b of fitButtons) b.classList.toggle('on', b.dataset.fit === v);
+        api.guarded(() => draw(ctx));
+      },
+    }, t));
+  const fitBar = h('div', { class: 'fit-bar small muted' }, ['time axis: ', ...fitButtons]);
   const legend = h('div', { class: 'legend' }, [
     ...STATES.map((s) => h('span', {}, [h('i', { class: 'sw st-' + s }), s])),
     h('span', {}, [h('i', { class: 'sw-mark m-llm' }), 'llm']),
@@ -55,7 +67,7 @@ export async function render(ctx) {
   ]);
   view.body.append(
     h('div', { class: 'timeline' }, [
-      h('div', { class: 'gantt-col' }, [st.summary, legend, st.axis, st.scroll]),
+      h('div', { class: 'gantt-col' }, [st.summary, legend, fitBar, st.axis, st.scroll]),
       st.side = h('div', { class: 'side-col' }, [h('h2', {}, 'Failures'), st.failures, h('h2', {}, 'Why'), st.why]),
     ]),
   );
@@ -216,15 +228,21 @@ async function draw(ctx) {
   const token = ++st.drawToken;
   const width = Math.max(600, st.scroll.clientWidth);
   const total = meta.total_tasks;
-  const first = Math.max(0, Math.floor(st.scroll.scrollTop / ROW) - 5);
-  const count = Math.min(total - first, Math.ceil(st.scroll.clientHeight / ROW) + 10);
+  const first = Math.max(0, Math.min(total - 1, Math.floor(st.scroll.scrollTop / ROW) - 5));
+  const count = Math.max(0, Math.min(total - first, Math.ceil(st.scroll.clientHeight / ROW) + 10));
   const need = new Set();
   for (let r = first; r < first + count; r++) need.add(Math.floor(r / BLOCK));
   const blocks = new Map();
   for (const b of need) blocks.set(b, await block(ctx, b));
   if (token !== st.drawToken || !ctx.alive()) return;
 
-  const [t0, t1] = extent(meta);
+  const rowsInView = [];
+  for (let r = first; r < first + count; r++) {
+    const b = blocks.get(Math.floor(r / BLOCK));
+    const t = b && b.tasks[r - Math.floor(r / BLOCK) * BLOCK];
+    if (t) rowsInView.push(t);
+  }
+  const [t0, t1] = st.fit === 'rows' ? extent({ tasks: rowsInView, total_tasks: rowsInView.length }) : extent(meta);
   const plotW = width - LABEL_W - 16;
   const x = (ms) => LABEL_W + ((ms - t0) / (t1 - t0)) * plotW;
 
