@@ -624,6 +624,29 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
     }
   });
 
+  test('the compare page marks the first divergence of diff A B', { timeout: 30000 }, async () => {
+    const want = await rows(store, `diff ${q(RUN_FAILED)} ${q(RUN_OTHER)}`);
+    const first = want.find((r) => r.section === 'first_divergence');
+    assert.ok(first, 'diff A B has no first_divergence row');
+    const { context, page, watch } = await loggedInPage(browser, server);
+    try {
+      await open(page, hash(`/compare?a=${RUN_FAILED}&b=${RUN_OTHER}`));
+      const text = await page.textContent('[data-testid=compare] [data-testid=divergence]');
+      for (const part of [first.item, first.a, first.b]) {
+        assert.ok(text.includes(cellText(part)), `divergence "${text}" lacks ${cellText(part)}`);
+      }
+      // Both runs' values, side by side, for every other row of the comparison.
+      const shown = await page.textContent('[data-testid=compare]');
+      for (const r of want.filter((w) => w.section !== 'first_divergence').slice(0, 20)) {
+        assert.ok(shown.includes(cellText(r.a)) && shown.includes(cellText(r.b)),
+                  `${r.section} ${r.item}: ${cellText(r.a)} / ${cellText(r.b)}`);
+      }
+      watch.assertClean('compare page');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('the screenshots are in the artifact directory', async () => {
     for (const [name] of PAGES) {
       const png = await readFile(path.join(artifactDir(), `${name}.png`));
