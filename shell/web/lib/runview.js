@@ -113,7 +113,8 @@ export async function mount(ctx, tab) {
     h('div', { class: 'page-head' }, [
       h('h1', {}, [h('a', { href: '#/runs', class: 'muted' }, 'Runs'), ' / ', ctx.run]),
       status,
-      h('span', { class: 'muted' }, meta),
+      h('span', { class: 'muted' }, [meta, ' · ',
+        h('a', { href: '#/compare?a=' + encodeURIComponent(ctx.run), title: 'this run side by side with another' }, 'compare…')]),
     ]),
     ...(info.error ? [h('div', { class: 'run-error' }, info.error)] : []),
     h('div', { class: 'run-bar' }, [tabs, scrub]),

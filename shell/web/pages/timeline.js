@@ -96,7 +96,13 @@ function windowUrl(ctx, offset) {
 
 async function block(ctx, i) {
   const st = ctx.state;
-  if (!st.blocks.has(i)) st.blocks.set(i, api.getJSON(windowUrl(ctx, i * BLOCK)));
+  if (!st.blocks.has(i)) {
+    const rowOf = st.rowOf;
+    st.blocks.set(i, api.getJSON(windowUrl(ctx, i * BLOCK)).then((b) => {
+      b.tasks.forEach((t, k) => rowOf.set(t.id, i * BLOCK + k));
+      return b;
+    }));
+  }
   try {
     return await st.blocks.get(i);
   } catch (e) {
@@ -108,6 +114,7 @@ async function block(ctx, i) {
 async function load(ctx) {
   const st = ctx.state;
   st.blocks = new Map();
+  st.rowOf = new Map();
   const asOf = ctx.params.get('as_of') ? st.view.asOf() : null;
   ctx.setQuery(`tasks${asOf ? ' as of ' + asOf : ''} | where run == ${quote(ctx.run)}`);
   const first = await block(ctx, 0);
@@ -161,6 +168,12 @@ async function showWhy(ctx, id) {
     el.classList.toggle('selected', el.dataset.failedTask === id);
   }
   for (const el of st.gantt.querySelectorAll('[data-task]')) el.classList.toggle('selected', el.dataset.task === id);
+  // Bring the task's row into view when a loaded window holds it.
+  const row = st.rowOf.get(id);
+  if (row !== undefined) {
+    const top = row * ROW, view = st.scroll;
+    if (top < view.scrollTop || top > view.scrollTop + view.clientHeight - ROW) view.scrollTop = Math.max(0, top - view.clientHeight / 3);
+  }
   await ctx.busy((async () => {
     const q = `why ${word(id)}`;
     const rows = await api.query(q);
