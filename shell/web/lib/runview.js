@@ -121,8 +121,12 @@ export async function mount(ctx, tab) {
     h('div', { class: 'run-main' }, [body, panel]),
   );
 
+  // Escape closes the event panel; [ and ] step the scrubber (outside text fields).
   const onKey = (e) => {
     if (e.key === 'Escape') panel.hidden = true;
+    if (e.ctrlKey || e.metaKey || e.altKey || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName)) return;
+    if (e.key === '[') step(-1);
+    if (e.key === ']') step(1);
   };
   document.addEventListener('keydown', onKey);
   ctx.onCleanup(() => document.removeEventListener('keydown', onKey));

@@ -117,6 +117,15 @@ export async function render(ctx) {
     summary.textContent =
       rows.length === state.runs.length ? `${state.runs.length} runs` : `${rows.length} of ${state.runs.length} runs`;
   };
+  // "/" focuses the filter, as in many list views.
+  const onKey = (e) => {
+    if (e.key === '/' && !/^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName)) {
+      e.preventDefault();
+      filter.focus();
+    }
+  };
+  document.addEventListener('keydown', onKey);
+  ctx.onCleanup(() => document.removeEventListener('keydown', onKey));
   filter.addEventListener('input', () => {
     state.filter = filter.value;
     drawBody();
