@@ -218,25 +218,48 @@ Status UpdateLlmTotals(engine::Engine* engine, LlmTotals* totals, const Cancel* 
   const uint64_t head = engine->log().LastLsn();
   if (q.from > head) return Status::Ok();
   q.to = head;
-  RETURN_IF_ERROR(internal::ScanRows(engine, q, cancel, [&](const Row& e) {
+  // Only the run and the two counts are read out of each event (not its whole data).
+  const internal::EventFields fields = internal::EventFieldsOf(
+      std::vector<std::string>{"run", "data.input_tokens", "data.output_tokens"});
+  Row e = Row::object();
+  Status bad;
+  // Added to *totals only once the whole range was read (a failed scan changes nothing).
+  std::unordered_map<std::string, LlmTotals::Run> add;
+  RETURN_IF_ERROR(engine->Scan(q, [&](const log::LogRecord& rec) {
+    if (cancel != nullptr && cancel->load()) {
+      bad = Status::Failed("cancelled");
+      return false;
+    }
+    if (Status st = internal::EventRowInto(rec, fields, &e); !st.ok()) {
+      bad = st;
+      return false;
+    }
     auto run = e.find("run");
     if (run == e.end() || !run->is_string()) return true;
-    LlmTotals::Run& r = totals->runs[run->get<std::string>()];
+    LlmTotals::Run& r = add[run->get<std::string>()];
     r.calls++;
     auto d = e.find("data");
     if (d != e.end() && d->is_object()) {
       for (auto [field, sum] : {std::pair{"input_tokens", &r.input_tokens},
                                 std::pair{"output_tokens", &r.output_tokens}}) {
         auto v = d->find(field);
-        if (v != d->end() && v->is_number_unsigned())
+        if (v == d->end()) continue;
+        if (v->is_number_unsigned()) {
           *sum += v->get<uint64_t>();
-        else if (v != d->end() && v->is_number_integer() && v->get<int64_t>() > 0) {
+        } else if (v->is_number_integer() && v->get<int64_t>() > 0) {
           *sum += static_cast<uint64_t>(v->get<int64_t>());
         }
       }
     }
     return true;
   }));
+  RETURN_IF_ERROR(bad);
+  for (const auto& [run, r] : add) {
+    LlmTotals::Run& t = totals->runs[run];
+    t.calls += r.calls;
+    t.input_tokens += r.input_tokens;
+    t.output_tokens += r.output_tokens;
+  }
   totals->scanned = head;
   return Status::Ok();
 }

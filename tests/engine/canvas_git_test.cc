@@ -262,6 +262,38 @@ TEST_F(CanvasGitTest, RunWithoutBaseStartsFromAnEmptyBaseCommit) {
   EXPECT_EQ(testing::ReadFile(dir + "/x/y.txt"), "2\n");
 }
 
+TEST_F(CanvasGitTest, BundleClonesToTheSameHistoryAsTheExport) {
+  BuildRun();
+  const std::string dir = tmp_.Sub("repo");
+  auto res = Export("r", dir);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  auto reader = engine_->NewReader();
+  ASSERT_TRUE(reader.ok());
+  auto bundle = GitBundle(**reader, "r", tmp_.path());
+  ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
+  EXPECT_EQ(bundle->rfind("# v2 git bundle\n" + res->head + " HEAD\n", 0), 0u)
+      << bundle->substr(0, 200);
+  {
+    std::ofstream out(tmp_.Sub("r.bundle"), std::ios::binary);
+    out << *bundle;
+  }
+  const std::string clone = tmp_.Sub("clone");
+  GitOut(tmp_.path(), "clone -q r.bundle clone");
+  EXPECT_EQ(Git(clone, "bundle verify -q ../r.bundle").exit_code, 0);
+  // The same commits (ids equal: same trees, authors, dates, messages), the base ref too.
+  EXPECT_EQ(GitOut(clone, "rev-parse HEAD"), res->head + "\n");
+  EXPECT_EQ(GitOut(clone, "ls-remote origin refs/tink/base"), res->base_commit + "\trefs/tink/base\n");
+  EXPECT_EQ(testing::ReadFile(clone + "/src/main.c"), testing::ReadFile(dir + "/src/main.c"));
+  // The temporary export is gone; a run without files is NotFound.
+  size_t left = 0;
+  for (const auto& e : std::filesystem::directory_iterator(tmp_.path())) {
+    left += e.path().filename().string().starts_with("tink-bundle-") ? 1 : 0;
+  }
+  EXPECT_EQ(left, 0u);
+  auto none = GitBundle(**reader, "no-such-run", tmp_.path());
+  EXPECT_EQ(none.status().code(), Code::kNotFound) << none.status().ToString();
+}
+
 TEST_F(CanvasGitTest, ReRunAddsOnlyNewChangesAndNothingWhenUpToDate) {
   BuildRun();
   const std::string dir = tmp_.Sub("repo");

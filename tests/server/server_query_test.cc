@@ -218,7 +218,7 @@ TEST_F(QueryTest, MetricsInPrometheusTextFormat) {
 }
 
 TEST_F(QueryTest, UnknownPathsAre404AndWrongMethods405) {
-  for (const std::string t : {"/v1/nope", "/nope", "/v2/events", "/v1/runs/x/nope", "/v1/runs"}) {
+  for (const std::string t : {"/v1/nope", "/nope", "/v2/events", "/v1/runs/x/nope", "/v1/runs/"}) {
     SCOPED_TRACE(t);
     EXPECT_TRUE(IsError(Get(t), 404, "not_found"));
   }
