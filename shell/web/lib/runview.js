@@ -2,7 +2,7 @@
 // scrubber (a range over the run's own LSNs; it sets ?as_of= for every tab) and the event
 // panel that shows one event's JSON.
 import * as api from './api.js';
-import { h, fmtDuration, fmtTime } from './dom.js';
+import { h, clear, word, fmtDuration, fmtTime } from './dom.js';
 
 let runsCache = { at: 0, runs: null };
 
@@ -104,8 +104,12 @@ export async function mount(ctx, tab) {
   const body = h('div', { class: 'run-body' });
   const eventPre = h('pre', { 'data-testid': 'event-json', class: 'event-json' });
   const eventTitle = h('div', { class: 'panel-title' });
+  const listTitle = h('div', { class: 'panel-sub small muted' });
+  const list = h('div', { class: 'event-list', 'data-testid': 'task-events' });
+  const listBox = h('div', { class: 'event-list-box', hidden: true }, [listTitle, list]);
   const panel = h('aside', { class: 'event-panel', hidden: true }, [
-    h('div', { class: 'panel-head' }, [eventTitle, h('button', { class: 'small', onclick: () => (panel.hidden = true) }, '×')]),
+    h('div', { class: 'panel-head' }, [eventTitle, h('button', { class: 'small', title: 'close (Escape)', onclick: () => (panel.hidden = true) }, '×')]),
+    listBox,
     eventPre,
   ]);
 
@@ -138,11 +142,33 @@ export async function mount(ctx, tab) {
     host.prepend(panel);
   };
   view.body = body;
-  view.showEvent = (lsn) =>
+  view.showEvent = (lsn, { keepList = false } = {}) =>
     ctx.busy((async () => {
       const ev = await api.eventAt(lsn);
+      if (!keepList) listBox.hidden = true;
+      for (const el of list.children) el.classList.toggle('selected', el.dataset.lsn === String(lsn));
       eventTitle.textContent = ev ? `event ${lsn} · ${ev.type}` : `event ${lsn}`;
       eventPre.textContent = ev ? JSON.stringify(ev, null, 2) : `no event ${lsn}`;
+      panel.hidden = false;
+    })());
+  // A task's events up to the as-of point (query `timeline RUN/TASK as of N`), each clickable.
+  view.showTaskEvents = (id) =>
+    ctx.busy((async () => {
+      const q = `timeline ${word(id)} as of ${view.asOf()}`;
+      const rows = await api.query(q);
+      clear(list);
+      for (const r of Array.isArray(rows) ? rows : []) {
+        list.append(h('div', {
+          class: 'ev', 'data-lsn': r.lsn, tabindex: 0, title: r.summary || r.type,
+          onclick: () => view.showEvent(r.lsn, { keepList: true }),
+          onkeydown: (e) => e.key === 'Enter' && view.showEvent(r.lsn, { keepList: true }),
+        }, [h('span', { class: 'lsn' }, r.lsn), h('span', { class: 'type' }, r.type), h('span', { class: 'sum' }, r.summary || '')]));
+      }
+      eventTitle.textContent = `task ${id}`;
+      listTitle.replaceChildren(`${list.children.length} events as of LSN ${view.asOf()} · `,
+        h('a', { href: '#/query?q=' + encodeURIComponent(q) }, 'as query'));
+      eventPre.textContent = 'Click an event for its JSON.';
+      listBox.hidden = false;
       panel.hidden = false;
     })());
   // After a hash change: the scrubber and tabs follow the URL.

@@ -262,7 +262,7 @@ async function draw(ctx) {
   // The time axis (clock time, UTC), drawn over the plot area.
   const step = niceStep((t1 - t0) / Math.max(2, Math.floor(plotW / 110)));
   st.axis.setAttribute('width', width);
-  clear(st.axis).append(svg('text', { x: 8, y: 17, class: 'axis-title' }, 'task'));
+  clear(st.axis).append(svg('text', { x: 8, y: 17, class: 'axis-title' }, 'task (click for its events) · time UTC'));
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
     const xx = x(t);
     st.axis.append(svg('line', { x1: xx, x2: xx, y1: 18, y2: 26, class: 'tick' }));
@@ -293,7 +293,10 @@ async function draw(ctx) {
       transform: `translate(0 ${(r - first) * ROW})`,
     });
     row.append(svg('rect', { class: 'row-bg', x: 0, y: 0, width, height: ROW }));
-    const label = svg('text', { x: 8 + Math.min(t.depth, 12) * 12, y: 16, class: 'task-label', 'clip-path': 'url(#label-clip)' }, [
+    const label = svg('text', {
+      x: 8 + Math.min(t.depth, 12) * 12, y: 16, class: 'task-label', 'clip-path': 'url(#label-clip)',
+      onclick: () => st.view.showTaskEvents(t.id),
+    }, [
       svg('tspan', { class: 'task-id' }, t.task + ' '),
       svg('tspan', {}, t.name || ''),
     ]);
