@@ -116,8 +116,12 @@ export async function waitReady(page, timeoutMs = 15000) {
   await page.waitForSelector('body[data-ready="1"]', { state: 'attached', timeout: timeoutMs });
 }
 
-// Loads URL as a new document and waits for body[data-ready="1"].
+// Loads URL as a new document and waits for body[data-ready="1"]. A URL that differs from the
+// page's only in its #fragment would be a same-document navigation (the old page's ready flag
+// still set, its scripts not run again), so the page goes through about:blank first.
 export async function open(page, url) {
+  const strip = (u) => u.replace(/#.*$/, '');
+  if (strip(page.url()) === strip(url)) await page.goto('about:blank');
   await page.goto(url);
   await waitReady(page);
 }
