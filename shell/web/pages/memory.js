@@ -15,13 +15,14 @@ function color(labels) {
   return '#6b7785';
 }
 
+// A node's label: its id without the kind and run prefixes (file:RUN/src/a.py -> a.py,
+// task:RUN/3 -> task 3, run:RUN -> RUN).
 function short(id) {
-  const m = String(id).match(/^([a-z]+):(.*)$/i);
-  if (!m) return id;
-  const rest = m[2];
-  if (m[1] === 'file') return rest.split('/').pop();
-  if (m[1] === 'task') return 'task ' + rest.split('/').pop();
-  return rest.length > 28 ? rest.slice(0, 27) + '…' : rest;
+  const m = String(id).match(/^([a-z_]+):(.*)$/i);
+  let text = m ? m[2] : String(id);
+  if (text.includes('/') && m && m[1] !== 'run') text = text.split('/').pop() || text;
+  if (m && m[1] === 'task') text = 'task ' + text;
+  return text.length > 28 ? text.slice(0, 27) + '…' : text;
 }
 
 // "src|rel|dst", the default edge id, names its ends.
