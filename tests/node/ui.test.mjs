@@ -288,6 +288,13 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
         }, `why chain of ${id} = ${JSON.stringify(wantSteps)}`);
       }
       if (process.env.TINK_UPDATE_DOCS_SCREENSHOT === '1') {
+        // The README's picture: the failure docs/shell.md explains (`why .../100`), its chain.
+        const shown = failed.some((r) => r.id === `${RUN_FAILED}/100`) ? `${RUN_FAILED}/100`
+          : failed[0].id;
+        await page.click(`[data-testid=failures] [data-failed-task="${shown}"]`);
+        const steps = (await rows(store, `why ${q(shown)}`)).length;
+        await page.waitForFunction((n) => document.querySelectorAll(
+          '[data-testid=why] [data-why-step]').length === n, steps);
         await page.setViewportSize(VIEWPORT);
         await page.screenshot({ path: path.join(repoRoot, 'docs/web-timeline.png') });
       }
