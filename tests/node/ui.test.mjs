@@ -191,6 +191,10 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
         }
         const link = await page.getAttribute('a[data-testid=open-as-query]', 'href');
         assert.match(link ?? '', /#\/query\?q=./, `open-as-query: ${link}`);
+        // The query behind the page is one the shell runs.
+        const behind = new URLSearchParams(link.slice(link.indexOf('?') + 1)).get('q');
+        const ran = await tinkCli(['shell', '--store', store, '-c', behind, '--format', 'json']);
+        assert.equal(ran.code, 0, `open as query: ${behind}: ${ran.stderr}`);
         watch.assertClean(`page ${name} (screenshot ${shot})`);
       } finally {
         await context.close();
@@ -358,6 +362,33 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
           bars.filter(([id, state]) => stateThen.get(id) !== state);
       }, `Gantt as of ${mid}`);
       assert.match(page.url(), new RegExp(`as_of=${mid}\\b`));
+
+      // `[` steps it one LSN back (docs/web.md, Keys).
+      const prev = mid - 1;
+      const statesPrev = new Map((await rows(store, `tasks as of ${prev} | where run == ` +
+                                             `${q(RUN_FAILED)} | select id, state`))
+        .map((t) => [t.id, t.state]));
+      await page.locator('body').press('[');
+      await until(async () => {
+        const asOf = await page.textContent('[data-testid=as-of]');
+        if (!asOf.includes(String(prev)) || !(await page.$('body[data-ready="1"]'))) return asOf;
+        const bars = await page.$$eval('svg[data-testid=gantt] [data-task]', (els) => els.map(
+          (e) => [e.dataset.task, e.dataset.state]));
+        return (bars.length > 0 && bars.every(([id, state]) => statesPrev.get(id) === state)) ||
+          bars.filter(([id, state]) => statesPrev.get(id) !== state);
+      }, `Gantt as of ${prev} after [`);
+
+      // The point holds for the run's other tabs: the files tab shows the canvas as of it.
+      const filesPrev = (await rows(store, `files as of ${prev} | where run == ${q(RUN_FAILED)}` +
+                                    ' | select path')).map((r) => r.path).sort();
+      await page.click('a[data-testid=tab-files]');
+      await until(async () => {
+        const tree = await treePaths(page);
+        return (/\/files\b/.test(page.url()) && JSON.stringify(tree) === JSON.stringify(filesPrev)) ||
+          { url: page.url(), tree };
+      }, `files tab as of ${prev} = ${JSON.stringify(filesPrev)}`);
+      assert.match(page.url(), new RegExp(`as_of=${prev}\\b`));
+      assert.match(await page.textContent('[data-testid=as-of]'), new RegExp(`\\b${prev}\\b`));
       watch.assertClean('timeline scrubber');
     } finally {
       await context.close();
