@@ -3,7 +3,7 @@
 import * as api from '../lib/api.js';
 import { h, clear } from '../lib/dom.js';
 
-const MAX_ROWS = 5000;
+const PAGE_ROWS = 200;
 const EXAMPLES = [
   'runs | select run, status, agent, tasks, failed | sort failed desc',
   "tasks | where state == 'failed' | select id, name, error | limit 20",
@@ -87,22 +87,39 @@ async function run(ctx, q) {
   const cols = [];
   const seen = new Set();
   for (const r of res) for (const k of Object.keys(r)) if (!seen.has(k)) (seen.add(k), cols.push(k));
-  const shown = res.slice(0, MAX_ROWS);
+  // Rows are drawn a page at a time: laying out a table of 30,000 cells takes the browser
+  // about a second, and nobody reads that many rows on screen.
   const tbody = h('tbody');
-  const frag = document.createDocumentFragment();
-  for (const r of shown) {
-    frag.append(h('tr', {}, cols.map((c) => {
-      const v = r[c];
-      return h('td', { class: typeof v === 'number' ? 'num' : null }, cellText(v));
-    })));
-  }
-  tbody.append(frag);
+  const count = h('div', { 'data-testid': 'query-count', class: 'muted small' });
+  const more = h('button', { class: 'small', 'data-testid': 'query-more' });
+  let drawn = 0;
+  const drawMore = () => {
+    const frag = document.createDocumentFragment();
+    for (const r of res.slice(drawn, drawn + PAGE_ROWS)) {
+      const tr = document.createElement('tr');
+      for (const c of cols) {
+        const td = document.createElement('td');
+        if (typeof r[c] === 'number') td.className = 'num';
+        td.textContent = cellText(r[c]);
+        tr.appendChild(td);
+      }
+      frag.appendChild(tr);
+    }
+    tbody.appendChild(frag);
+    drawn = Math.min(res.length, drawn + PAGE_ROWS);
+    count.textContent = `${res.length} rows` + (drawn < res.length ? ` (showing the first ${drawn})` : '');
+    more.hidden = drawn >= res.length;
+    more.textContent = `show ${Math.min(PAGE_ROWS, res.length - drawn)} more`;
+  };
+  more.addEventListener('click', drawMore);
+  drawMore();
   st.out.append(
-    h('div', { 'data-testid': 'query-count', class: 'muted small' }, `${res.length} rows` + (res.length > MAX_ROWS ? ` (showing the first ${MAX_ROWS})` : '')),
+    count,
     h('div', { class: 'table-wrap' }, h('table', { 'data-testid': 'query-result', class: 'grid' }, [
       h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c)))),
       tbody,
     ])),
+    more,
   );
 }
 

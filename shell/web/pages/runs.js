@@ -50,6 +50,7 @@ export async function render(ctx) {
     sort: ctx.params.get('sort') || 'started',
     dir: ctx.params.get('dir') || 'desc',
     filter: ctx.params.get('filter') || '',
+    limit: 1000,
   };
   const live = h('span', { class: 'live', 'data-testid': 'live' }, 'connecting');
   const filter = h('input', {
@@ -59,6 +60,7 @@ export async function render(ctx) {
     value: state.filter,
   });
   const summary = h('span', { class: 'muted' });
+  const more = h('button', { class: 'small', hidden: true, onclick: () => ((state.limit += 1000), drawBody()) }, 'show 1000 more');
   const thead = h('thead');
   const tbody = h('tbody');
   const table = h('table', { class: 'grid runs', 'data-testid': 'runs-table' }, [thead, tbody]);
@@ -66,6 +68,7 @@ export async function render(ctx) {
     h('div', { class: 'page-head' }, [h('h1', {}, 'Runs'), summary, h('span', { class: 'spacer' }), live]),
     h('div', { class: 'toolbar' }, [filter]),
     h('div', { class: 'table-wrap' }, table),
+    more,
   );
 
   const drawHead = () => {
@@ -111,11 +114,14 @@ export async function render(ctx) {
       if (a[state.sort] == null || b[state.sort] == null) return c;
       return sign * c || compare(a, b, 'run');
     });
+    // At most state.limit rows are drawn (a store of thousands of runs; "show more" adds).
     clear(tbody).append(
-      ...rows.map((r) => h('tr', { 'data-run': r.run, class: 's-row-' + r.status }, COLUMNS.map((c) => cell(r, c)))),
+      ...rows.slice(0, state.limit).map((r) => h('tr', { 'data-run': r.run, class: 's-row-' + r.status }, COLUMNS.map((c) => cell(r, c)))),
     );
     summary.textContent =
-      rows.length === state.runs.length ? `${state.runs.length} runs` : `${rows.length} of ${state.runs.length} runs`;
+      (rows.length === state.runs.length ? `${state.runs.length} runs` : `${rows.length} of ${state.runs.length} runs`) +
+      (rows.length > state.limit ? `, the first ${state.limit} shown` : '');
+    more.hidden = rows.length <= state.limit;
   };
   // "/" focuses the filter, as in many list views.
   const onKey = (e) => {
