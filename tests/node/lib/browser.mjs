@@ -56,7 +56,7 @@ export async function login(page, server, token = server.token) {
 export async function loggedInPage(browser, server) {
   const context = await newContext(browser);
   const page = await context.newPage();
-  const watch = watchPage(page);
+  const watch = watchPage(page, server.url);
   await login(page, server);
   return { context, page, watch };
 }
@@ -65,8 +65,9 @@ export async function loggedInPage(browser, server) {
 // requests that failed at the network level, and answers with a status >= 400. A test that
 // provokes an error itself (a bad query's 400) lists it in `expected` (predicates on
 // {url, status}). The one network failure that is not a problem: the client closing the live
-// event stream (/v1/events?follow=1, net::ERR_ABORTED) when the page leaves it.
-export function watchPage(page) {
+// event stream (/v1/events?follow=1, net::ERR_ABORTED) when the page leaves it. With `origin`
+// (the daemon's URL), any request elsewhere is a problem too: nothing loads from outside it.
+export function watchPage(page, origin) {
   const problems = [];
   const expected = [];
   const isExpected = (r) => expected.some((f) => f(r));
@@ -81,6 +82,12 @@ export function watchPage(page) {
     problems.push(`console.error: ${msg.text()} (${msg.location()?.url ?? ''})`);
   });
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.stack || err.message}`));
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if (origin && /^(https?|wss?):$/.test(url.protocol) && url.origin !== new URL(origin).origin) {
+      problems.push(`request outside the daemon: ${req.method()} ${req.url()}`);
+    }
+  });
   page.on('requestfailed', (req) => {
     const failure = req.failure()?.errorText ?? '';
     const url = new URL(req.url());
