@@ -332,6 +332,20 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
       await page.keyboard.press('Escape');
       await page.waitForSelector('pre[data-testid=event-json]', { state: 'hidden' });
 
+      // Every mark drawn is an event of the run, on its task's row.
+      const runEvents = new Map((await rows(store, `events | where run == ${q(RUN_FAILED)} | ` +
+                                            'select lsn, type, data.task as task'))
+        .map((e) => [e.lsn, e]));
+      const marks = await page.$$eval('svg[data-testid=gantt] [data-mark-lsn]', (els) => els.map(
+        (e) => ({ lsn: Number(e.dataset.markLsn),
+                  task: e.closest('[data-task]')?.dataset.task ?? null })));
+      assert.ok(marks.length > 0, 'no mark on the Gantt');
+      for (const m of marks) {
+        const e = runEvents.get(m.lsn);
+        assert.ok(e, `mark at LSN ${m.lsn} is no event of ${RUN_FAILED}`);
+        if (m.task !== null) assert.equal(m.task, `${RUN_FAILED}/${e.task}`, `mark ${m.lsn}`);
+      }
+
       // So does a mark on the Gantt.
       const mark = page.locator('svg[data-testid=gantt] [data-mark-lsn]').first();
       const markLsn = Number(await mark.getAttribute('data-mark-lsn'));
