@@ -9,6 +9,7 @@ import { h, svg, clear, quote, word, fmtInt } from '../lib/dom.js';
 const ROW = 24;
 const LABEL_W = 300;
 const BLOCK = 200;
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const STATES = ['created', 'ready', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 
 // Marks sit in lanes by kind (LLM above, tool in the middle, files and the rest below).
@@ -256,7 +257,7 @@ async function draw(ctx) {
     if (t) rowsInView.push(t);
   }
   const [t0, t1] = st.fit === 'rows' ? extent({ tasks: rowsInView, total_tasks: rowsInView.length }) : extent(meta);
-  const plotW = width - LABEL_W - 16;
+  const plotW = width - LABEL_W - 20;
   const x = (ms) => LABEL_W + ((ms - t0) / (t1 - t0)) * plotW;
 
   // The time axis (clock time, UTC), drawn over the plot area.
@@ -266,7 +267,7 @@ async function draw(ctx) {
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
     const xx = x(t);
     st.axis.append(svg('line', { x1: xx, x2: xx, y1: 18, y2: 26, class: 'tick' }));
-    st.axis.append(svg('text', { x: xx, y: 14, class: 'tick-label', 'text-anchor': 'middle' }, step < 1000 ? new Date(t).toISOString().slice(14, 23) : clock(t)));
+    st.axis.append(svg('text', { x: xx, y: 14, class: 'tick-label', 'text-anchor': xx > width - 40 ? 'end' : 'middle' }, step < 1000 ? new Date(t).toISOString().slice(14, 23) : clock(t)));
   }
 
   const g = st.gantt;
@@ -307,7 +308,8 @@ async function draw(ctx) {
       row.append(
         svg('rect', {
           class: 'span st-' + s.state,
-          x: x1, y: 5, width: Math.max(1.5, x2 - x1), height: 14,
+          // A terminal state is an instant: a 4 px cap in its colour ends the bar.
+          x: x1, y: 5, width: Math.max(TERMINAL.has(s.state) ? 4 : 1.5, x2 - x1), height: 14,
           'data-lsn': s.lsn,
           onclick: () => st.view.showEvent(s.lsn),
         }, svg('title', {}, `${s.state} from LSN ${s.lsn}`)),
