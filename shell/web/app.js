@@ -81,6 +81,13 @@ function makeCtx(route, path, params, match, gen) {
     match,
     run: match[1] ? decodeURIComponent(match[1]) : undefined,
     alive: () => gen === generation,
+    // A check for one load: false once the page is left or its parameters changed again (a
+    // newer update runs), so a slow answer never draws over a newer one.
+    version: 0,
+    fresh() {
+      const v = ctx.version;
+      return () => gen === generation && ctx.version === v;
+    },
     cleanups: [],
     onCleanup(fn) {
       ctx.cleanups.push(fn);
@@ -117,6 +124,7 @@ async function route_() {
   if (current && route && current.route === route && current.path === path && route.page.update) {
     // Same page, other parameters: let the page update in place.
     current.ctx.params = params;
+    current.ctx.version++;
     api.clearError();
     await busy(route.page.update(current.ctx));
     return;

@@ -47,13 +47,14 @@ function asOfClause(ctx) {
 
 async function load(ctx) {
   const st = ctx.state;
+  const ok = ctx.fresh();
   const q = `files${asOfClause(ctx)} | where run == ${quote(ctx.run)}`;
   ctx.setQuery(q);
   const rows = await api.query(q);
-  if (!ctx.alive()) return;
+  if (!ok()) return;
   st.files = Array.isArray(rows) ? rows : [];
   drawTree(ctx);
-  await drawPanel(ctx);
+  await drawPanel(ctx, ok);
 }
 
 function drawTree(ctx) {
@@ -102,7 +103,7 @@ function drawTree(ctx) {
   clear(st.tree).append(st.files.length ? build(root, '') : h('p', { class: 'muted' }, 'No file at this point.'));
 }
 
-async function drawPanel(ctx) {
+async function drawPanel(ctx, ok) {
   const st = ctx.state;
   const path = ctx.params.get('path');
   clear(st.panel);
@@ -144,7 +145,7 @@ async function drawPanel(ctx) {
     ]);
     const binary = !/^text\//.test(res.headers.get('Content-Type') || '');
     const text = binary ? '' : await res.text();
-    if (!ctx.alive()) return;
+    if (!ok()) return;
     if (binary) {
       out.append(h('p', { class: 'muted', 'data-testid': 'file-content' }, `${path} is not UTF-8 text (${fmtInt(file.size)} bytes).`));
       return;
@@ -178,7 +179,7 @@ async function drawPanel(ctx) {
   const hq = `history ${word(path)} --run ${word(run)}`;
   const hv = await api.query(hq);
   const versions = Array.isArray(hv) ? hv : [];
-  if (!ctx.alive()) return;
+  if (!ok()) return;
   const upTo = versions.filter((v) => v.lsn <= asOf);
   const bases = upTo.filter((v) => v.base);
   const basePoint = bases.length ? bases[bases.length - 1].lsn : upTo.length ? upTo[0].lsn - 1 : null;
@@ -216,7 +217,7 @@ async function drawPanel(ctx) {
     return;
   }
   const res = await api.query(q);
-  if (!ctx.alive()) return;
+  if (!ok()) return;
   out.append(h('div', { class: 'query-link small' }, h('a', { href: '#/query?q=' + encodeURIComponent(q) }, q)),
     sideBySide(res.text ?? '', { leftTitle, rightTitle }));
 }

@@ -59,10 +59,11 @@ export async function update(ctx) {
 
 async function load(ctx) {
   const st = ctx.state;
+  const ok = ctx.fresh();
   const asOf = st.view.asOf();
   const asOfText = ctx.params.get('as_of') ? ` as of ${asOf}` : '';
   const nodes = await api.query(`nodes${asOfText} | where run == ${quote(ctx.run)} | select id, labels | limit 5000`);
-  if (!ctx.alive()) return;
+  if (!ok()) return;
   const ids = (Array.isArray(nodes) ? nodes : []).map((n) => n.id);
   clear(st.list).append(...ids.map((id) => h('option', { value: id })));
   let node = ctx.params.get('node') || '';
@@ -89,7 +90,7 @@ async function load(ctx) {
     st.note.textContent = '';
     return;
   }
-  if (!ctx.alive()) return;
+  if (!ok()) return;
   rows = Array.isArray(rows) ? rows : [];
   const total = rows.length;
   if (rows.length > MAX_NODES) rows = rows.slice(0, MAX_NODES);
@@ -102,7 +103,7 @@ async function load(ctx) {
     gedges.push({ id: r.via_edge, source: e.src, target: e.dst, rel: r.via_rel, retracted: false });
   }
   await addRetracted(ctx, gnodes, gedges, asOf);
-  if (!ctx.alive()) return;
+  if (!ok()) return;
   st.note.textContent = `${gnodes.length} nodes, ${gedges.length} edges as of LSN ${asOf}` +
     (total > MAX_NODES ? ` (first ${MAX_NODES} of ${total} neighbours)` : '');
   layout(gnodes);

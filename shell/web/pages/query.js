@@ -62,23 +62,23 @@ export async function update(ctx) {
   ctx.setQuery(q || 'runs');
   clear(st.out);
   if (!q.trim()) return;
-  const ran = ctx.busy(run(ctx, q));
-  await ran;
+  await ctx.busy(run(ctx, q, ctx.fresh()));
 }
 
-async function run(ctx, q) {
+async function run(ctx, q, ok) {
   const st = ctx.state;
   let res;
   try {
     res = await api.query(q);
   } catch (e) {
     if (!(e instanceof api.ApiError) || e.status !== 400) throw e;
+    if (!ok()) return;
     st.out.append(h('pre', { 'data-testid': 'query-error', class: 'query-error' }, e.message));
     const c = caret(q, e.message);
     if (c) st.out.append(c);
     return;
   }
-  if (!ctx.alive()) return;
+  if (!ok()) return;
   if (!Array.isArray(res)) {
     st.out.append(h('div', { 'data-testid': 'query-count', class: 'muted small' }, 'text'),
       h('pre', { 'data-testid': 'query-text', class: 'code' }, res.text));

@@ -114,12 +114,13 @@ async function block(ctx, i) {
 
 async function load(ctx) {
   const st = ctx.state;
+  const ok = ctx.fresh();
   st.blocks = new Map();
   st.rowOf = new Map();
   const asOf = ctx.params.get('as_of') ? st.view.asOf() : null;
   ctx.setQuery(`tasks${asOf ? ' as of ' + asOf : ''} | where run == ${quote(ctx.run)}`);
   const first = await block(ctx, 0);
-  if (!ctx.alive()) return;
+  if (!ok()) return;
   st.meta = first;
   st.spacer.style.height = `${Math.max(1, first.total_tasks) * ROW}px`;
   const counts = STATES.filter((s) => first.states && first.states[s]).map((s) =>
