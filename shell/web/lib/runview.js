@@ -32,7 +32,18 @@ export async function mount(ctx, tab) {
     const t = await api.getJSON(`/v1/runs/${encodeURIComponent(ctx.run)}/timeline?limit=1`);
     info.first_lsn = t.first_lsn;
     info.last_lsn = t.run_last_lsn;
+    info.ticks = t.ticks;
   }
+  // Sampled (LSN, world time) points of the run: the scrubber's label shows the time of a point.
+  const ticks = (info.ticks || []).map((p) => (Array.isArray(p) ? p : [p.lsn, p.ms])).sort((a, b) => a[0] - b[0]);
+  const timeAt = (n) => {
+    let best = null;
+    for (const [lsn, ms] of ticks) {
+      if (lsn > n) break;
+      best = ms;
+    }
+    return best === null ? '' : ' · ' + new Date(best).toISOString().replace('T', ' ').slice(0, 19) + 'Z';
+  };
   const min = info.first_lsn;
   const max = Math.max(info.last_lsn, min);
   const view = { info, min, max };
@@ -44,6 +55,7 @@ export async function mount(ctx, tab) {
   view.asOf = asOfParam;
 
   const label = h('span', { 'data-testid': 'as-of', class: 'as-of' });
+  const timeLabel = h('span', { class: 'muted small as-of-time' });
   const range = h('input', {
     type: 'range',
     min,
@@ -55,6 +67,8 @@ export async function mount(ctx, tab) {
   });
   const setLabel = (n) => {
     label.textContent = `as of LSN ${n}` + (n >= max ? ' (end of run)' : '');
+    label.title = `the run as it was when the log ended at LSN ${n}${timeAt(n)}`;
+    timeLabel.textContent = timeAt(n).slice(3);
   };
   setLabel(asOfParam());
   let timer = null;
@@ -97,7 +111,7 @@ export async function mount(ctx, tab) {
     range,
     h('button', { class: 'small', title: 'one LSN on', onclick: () => step(1) }, '▶'),
     h('button', { class: 'small', title: 'the end of the run', onclick: () => { range.value = String(max); commit(); } }, 'end'),
-    label,
+    h('span', { class: 'as-of-box' }, [label, timeLabel]),
     h('span', { class: 'muted small' }, `LSN ${min}–${max}`),
   ]);
 
