@@ -42,10 +42,6 @@ export async function getJSON(url) {
   return (await send(url)).json();
 }
 
-export async function getText(url) {
-  return (await send(url)).text();
-}
-
 // Runs a statement of the query language. Returns an array of rows, or {text} for the verbs
 // that answer text (diff, blame in text form).
 export async function query(q) {

@@ -1,4 +1,5 @@
-// Tiny DOM helpers: h() builds an element, svg() an SVG element, clear() empties one.
+// Tiny DOM helpers: h() builds an element, svg() an SVG element, clear() empties one; quoting
+// for the query language and number, duration and time formats.
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 function apply(el, attrs, children) {
@@ -59,14 +60,4 @@ export function fmtDuration(ms) {
 export function fmtTime(iso) {
   if (!iso) return '';
   return String(iso).replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-}
-
-export function debounce(fn, ms) {
-  let t = null;
-  const d = (...args) => {
-    clearTimeout(t);
-    t = setTimeout(() => fn(...args), ms);
-  };
-  d.cancel = () => clearTimeout(t);
-  return d;
 }
