@@ -4,7 +4,7 @@
 // the same picture) and linear in the number of nodes.
 //
 // nodes: [{id, depth, parent}] (depth 0: the centre; parent: the node it was reached from);
-// sets x, y and angle (radians) on each.
+// sets x, y, angle (radians) and children (how many hang below it) on each.
 export function layout(nodes, { ring = 150, spacing = 26 } = {}) {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const kids = new Map();
@@ -19,6 +19,7 @@ export function layout(nodes, { ring = 150, spacing = 26 } = {}) {
     }
   }
   for (const list of kids.values()) list.sort((a, b) => a.id.localeCompare(b.id));
+  for (const n of nodes) n.children = (kids.get(n.id) || []).length;
   const leaves = new Map();
   const countLeaves = (n) => {
     const c = kids.get(n.id) || [];
@@ -44,8 +45,10 @@ export function layout(nodes, { ring = 150, spacing = 26 } = {}) {
     const d = depthOf.get(n.id);
     const a = (a0 + a1) / 2;
     n.angle = a;
-    n.x = d === 0 ? 0 : Math.cos(a) * unit * d;
-    n.y = d === 0 ? 0 : Math.sin(a) * unit * d;
+    // The first ring sits further out than one step: room for labels between it and the centre.
+    const r = d === 0 ? 0 : unit * (d + 0.7);
+    n.x = Math.cos(a) * r;
+    n.y = Math.sin(a) * r;
     const c = kids.get(n.id) || [];
     const total = c.reduce((s, k) => s + leaves.get(k.id), 0);
     let at = a0;

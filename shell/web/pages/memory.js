@@ -145,9 +145,11 @@ function draw(ctx, gnodes, gedges, centreId) {
   const W = g.clientWidth || 900, H = g.clientHeight || 560, pad = 120;
   const xs = gnodes.map((n) => n.x), ys = gnodes.map((n) => n.y);
   const bx = Math.max(1, Math.max(...xs) - Math.min(...xs)), by = Math.max(1, Math.max(...ys) - Math.min(...ys));
-  const f = Math.min(1.5, (W - 2 * pad) / bx, (H - 2 * pad) / by);
+  // Each axis on its own: the rings become ellipses as wide as the drawing area.
+  const fy = Math.min(1.5, (H - 2 * pad) / by);
+  const fx = Math.min(Math.max(fy, 1.5), (W - 2 * pad) / bx);
   const cx = (Math.max(...xs) + Math.min(...xs)) / 2, cy = (Math.max(...ys) + Math.min(...ys)) / 2;
-  for (const n of gnodes) ((n.x = (n.x - cx) * f), (n.y = (n.y - cy) * f));
+  for (const n of gnodes) ((n.x = (n.x - cx) * fx), (n.y = (n.y - cy) * fy));
   g.setAttribute('viewBox', `${-W / 2} ${-H / 2} ${W} ${H}`);
   g.classList.toggle('dense', gnodes.length > 150);
   clear(g).append(svg('defs', {}, [
@@ -205,14 +207,18 @@ function draw(ctx, gnodes, gedges, centreId) {
   }
 }
 
-// The centre's label under it; the others' pointing away from the centre, along their ray.
+// The centre's label under it; a leaf's pointing away from the centre along its ray, and that
+// of a node with children (whose edges go on outward) along the ray towards the centre.
 function nodeLabel(n, centre) {
-  if (centre || n.angle === undefined) return svg('text', { y: 28, 'text-anchor': 'middle', class: 'node-label' }, short(n.id));
-  let deg = (n.angle * 180) / Math.PI;
-  const left = Math.cos(n.angle) < 0;
+  if (centre || (n.x === 0 && n.y === 0)) return svg('text', { y: 28, 'text-anchor': 'middle', class: 'node-label' }, short(n.id));
+  const a = Math.atan2(n.y, n.x);
+  let deg = (a * 180) / Math.PI;
+  const left = Math.cos(a) < 0;
   if (left) deg += 180;
+  const outward = !(n.children > 0);
+  const start = left !== outward;
   return svg('text', {
-    transform: `rotate(${deg})`, x: left ? -15 : 15, dy: '0.35em', 'text-anchor': left ? 'end' : 'start', class: 'node-label',
+    transform: `rotate(${deg})`, x: start ? 15 : -15, dy: '0.35em', 'text-anchor': start ? 'start' : 'end', class: 'node-label',
   }, short(n.id));
 }
 
