@@ -141,6 +141,7 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
       assert.equal(wrong.pathname, '/login');
       assert.equal(wrong.searchParams.get('error'), '1');
       await page.getByText('wrong token').waitFor({ state: 'visible' });
+      await screenshot(page, 'login');
       assert.deepEqual((await context.cookies()).filter((c) => c.name === 'tink_token'), []);
 
       // The right token: on /, the app loads, the cookie is HttpOnly and SameSite=Strict.
@@ -722,7 +723,7 @@ describe('web view (tink serve /)', { timeout: 120000 }, () => {
   });
 
   test('the screenshots are in the artifact directory', async () => {
-    for (const [name] of PAGES) {
+    for (const name of ['login', ...PAGES.map(([page]) => page)]) {
       const png = await readFile(path.join(artifactDir(), `${name}.png`));
       assert.equal(png.subarray(1, 4).toString(), 'PNG', name);
     }
