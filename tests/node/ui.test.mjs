@@ -88,7 +88,8 @@ describe('web view: login, pages, runs, query, live, compare', { timeout: 120000
     // login either: / still leads to the login form, where a browser can get a new cookie.
     const forged = { Cookie: `tink_token=${fx.server.token}x` };
     const forgedRoot = await fetch(`${fx.server.url}/`, { redirect: 'manual', headers: forged });
-    assert.equal(forgedRoot.status, 303, `GET / with a wrong tink_token cookie: ${forgedRoot.status} ` +
+    assert.equal(forgedRoot.status, 303,
+                 `GET / with a wrong tink_token cookie: ${forgedRoot.status} ` +
                  `${await forgedRoot.text()} (a stale cookie must lead to the login form)`);
     assert.equal(new URL(forgedRoot.headers.get('location'), fx.server.url).pathname, '/login');
     const forgedRuns = await fetch(`${fx.server.url}/v1/runs`, { headers: forged });
@@ -97,7 +98,6 @@ describe('web view: login, pages, runs, query, live, compare', { timeout: 120000
 
   // Every page: loads (body[data-ready="1"]) with its main element, no error shown, nothing
   // wrong in the console or the network, an "open as query" link; a screenshot of it.
-
   const PAGES = [
     ['runs', () => '/runs', 'table[data-testid=runs-table] tr[data-run]'],
     ['timeline', () => `/run/${RUN_FAILED}`, 'svg[data-testid=gantt] [data-task]'],

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
 import { readAllFiles, tinkCli } from './lib/tink.mjs';
-import { loggedInPage, open, repoRoot, screenshot, until, VIEWPORT, waitReady } from './lib/browser.mjs';
+import {
+  loggedInPage, open, repoRoot, screenshot, until, VIEWPORT, waitReady,
+} from './lib/browser.mjs';
 import { demoDaemon, q, rows, run, RUN_FAILED, scrub, treePaths } from './lib/ui_fixture.mjs';
 
 describe(`web view: the run ${RUN_FAILED}`, { timeout: 120000 }, () => {
@@ -18,7 +20,8 @@ describe(`web view: the run ${RUN_FAILED}`, { timeout: 120000 }, () => {
 
   test(`the timeline of ${RUN_FAILED}: failures, why chains, event JSON`, { timeout: 40000 },
        async () => {
-    const failed = await rows(fx.store, `tasks | where run == ${q(RUN_FAILED)} and state == 'failed'` +
+    const failed = await rows(fx.store, `tasks | where run == ${q(RUN_FAILED)} and ` +
+                              "state == 'failed'" +
                               ' | sort finished_lsn | select id');
     assert.ok(failed.length > 0);
     const { context, page, watch } = await loggedInPage(fx.browser, fx.server);
@@ -30,7 +33,8 @@ describe(`web view: the run ${RUN_FAILED}`, { timeout: 120000 }, () => {
       assert.deepEqual([...new Set(listed)].sort(), failed.map((r) => r.id).sort());
 
       // The Gantt's task rows carry the tasks' states (as the scheduler has them now).
-      const tasks = await rows(fx.store, `tasks | where run == ${q(RUN_FAILED)} | select id, state`);
+      const tasks = await rows(fx.store,
+                               `tasks | where run == ${q(RUN_FAILED)} | select id, state`);
       const stateOf = new Map(tasks.map((t) => [t.id, t.state]));
       const bars = await page.$$eval('svg[data-testid=gantt] [data-task]', (els) => els.map(
         (e) => [e.dataset.task, e.dataset.state]));
@@ -108,7 +112,8 @@ describe(`web view: the run ${RUN_FAILED}`, { timeout: 120000 }, () => {
 
   test('the timeline scrubber shows the tasks as of its position', { timeout: 30000 }, async () => {
     // A point inside the run where some task was still open that has ended by now.
-    const [span] = await rows(fx.store, `runs | where run == ${q(RUN_FAILED)} | select started_lsn, ` +
+    const [span] = await rows(fx.store, `runs | where run == ${q(RUN_FAILED)} | ` +
+                              'select started_lsn, ' +
                               'finished_lsn');
     const mid = Math.floor((span.started_lsn + span.finished_lsn) / 2);
     const then = await rows(fx.store, `tasks as of ${mid} | where run == ${q(RUN_FAILED)}` +
@@ -149,12 +154,14 @@ describe(`web view: the run ${RUN_FAILED}`, { timeout: 120000 }, () => {
       }, `Gantt as of ${prev} after [`);
 
       // The point holds for the run's other tabs: the files tab shows the canvas as of it.
-      const filesPrev = (await rows(fx.store, `files as of ${prev} | where run == ${q(RUN_FAILED)}` +
+      const filesPrev = (await rows(fx.store, `files as of ${prev} | where run == ` +
+                                    `${q(RUN_FAILED)}` +
                                     ' | select path')).map((r) => r.path).sort();
       await page.click('a[data-testid=tab-files]');
       await until(async () => {
         const tree = await treePaths(page);
-        return (/\/files\b/.test(page.url()) && JSON.stringify(tree) === JSON.stringify(filesPrev)) ||
+        const onFiles = /\/files\b/.test(page.url());
+        return (onFiles && JSON.stringify(tree) === JSON.stringify(filesPrev)) ||
           { url: page.url(), tree };
       }, `files tab as of ${prev} = ${JSON.stringify(filesPrev)}`);
       assert.match(page.url(), new RegExp(`as_of=${prev}\\b`));

@@ -48,7 +48,7 @@ export async function login(page, server, token = server.token) {
   await page.fill('input#token', token);
   await Promise.all([
     page.waitForURL((u) => u.pathname !== '/login' || u.search.includes('error=1')),
-    page.locator('form[action="/login"] [type=submit], form[action="/login"] button').first().click(),
+    page.locator('form[action="/login"] [type=submit]').first().click(),
   ]);
 }
 
