@@ -114,6 +114,7 @@ Result<std::shared_ptr<const RunDigest>> DigestRun(engine::Engine* engine, const
     d->last_lsn = lsn;
     d->points.emplace_back(lsn, ms);
     const std::string type = e.value("type", "");
+    if (ms != 0 && (Marked(type) || type.starts_with("task."))) d->timed.emplace_back(lsn, ms);
     if (Marked(type)) {
       GanttMark m;
       m.lsn = lsn;
@@ -144,7 +145,7 @@ Result<Json> RenderGantt(projections::StateReader& reader, const RunDigest& d,
   out["run_last_lsn"] = d.last_lsn;
   // The run's time extent as of the point: its events up to as_of.
   int64_t start = 0, end = 0;
-  for (const auto& [lsn, ms] : d.points) {
+  for (const auto& [lsn, ms] : d.timed.empty() ? d.points : d.timed) {
     if (lsn > as_of) break;
     if (ms == 0) continue;
     start = start == 0 ? ms : std::min(start, ms);
@@ -198,10 +199,10 @@ Result<Json> RenderGantt(projections::StateReader& reader, const RunDigest& d,
   out["tasks"] = std::move(tasks);
   out["failures"] = std::move(failures);
 
-  // At most ~400 (LSN, ms) points of the run, evenly spaced, the first and last always.
+  // At most 400 (LSN, ms) points of the run, evenly spaced, the first and last always.
   Json ticks = Json::array();
   const size_t n = d.points.size();
-  const size_t step = std::max<size_t>(1, n / 400);
+  const size_t step = std::max<size_t>(1, (n + 398) / 399);
   for (size_t i = 0; i < n; i += step) {
     ticks.push_back(Json::array({d.points[i].first, d.points[i].second}));
   }
@@ -210,6 +211,34 @@ Result<Json> RenderGantt(projections::StateReader& reader, const RunDigest& d,
   out["ticks"] = std::move(ticks);
   return out;
 }
+
+namespace {
+
+void AddTokens(const Row& e, LlmTotals::Run* r) {
+  r->calls++;
+  auto d = e.find("data");
+  if (d == e.end() || !d->is_object()) return;
+  for (auto [field, sum] : {std::pair{"input_tokens", &r->input_tokens},
+                            std::pair{"output_tokens", &r->output_tokens}}) {
+    auto v = d->find(field);
+    if (v == d->end()) continue;
+    if (v->is_number_unsigned()) {
+      *sum += v->get<uint64_t>();
+    } else if (v->is_number_integer() && v->get<int64_t>() > 0) {
+      *sum += static_cast<uint64_t>(v->get<int64_t>());
+    }
+  }
+}
+
+Row WithTotals(const projections::RunInfo& r, const LlmTotals::Run& t) {
+  Row row = internal::RunRow(r);
+  row["llm_calls"] = t.calls;
+  row["input_tokens"] = t.input_tokens;
+  row["output_tokens"] = t.output_tokens;
+  return row;
+}
+
+}  // namespace
 
 Status UpdateLlmTotals(engine::Engine* engine, LlmTotals* totals, const Cancel* cancel) {
   engine::LogQuery q;
@@ -236,21 +265,7 @@ Status UpdateLlmTotals(engine::Engine* engine, LlmTotals* totals, const Cancel* 
     }
     auto run = e.find("run");
     if (run == e.end() || !run->is_string()) return true;
-    LlmTotals::Run& r = add[run->get<std::string>()];
-    r.calls++;
-    auto d = e.find("data");
-    if (d != e.end() && d->is_object()) {
-      for (auto [field, sum] : {std::pair{"input_tokens", &r.input_tokens},
-                                std::pair{"output_tokens", &r.output_tokens}}) {
-        auto v = d->find(field);
-        if (v == d->end()) continue;
-        if (v->is_number_unsigned()) {
-          *sum += v->get<uint64_t>();
-        } else if (v->is_number_integer() && v->get<int64_t>() > 0) {
-          *sum += static_cast<uint64_t>(v->get<int64_t>());
-        }
-      }
-    }
+    AddTokens(e, &add[run->get<std::string>()]);
     return true;
   }));
   RETURN_IF_ERROR(bad);
@@ -264,19 +279,41 @@ Status UpdateLlmTotals(engine::Engine* engine, LlmTotals* totals, const Cancel* 
   return Status::Ok();
 }
 
-Result<Json> RunsOverview(projections::StateReader& reader, const LlmTotals& totals) {
+Result<LlmTotals::Run> RunLlmTotals(engine::Engine* engine, const std::string& run,
+                                    const Cancel* cancel) {
+  engine::LogQuery q;
+  q.run = run;
+  q.type = "llm.response";
+  LlmTotals::Run t;
+  RETURN_IF_ERROR(internal::ScanRows(engine, q, cancel, [&](const Row& e) {
+    AddTokens(e, &t);
+    return true;
+  }));
+  return t;
+}
+
+Result<Json> RunsOverview(engine::Engine* engine, projections::StateReader& reader,
+                          const LlmTotals* totals, const std::string* only) {
   SchedulerReader s(reader);
-  ASSIGN_OR_RETURN(std::vector<projections::RunInfo> runs, s.ListRuns(s.head()));
   Json list = Json::array();
-  for (const projections::RunInfo& r : runs) {
-    Row row = internal::RunRow(r);
-    auto it = totals.runs.find(r.id);
-    const LlmTotals::Run none;
-    const LlmTotals::Run& t = it == totals.runs.end() ? none : it->second;
-    row["llm_calls"] = t.calls;
-    row["input_tokens"] = t.input_tokens;
-    row["output_tokens"] = t.output_tokens;
-    list.push_back(std::move(row));
+  const LlmTotals::Run none;
+  auto total_of = [&](const std::string& run) -> const LlmTotals::Run& {
+    if (totals == nullptr) return none;
+    auto it = totals->runs.find(run);
+    return it == totals->runs.end() ? none : it->second;
+  };
+  if (only != nullptr) {
+    ASSIGN_OR_RETURN(std::optional<projections::RunInfo> r, s.GetRun(*only, s.head()));
+    if (!r) return Status::NotFound("no run '" + *only + "'");
+    if (totals != nullptr) {
+      list.push_back(WithTotals(*r, total_of(r->id)));
+    } else {
+      ASSIGN_OR_RETURN(LlmTotals::Run t, RunLlmTotals(engine, r->id, nullptr));
+      list.push_back(WithTotals(*r, t));
+    }
+  } else {
+    ASSIGN_OR_RETURN(std::vector<projections::RunInfo> runs, s.ListRuns(s.head()));
+    for (const projections::RunInfo& r : runs) list.push_back(WithTotals(r, total_of(r.id)));
   }
   Json out = Json::object();
   out["last_lsn"] = s.head();

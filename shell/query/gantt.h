@@ -36,6 +36,9 @@ struct RunDigest {
   std::string run;
   uint64_t first_lsn = 0, last_lsn = 0;              // the run's own events
   std::vector<std::pair<uint64_t, int64_t>> points;  // every event's (LSN, world ms), LSN order
+  // The (LSN, world ms) of the task.* and marked events: the run's time extent is theirs (a note
+  // without `occurred` recorded at import time would stretch it by months).
+  std::vector<std::pair<uint64_t, int64_t>> timed;
   std::unordered_map<std::string, std::vector<GanttMark>> marks;  // by task id, LSN order
 };
 
@@ -64,9 +67,14 @@ struct LlmTotals {
   std::unordered_map<std::string, Run> runs;
 };
 Status UpdateLlmTotals(engine::Engine* engine, LlmTotals* totals, const Cancel* cancel);
+// One run's totals from its own events (run index), for when the totals above are not ready.
+Result<LlmTotals::Run> RunLlmTotals(engine::Engine* engine, const std::string& run,
+                                    const Cancel* cancel);
 
 // The JSON of GET /v1/runs: {"last_lsn", "runs": [the `runs` source's row + llm_calls,
-// input_tokens, output_tokens]}.
-Result<Json> RunsOverview(projections::StateReader& reader, const LlmTotals& totals);
+// input_tokens, output_tokens]}; with `only`, that run alone (NotFound if the scheduler does not
+// know it), its totals from `totals` when given, else read from its events.
+Result<Json> RunsOverview(engine::Engine* engine, projections::StateReader& reader,
+                          const LlmTotals* totals, const std::string* only);
 
 }  // namespace tink::query

@@ -205,6 +205,7 @@ Status Server::Impl::Start() {
   }
   if (!tcp_ && !unix_) return Status::InvalidArgument("nothing to listen on (--listen none and no --socket)");
   watcher_ = std::thread([this] { WatchLoop(); });
+  net::post(read_pool_, [this] { views_.Warm(); });
   if (tcp_) net::co_spawn(ioc_, Accept(*tcp_), net::detached);
   if (unix_) net::co_spawn(ioc_, Accept(*unix_), net::detached);
   return Status::Ok();
@@ -229,6 +230,7 @@ void Server::Impl::Run() {
 void Server::Impl::Stop() {
   net::post(control_, [this] {
     if (stopping_.exchange(true)) return;
+    views_.Cancel();
     beast::error_code ec;
     if (tcp_) tcp_->close(ec);
     if (unix_) unix_->close(ec);
@@ -384,8 +386,9 @@ awaitable<void> Server::Impl::Session(Stream stream) {
     // buffer anything. The body is then unread, so the connection closes after the answer.
     if (!web::IsPublic(target->path)) {
       if (std::optional<Response> denied = api_.CheckAuth(header)) {
-        // A browser opening the web view without its cookie goes to the login page.
-        if (target->path == "/" && denied->result() == http::status::unauthorized) {
+        // A browser opening the web view without its cookie (or with a stale one) goes to the
+        // login page.
+        if (target->path == "/") {
           *denied = web::Redirect("/login");
         }
         co_await Write(stream, std::move(*denied), false);

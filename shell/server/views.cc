@@ -62,7 +62,7 @@ void Views::WaitForOwnWrites() {
 Response Views::Handle(const Request& req, const Target& t) {
   (void)req;
   try {
-    if (t.path == "/v1/runs") return Runs();
+    if (t.path == "/v1/runs") return Runs(t);
     for (std::string_view kind : kKinds) {
       if (!t.path.ends_with(kind)) continue;
       const std::string run =
@@ -78,13 +78,33 @@ Response Views::Handle(const Request& req, const Target& t) {
   }
 }
 
-Response Views::Runs() {
+void Views::Warm() {
+  std::lock_guard<std::mutex> l(totals_mu_);
+  // A failure (or a stop) changes nothing: the next GET /v1/runs reads what is missing.
+  (void)query::UpdateLlmTotals(engine_, &totals_, &cancel_);
+}
+
+Response Views::Runs(const Target& t) {
   WaitForOwnWrites();
   auto reader = engine_->NewReader();
   if (!reader.ok()) return ErrorFor(reader.status());
+  const std::string* only = t.Param("run");
+  if (only != nullptr && only->empty()) {
+    return ErrorResponse(http::status::bad_request, "bad_request", "parameter 'run' is empty");
+  }
+  if (only != nullptr) {
+    // One run: the shared totals when they are up to date (and not being filled right now),
+    // else the run's own llm.response events.
+    std::unique_lock<std::mutex> l(totals_mu_, std::try_to_lock);
+    const bool ready = l.owns_lock() && totals_.scanned == engine_->log().LastLsn();
+    Result<query::Json> out =
+        query::RunsOverview(engine_, **reader, ready ? &totals_ : nullptr, only);
+    if (!out.ok()) return ErrorFor(out.status());
+    return Json(*out);
+  }
   std::lock_guard<std::mutex> l(totals_mu_);
-  if (Status s = query::UpdateLlmTotals(engine_, &totals_, nullptr); !s.ok()) return ErrorFor(s);
-  Result<query::Json> out = query::RunsOverview(**reader, totals_);
+  if (Status s = query::UpdateLlmTotals(engine_, &totals_, &cancel_); !s.ok()) return ErrorFor(s);
+  Result<query::Json> out = query::RunsOverview(engine_, **reader, &totals_, nullptr);
   if (!out.ok()) return ErrorFor(out.status());
   return Json(*out);
 }

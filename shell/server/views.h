@@ -1,5 +1,5 @@
 // The JSON and download endpoints of the web view (docs/http.md "The web view"):
-//   GET /v1/runs                          every run with its LLM calls and tokens
+//   GET /v1/runs[?run=R]                  every run (or one) with its LLM calls and tokens
 //   GET /v1/runs/{run}/timeline           the Gantt window of a run as of an LSN
 //   GET /v1/runs/{run}/file?path=P        a canvas file's bytes as of an LSN
 //   GET /v1/runs/{run}/bundle             the run's canvas history as a git bundle
@@ -7,6 +7,7 @@
 // of the timeline (query/gantt.h) and the token totals are kept between requests.
 #pragma once
 
+#include <atomic>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -25,9 +26,13 @@ class Views {
  public:
   explicit Views(engine::Engine* engine) : engine_(engine) {}
   Response Handle(const Request& req, const Target& t);
+  // Reads the token totals of every run (a worker runs it at start: on a store of millions of
+  // events the first GET /v1/runs would otherwise wait seconds for it). Cancel() stops it.
+  void Warm();
+  void Cancel() { cancel_.store(true); }
 
  private:
-  Response Runs();
+  Response Runs(const Target& t);
   Response Timeline(const std::string& run, const Target& t);
   Response File(const std::string& run, const Target& t);
   Response Bundle(const std::string& run);
@@ -35,6 +40,7 @@ class Views {
   void WaitForOwnWrites();
 
   engine::Engine* engine_;
+  std::atomic<bool> cancel_{false};
   std::mutex totals_mu_;
   query::LlmTotals totals_;
   struct CachedDigest {

@@ -123,6 +123,10 @@ TEST_F(WebTest, LoginSetsAnHttpOnlyStrictCookieThatEveryEndpointAccepts) {
   EXPECT_EQ(q.status, 200) << q.Describe();
   EXPECT_TRUE(
       IsError(Anon("GET", "/v1/runs", "", {{"Cookie", "tink_token=nope"}}), 403, "forbidden"));
+  // A stale cookie on the page itself: back to the login page, not an error.
+  HttpResponse stale = Anon("GET", "/", "", {{"Cookie", "tink_token=nope"}});
+  EXPECT_EQ(stale.status, 303);
+  EXPECT_EQ(stale.Header("location"), "/login");
   // A page of another site cannot use the cookie to change anything.
   HttpResponse cross = Anon("POST", "/v1/events", Note("x", "from elsewhere"),
                             {{"Cookie", cookie}, {"Origin", "http://evil.example"}});
@@ -208,6 +212,12 @@ TEST_F(WebTest, RunsAreTheRunsSourceWithTheirLlmCallsAndTokens) {
   EXPECT_EQ(again["runs"][1]["input_tokens"], 1150);
   EXPECT_EQ(again["runs"][1]["llm_calls"], 3);
   EXPECT_EQ(Anon("POST", "/v1/runs", "", server_.auth()).status, 405);
+  // One run: the same row.
+  const json one = ParseJson(Get("/v1/runs?run=r2").body);
+  ASSERT_EQ(one["runs"].size(), 1u) << one;
+  EXPECT_EQ(one["runs"][0], again["runs"][1]);
+  EXPECT_TRUE(IsError(Get("/v1/runs?run=nope"), 404, "not_found"));
+  EXPECT_TRUE(IsError(Get("/v1/runs?run="), 400, "bad_request"));
 }
 
 TEST_F(WebTest, TimelineIsTheTaskTreeWithSpansMarksAndFailuresAsOfAnyPoint) {
@@ -280,6 +290,40 @@ TEST_F(WebTest, TimelineIsTheTaskTreeWithSpansMarksAndFailuresAsOfAnyPoint) {
   EXPECT_TRUE(IsError(Get("/v1/runs/t1/timeline?limit=100000"), 400, "bad_request"));
   EXPECT_TRUE(IsError(Get("/v1/runs/t1/timeline?as_of=-1"), 400, "bad_request"));
   EXPECT_TRUE(IsError(Get("/v1/runs/t1/timeline?offset=x"), 400, "bad_request"));
+}
+
+TEST_F(WebTest, TimelineExtentIsTheTasksTimeAndTicksAreAtMost400) {
+  // Task events recorded with their source's time (2020); a note without one (now) follows.
+  std::string events;
+  auto add = [&](const std::string& type, json data, int second) {
+    data["task"] = "a";
+    char occurred[32];
+    std::snprintf(occurred, sizeof(occurred), "2020-01-01T00:00:%02dZ", second);
+    events += json({{"stream", "run/x1/task/a"},
+                    {"type", type},
+                    {"run", "x1"},
+                    {"occurred", occurred},
+                    {"data", data}})
+                  .dump() +
+              "\n";
+  };
+  add("task.created", {{"name", "a"}}, 0);
+  add("task.started", json::object(), 1);
+  for (int i = 0; i < 900; ++i) add("tool.call", {{"tool", "bash"}}, 2 + i % 50);
+  add("task.succeeded", json::object(), 59);
+  Append(events);
+  Append(Envelope("run/x1", "note", {{"text", "imported later"}}, "", "x1"));
+  const json g = ParseJson(Get("/v1/runs/x1/timeline").body);
+  const int64_t t0 = 1577836800000;  // 2020-01-01T00:00:00Z
+  EXPECT_EQ(g["start_ms"], t0);
+  EXPECT_EQ(g["end_ms"], t0 + 59000);
+  EXPECT_LE(g["ticks"].size(), 400u);
+  EXPECT_GE(g["ticks"].size(), 300u);
+  EXPECT_EQ(g["ticks"].back()[0], g["run_last_lsn"]);
+  // Beyond 200 marks a task they are sampled; marks_total counts them all.
+  EXPECT_EQ(g["tasks"][0]["marks_total"], 900);
+  EXPECT_LE(g["tasks"][0]["marks"].size(), 200u);
+  EXPECT_GE(g["tasks"][0]["marks"].size(), 150u);
 }
 
 TEST_F(WebTest, FileIsTheCanvasContentAsOfAPoint) {
