@@ -101,9 +101,12 @@ export function demoDaemon(prefix) {
     fx.browser = await launchBrowser();
   });
   after(async () => {
-    if (fx.browser) await fx.browser.close();
-    if (fx.server) assert.equal(await fx.server.stop(), 0, fx.server.stderr);
-    if (fx.tmp) await fx.tmp.cleanup();
+    try {
+      if (fx.browser) await fx.browser.close();
+      if (fx.server) assert.equal(await fx.server.stop(), 0, fx.server.stderr);
+    } finally {
+      if (fx.tmp) await fx.tmp.cleanup();
+    }
   });
   return fx;
 }
