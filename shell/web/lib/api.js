@@ -44,16 +44,21 @@ export async function getJSON(url) {
 
 // Runs a statement of the query language. Returns an array of rows, or {text} for the verbs
 // that answer text (diff, blame in text form).
-export async function query(q) {
+// With maxRows, at most that many rows come back, and the array's `truncated` is true when the
+// answer had more (the daemon stops reading there: X-Tinkerbell-Truncated).
+export async function query(q, { maxRows = 0 } = {}) {
   const res = await send('/v1/query', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ query: q, format: 'json' }),
+    body: JSON.stringify(maxRows ? { query: q, format: 'json', max_rows: maxRows } : { query: q, format: 'json' }),
   });
   const text = await res.text();
   try {
     const v = JSON.parse(text);
-    if (Array.isArray(v)) return v;
+    if (Array.isArray(v)) {
+      v.truncated = res.headers.has('X-Tinkerbell-Truncated');
+      return v;
+    }
   } catch {
     // A text verb.
   }

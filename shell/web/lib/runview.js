@@ -4,17 +4,16 @@
 import * as api from './api.js';
 import { h, clear, word, fmtDuration, fmtTime } from './dom.js';
 
-let runsCache = { at: 0, runs: null };
+let runCache = { at: 0, run: null, row: null };
 
-// The run's row of GET /v1/runs (cached for a few seconds across tab switches).
+// The run's row (GET /v1/runs?run=R: the one run, not the whole list; cached for a few seconds
+// across tab switches).
 export async function runInfo(run) {
-  if (!runsCache.runs || Date.now() - runsCache.at > 5000) {
-    const data = await api.getJSON('/v1/runs');
-    runsCache = { at: Date.now(), runs: data.runs, last: data.last_lsn };
+  if (runCache.run !== run || Date.now() - runCache.at > 5000) {
+    const data = await api.getJSON(`/v1/runs?run=${encodeURIComponent(run)}`);
+    runCache = { at: Date.now(), run, row: data.runs[0] };
   }
-  const r = runsCache.runs.find((x) => x.run === run);
-  if (!r) throw new api.ApiError(404, 'not_found', `no run '${run}'`);
-  return r;
+  return runCache.row;
 }
 
 function runHash(run, tab, params) {

@@ -4,6 +4,8 @@ import * as api from '../lib/api.js';
 import { h, clear } from '../lib/dom.js';
 
 const PAGE_ROWS = 200;
+// The daemon sends at most this many rows (and says when there were more).
+const MAX_ROWS = 10000;
 const EXAMPLES = [
   'runs | select run, status, agent, tasks, failed | sort failed desc',
   "tasks | where state == 'failed' | select id, name, error | limit 20",
@@ -69,7 +71,7 @@ async function run(ctx, q, ok) {
   const st = ctx.state;
   let res;
   try {
-    res = await api.query(q);
+    res = await api.query(q, { maxRows: MAX_ROWS });
   } catch (e) {
     if (!(e instanceof api.ApiError) || e.status !== 400) throw e;
     if (!ok()) return;
@@ -107,7 +109,9 @@ async function run(ctx, q, ok) {
     }
     tbody.appendChild(frag);
     drawn = Math.min(res.length, drawn + PAGE_ROWS);
-    count.textContent = `${res.length} rows` + (drawn < res.length ? ` (showing the first ${drawn})` : '');
+    count.textContent =
+      (res.truncated ? `the first ${res.length} rows (the answer has more: narrow it with where or limit)` : `${res.length} rows`) +
+      (drawn < res.length ? ` (showing the first ${drawn})` : '');
     more.hidden = drawn >= res.length;
     more.textContent = `show ${Math.min(PAGE_ROWS, res.length - drawn)} more`;
   };

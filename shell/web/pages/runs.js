@@ -146,6 +146,8 @@ export async function render(ctx) {
   };
   drawHead();
   await load();
+  // Left while the runs were loading: no stream (it would start from LSN 1, the whole log).
+  if (!ctx.alive()) return;
 
   // Live: follow the log from past what the table shows; any event refetches the runs.
   // At most one refetch per 500 ms however fast events arrive.
