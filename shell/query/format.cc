@@ -339,6 +339,10 @@ Result<uint64_t> WriteRows(RowStream& rows, Format format, std::FILE* out,
   if (columns.empty() && more.ok() && *more) columns = KeysOf(row);
   w->Begin(columns);
   while (more.ok() && *more) {
+    if (opts.max_rows != 0 && n == opts.max_rows) {
+      if (opts.truncated != nullptr) *opts.truncated = true;
+      break;
+    }
     w->Write(row);
     ++n;
     more = rows.Next(&row);

@@ -35,6 +35,10 @@ struct FormatOptions {
   // table: cells longer than this (in characters) are cut with "…"; 0 = never (the default, so
   // output is the same on a terminal and in a pipe; the REPL sets it on a terminal).
   size_t max_cell_width = 0;
+  // Rows written per result at most (0: all); reading stops there, and *truncated (when given)
+  // is set if the result had more (POST /v1/query's max_rows, for the web view's query page).
+  uint64_t max_rows = 0;
+  bool* truncated = nullptr;
 };
 
 class RowWriter {

@@ -78,7 +78,9 @@ class MemFile {
   std::FILE* f_ = nullptr;
 };
 
-bool Truthy(const std::string* v) { return v != nullptr && (*v == "1" || *v == "true" || v->empty()); }
+bool Truthy(const std::string* v) {
+  return v != nullptr && (*v == "1" || *v == "true" || v->empty());
+}
 
 Result<uint64_t> ParseU64(const std::string& name, const std::string& v) {
   if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
@@ -130,8 +132,8 @@ Response ErrorResponse(http::status status, std::string_view code, std::string_v
   ordered_json e;
   e["code"] = code;
   e["message"] = OneLine(std::string(message));
-  std::string body = ordered_json{{"error", e}}.dump(-1, ' ', false,
-                                                     json::error_handler_t::replace);
+  std::string body =
+      ordered_json{{"error", e}}.dump(-1, ' ', false, json::error_handler_t::replace);
   if (!extra_json_fields.empty()) {
     // Inside "error": ...,"message":"..."} -> ...,"message":"...",EXTRA}}
     body.insert(body.size() - 2, "," + extra_json_fields);
@@ -144,12 +146,15 @@ Response ErrorResponse(http::status status, std::string_view code, std::string_v
 
 Response ErrorFor(const Status& s, std::string_view bad_request_code) {
   switch (s.code()) {
-    case Code::kOk: return TextResponse(http::status::ok, "application/json", "{}\n");
+    case Code::kOk:
+      return TextResponse(http::status::ok, "application/json", "{}\n");
     case Code::kInvalidArgument:
     case Code::kNotSupported:
       return ErrorResponse(http::status::bad_request, bad_request_code, s.message());
-    case Code::kNotFound: return ErrorResponse(http::status::not_found, "not_found", s.message());
-    case Code::kConflict: return ErrorResponse(http::status::conflict, "conflict", s.message());
+    case Code::kNotFound:
+      return ErrorResponse(http::status::not_found, "not_found", s.message());
+    case Code::kConflict:
+      return ErrorResponse(http::status::conflict, "conflict", s.message());
     case Code::kCorruption:
       return ErrorResponse(http::status::internal_server_error, "corruption", s.message());
     case Code::kIOError:
@@ -285,6 +290,7 @@ Response Api::Query(const Request& req, const Target& t, CancelLink* cancel,
                     const std::atomic<bool>* timed_out) {
   std::string text;
   std::string format = "json";
+  uint64_t max_rows = 0;
   if (const std::string* f = t.Param("format")) format = *f;
   auto ct = req.find(http::field::content_type);
   const bool is_json = ct != req.end() && ct->value().find("json") != std::string_view::npos;
@@ -297,9 +303,17 @@ Response Api::Query(const Request& req, const Target& t, CancelLink* cancel,
     text = j["query"].get<std::string>();
     if (j.contains("format")) {
       if (!j["format"].is_string()) {
-        return ErrorResponse(http::status::bad_request, "bad_request", "field \"format\": not a string");
+        return ErrorResponse(http::status::bad_request, "bad_request",
+                             "field \"format\": not a string");
       }
       format = j["format"].get<std::string>();
+    }
+    if (j.contains("max_rows")) {
+      if (!j["max_rows"].is_number_unsigned()) {
+        return ErrorResponse(http::status::bad_request, "bad_request",
+                             "field \"max_rows\": not a non-negative integer");
+      }
+      max_rows = j["max_rows"].get<uint64_t>();
     }
   } else {
     text = req.body();
@@ -316,6 +330,9 @@ Response Api::Query(const Request& req, const Target& t, CancelLink* cancel,
   cli::ShellConfig config;
   config.format = *fmt;
   config.allow_dot_commands = false;
+  bool truncated = false;
+  config.format_options.max_rows = max_rows;
+  config.format_options.truncated = &truncated;
   cli::ShellSession session(config);
   session.Attach(engine_);
   MemFile out(options_.max_answer, [cancel] { cancel->Cancel(); });
@@ -338,7 +355,9 @@ Response Api::Query(const Request& req, const Target& t, CancelLink* cancel,
                        : *fmt == query::Format::kJsonl ? "application/x-ndjson"
                        : *fmt == query::Format::kCsv   ? "text/csv; charset=utf-8"
                                                        : "text/plain; charset=utf-8";
-    return TextResponse(http::status::ok, type, std::move(body));
+    Response res = TextResponse(http::status::ok, type, std::move(body));
+    if (truncated) res.set("X-Tinkerbell-Truncated", std::to_string(max_rows));
+    return res;
   }
   std::string message = OneLine(err.Take());
   if (out.overflowed()) {
@@ -458,8 +477,9 @@ Result<EventCursor> Api::OpenCursor(const Request& req, const Target& t, bool ss
         return Status::InvalidArgument("parameter 'follow': 1 or 0, not '" + value + "'");
       }
     } else {
-      return Status::InvalidArgument("unknown parameter '" + name +
-                                     "' (from, to, stream, run, type, since, until, limit, follow)");
+      return Status::InvalidArgument(
+          "unknown parameter '" + name +
+          "' (from, to, stream, run, type, since, until, limit, follow)");
     }
   }
   auto last_id = req.find("Last-Event-ID");
@@ -538,7 +558,8 @@ Route Api::Classify(const Request& req, const Target& t, Response* early) {
   // The web view (docs/web.md): pages and files, the login, the JSON views its pages read.
   if (path == "/" || path.starts_with("/ui/")) {
     if (!get) return not_allowed("GET");
-    *early = web::Asset(req, path == "/" ? std::string_view("index.html") : std::string_view(path).substr(4));
+    *early = web::Asset(
+        req, path == "/" ? std::string_view("index.html") : std::string_view(path).substr(4));
     return Route::kAnswered;
   }
   if (path == "/login") {
@@ -565,13 +586,14 @@ Route Api::Classify(const Request& req, const Target& t, Response* early) {
   if (path == "/v1/traces") return m == http::verb::post ? Route::kOtlp : not_allowed("POST");
   if (path == "/v1/query") return m == http::verb::post ? Route::kQuery : not_allowed("POST");
   if (path == "/v1/tasks") return get ? Route::kTasks : not_allowed("GET");
-  if (path == "/mcp") return Route::kMcp;  // McpRoute answers every method (GET is 405)
+  if (path == "/mcp") return Route::kMcp;           // McpRoute answers every method (GET is 405)
   if (LlmProxy::Handles(path)) return Route::kLlm;  // the proxy answers a wrong method itself
   if (path.size() > kRuns.size() + kReport.size() && path.starts_with(kRuns) &&
       path.ends_with(kReport)) {
     return get ? Route::kReport : not_allowed("GET");
   }
-  if (path.starts_with(kRuns) && views::IsRunView(path)) return get ? Route::kView : not_allowed("GET");
+  if (path.starts_with(kRuns) && views::IsRunView(path))
+    return get ? Route::kView : not_allowed("GET");
   *early = ErrorResponse(http::status::not_found, "not_found", "no endpoint " + path);
   return Route::kAnswered;
 }

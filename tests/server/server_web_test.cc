@@ -326,6 +326,29 @@ TEST_F(WebTest, TimelineExtentIsTheTasksTimeAndTicksAreAtMost400) {
   EXPECT_GE(g["tasks"][0]["marks"].size(), 150u);
 }
 
+TEST_F(WebTest, QueryMaxRowsKeepsTheFirstRowsAndSaysTheAnswerWasCut) {
+  Append(RunEvents("m1"));
+  auto ask = [&](const json& body) {
+    return Post("/v1/query", body.dump(), {{"Content-Type", "application/json"}});
+  };
+  HttpResponse all = ask({{"query", "events | select lsn"}});
+  HttpResponse cut = ask({{"query", "events | select lsn"}, {"max_rows", 5}});
+  ASSERT_EQ(cut.status, 200) << cut.Describe();
+  const json a = ParseJson(all.body), c = ParseJson(cut.body);
+  ASSERT_EQ(a.size(), 18u);
+  ASSERT_EQ(c.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(c[i], a[i]);
+  EXPECT_EQ(cut.Header("x-tinkerbell-truncated"), "5");
+  EXPECT_EQ(all.Header("x-tinkerbell-truncated"), "");
+  // Exactly max_rows rows is not a cut; 0 means all.
+  EXPECT_EQ(
+      ask({{"query", "events | select lsn"}, {"max_rows", 18}}).Header("x-tinkerbell-truncated"),
+      "");
+  EXPECT_EQ(ParseJson(ask({{"query", "events | select lsn"}, {"max_rows", 0}}).body).size(), 18u);
+  EXPECT_TRUE(IsError(ask({{"query", "events"}, {"max_rows", -1}}), 400, "bad_request"));
+  EXPECT_TRUE(IsError(ask({{"query", "events"}, {"max_rows", "5"}}), 400, "bad_request"));
+}
+
 TEST_F(WebTest, FileIsTheCanvasContentAsOfAPoint) {
   const std::vector<uint64_t> lsns = Lsns(RunEvents("f1"));
   HttpResponse now = Get("/v1/runs/f1/file?path=src/a.txt");
