@@ -164,7 +164,10 @@ TEST_F(WebTest, PagesAndFilesAreServedFromTheBinaryWithAPolicyThatLoadsNothingFr
     EXPECT_EQ(Anon("GET", t).status, 404) << t;
   }
   EXPECT_EQ(Anon("POST", "/ui/app.js").status, 405);
-  EXPECT_EQ(Anon("HEAD", "/ui/app.js").status, 200);
+  HttpResponse head = Anon("HEAD", "/ui/app.js");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, "");
+  EXPECT_EQ(head.Header("content-length"), std::to_string(app.body.size()));
 }
 
 TEST(WebDirTest, TinkWebDirServesFilesFromDiskForDevelopment) {

@@ -112,6 +112,7 @@ struct HttpConnection::Impl {
   Stream stream{ioc};
   beast::flat_buffer buffer;
   bool open = false;
+  bool head = false;  // the last request was HEAD: its answer has no body to read
 };
 
 HttpConnection::HttpConnection(HttpEndpoint endpoint, Millis timeout)
@@ -168,6 +169,7 @@ HttpResponse HttpConnection::Request(std::string_view method, std::string_view t
   }
   req.target(Bsv(target));
   req.version(11);
+  impl_->head = verb == http::verb::head;
   bool has_host = false;
   for (const auto& [name, value] : headers) {
     req.insert(Bsv(name), Bsv(value));
@@ -219,6 +221,7 @@ HttpResponse HttpConnection::ReadResponse() {
   }
   http::response_parser<http::string_body> parser;
   parser.body_limit(std::uint64_t{1} << 34);
+  parser.skip(impl_->head);
   impl_->stream.expires_after(timeout_);
   const beast::error_code ec = RunOne(impl_->ioc, [&](auto handler) {
     http::async_read(impl_->stream, impl_->buffer, parser, std::move(handler));

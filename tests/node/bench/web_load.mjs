@@ -5,7 +5,7 @@
 // the scrubber moved), files and memory pages.
 //   TINK_BIN=build/shell/tink node tests/node/bench/web_load.mjs STORE RUN [--make-tasks N]
 // --make-tasks N first appends a synthetic run RUN of N tasks (a root, groups of 99 steps, each
-// step an LLM call and a tool call, 2% of them failing; ~7 events a task) to STORE with
+// step an LLM call and a tool call, 2% of them failing; ~8 events a task) to STORE with
 // `tink append`. STORE must not be held by a daemon.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -38,16 +38,19 @@ function syntheticRun(n) {
   };
   ev('', 'run.started', { name: `${n} synthetic tasks`, agent: 'synthetic', model: 'm' });
   ev('root', 'task.created', { name: 'root' });
+  ev('root', 'task.ready', {});
   ev('root', 'task.started', {});
   let made = 1;
   for (let g = 0; made < n; g++) {
     const gid = `g${g}`;
     ev(gid, 'task.created', { parent: 'root', name: `group ${g}` });
+    ev(gid, 'task.ready', {});
     ev(gid, 'task.started', {});
     made++;
     for (let k = 0; k < 99 && made < n; k++, made++) {
       const id = `g${g}-${k}`;
       ev(id, 'task.created', { parent: gid, name: `step ${k} of group ${g}` });
+      ev(id, 'task.ready', {});
       ev(id, 'task.started', {});
       ev(id, 'llm.request', { call_id: `${id}c`, model: 'm',
                               messages: [{ role: 'user', content: `do step ${k}` }] });
