@@ -313,10 +313,17 @@ Result<Json> RunsOverview(engine::Engine* engine, projections::StateReader& read
     }
   } else {
     ASSIGN_OR_RETURN(std::vector<projections::RunInfo> runs, s.ListRuns(s.head()));
-    for (const projections::RunInfo& r : runs) list.push_back(WithTotals(r, total_of(r.id)));
+    for (const projections::RunInfo& r : runs) {
+      Row row = WithTotals(r, total_of(r.id));
+      if (totals == nullptr) {
+        for (const char* k : {"llm_calls", "input_tokens", "output_tokens"}) row[k] = nullptr;
+      }
+      list.push_back(std::move(row));
+    }
   }
   Json out = Json::object();
   out["last_lsn"] = s.head();
+  if (only == nullptr && totals == nullptr) out["totals_pending"] = true;
   out["runs"] = std::move(list);
   return out;
 }

@@ -73,7 +73,8 @@ Result<LlmTotals::Run> RunLlmTotals(engine::Engine* engine, const std::string& r
 
 // The JSON of GET /v1/runs: {"last_lsn", "runs": [the `runs` source's row + llm_calls,
 // input_tokens, output_tokens]}; with `only`, that run alone (NotFound if the scheduler does not
-// know it), its totals from `totals` when given, else read from its events.
+// know it), its totals from `totals` when given, else read from its events. Without `only` and
+// without `totals` (being read): the totals are null and "totals_pending" is true.
 Result<Json> RunsOverview(engine::Engine* engine, projections::StateReader& reader,
                           const LlmTotals* totals, const std::string* only);
 

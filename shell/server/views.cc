@@ -80,6 +80,11 @@ Response Views::Handle(const Request& req, const Target& t) {
 
 void Views::Warm() {
   std::lock_guard<std::mutex> l(totals_mu_);
+  warming_.store(true);
+  struct Done {
+    std::atomic<bool>* flag;
+    ~Done() { flag->store(false); }
+  } done{&warming_};
   // A failure (or a stop) changes nothing: the next GET /v1/runs reads what is missing.
   (void)query::UpdateLlmTotals(engine_, &totals_, &cancel_);
 }
@@ -102,7 +107,15 @@ Response Views::Runs(const Target& t) {
     if (!out.ok()) return ErrorFor(out.status());
     return Json(*out);
   }
-  std::lock_guard<std::mutex> l(totals_mu_);
+  // While the start-up read of the totals runs (seconds on a store of millions of events), the
+  // runs come without them rather than after them ("totals_pending": the page asks again).
+  std::unique_lock<std::mutex> l(totals_mu_, std::try_to_lock);
+  if (!l.owns_lock() && warming_.load()) {
+    Result<query::Json> out = query::RunsOverview(engine_, **reader, nullptr, nullptr);
+    if (!out.ok()) return ErrorFor(out.status());
+    return Json(*out);
+  }
+  if (!l.owns_lock()) l.lock();
   if (Status s = query::UpdateLlmTotals(engine_, &totals_, &cancel_); !s.ok()) return ErrorFor(s);
   Result<query::Json> out = query::RunsOverview(engine_, **reader, &totals_, nullptr);
   if (!out.ok()) return ErrorFor(out.status());

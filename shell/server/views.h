@@ -41,6 +41,7 @@ class Views {
 
   engine::Engine* engine_;
   std::atomic<bool> cancel_{false};
+  std::atomic<bool> warming_{false};  // Warm() holds totals_mu_
   std::mutex totals_mu_;
   query::LlmTotals totals_;
   struct CachedDigest {

@@ -143,6 +143,12 @@ export async function render(ctx) {
     state.runs = data.runs;
     state.lastLsn = Math.max(state.lastLsn, data.last_lsn);
     drawBody();
+    // A daemon that just started is still adding up the tokens (empty cells): ask again.
+    if (data.totals_pending) {
+      summary.textContent += ' · adding up tokens…';
+      const again = setTimeout(() => ctx.alive() && api.guarded(load), 1000);
+      ctx.onCleanup(() => clearTimeout(again));
+    }
   };
   drawHead();
   await load();
