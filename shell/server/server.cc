@@ -498,17 +498,7 @@ awaitable<bool> Server::Impl::Handle(Stream& stream, Request req, const Target& 
       res = std::move(out.response);
       break;
     }
-    case Route::kView: {
-      if (pending_reads_.fetch_add(1) >= options_.max_queued_reads + options_.read_workers) {
-        res = ErrorResponse(http::status::too_many_requests, "too_many_requests",
-                            "too many queries waiting; retry");
-      } else {
-        auto fn = [this, &req, &t] { return views_.Handle(req, t); };
-        res = co_await Blocking(read_pool_, std::move(fn));
-      }
-      pending_reads_.fetch_sub(1);
-      break;
-    }
+    case Route::kView:
     case Route::kTasks:
     case Route::kReport: {
       if (pending_reads_.fetch_add(1) >= options_.max_queued_reads + options_.read_workers) {
@@ -519,8 +509,10 @@ awaitable<bool> Server::Impl::Handle(Stream& stream, Request req, const Target& 
         constexpr size_t kSuffix = std::string_view("/report").size();
         std::string run;
         if (route == Route::kReport) run = t.path.substr(kPrefix, t.path.size() - kPrefix - kSuffix);
-        const bool tasks = route == Route::kTasks;
-        auto fn = [this, &t, tasks, run] { return tasks ? api_.Tasks(t) : api_.Report(run, t); };
+        auto fn = [this, &req, &t, route, run] {
+          if (route == Route::kView) return views_.Handle(req, t);  // the web view's JSON
+          return route == Route::kTasks ? api_.Tasks(t) : api_.Report(run, t);
+        };
         res = co_await Blocking(read_pool_, std::move(fn));
       }
       pending_reads_.fetch_sub(1);

@@ -14,21 +14,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { parseJsonl, tempDir, tinkBin, tinkCli, TinkServer } from './lib/tink.mjs';
+import { buildDemoStore, parseJsonl, tempDir, tinkBin, tinkCli, TinkServer } from './lib/tink.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-// The demo store: one `tink import` per line of scripts/demo-imports (paths from the repo root).
-async function buildDemoStore(store) {
-  const lines = (await readFile(path.join(repo, 'scripts/demo-imports'), 'utf8')).split('\n');
-  for (const line of lines) {
-    const args = line.trim().split(/\s+/).filter((a) => a !== '');
-    if (args.length === 0 || args[0].startsWith('#')) continue;
-    const resolved = args.map((a) => (a.startsWith('tests/') ? path.join(repo, a) : a));
-    const out = await tinkCli(['import', '--store', store, ...resolved]);
-    if (out.code !== 0) throw new Error(`tink import ${line}: exit ${out.code}: ${out.stderr}`);
-  }
-}
 
 // `tink shell -c STATEMENT --format json` (locally, or through a daemon): rows, or the text.
 async function shell(store, statement, server) {

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const children = new Set();
 process.on('exit', () => {
@@ -224,3 +225,17 @@ export async function closedPort() {
 
 // The catalog types of events (run./task./llm./tool.), in order.
 export const types = (events) => events.map((e) => e.type);
+
+// The demo store: one `tink import` per line of scripts/demo-imports (paths from the repo root),
+// as scripts/demo builds it.
+export async function buildDemoStore(store) {
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  const lines = (await readFile(path.join(repo, 'scripts/demo-imports'), 'utf8')).split('\n');
+  for (const line of lines) {
+    const args = line.trim().split(/\s+/).filter((a) => a !== '');
+    if (args.length === 0 || args[0].startsWith('#')) continue;
+    const resolved = args.map((a) => (a.startsWith('tests/') ? path.join(repo, a) : a));
+    const out = await tinkCli(['import', '--store', store, ...resolved]);
+    if (out.code !== 0) throw new Error(`tink import ${line}: exit ${out.code}: ${out.stderr}`);
+  }
+}

@@ -26,26 +26,13 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { tempDir, tinkCli, TinkServer } from './tink.mjs';
-import { launchBrowser, repoRoot } from './browser.mjs';
+import { buildDemoStore, tempDir, tinkCli, TinkServer } from './tink.mjs';
+import { launchBrowser } from './browser.mjs';
 
 export const RUN_FAILED = 'ponylang__ponyc-4588';
 export const RUN_OTHER = 'ponylang__ponyc-4593';
-
-// The demo store: one `tink import` per line of scripts/demo-imports (paths from the repo root).
-export async function buildDemoStore(store) {
-  const lines = (await readFile(path.join(repoRoot, 'scripts/demo-imports'), 'utf8')).split('\n');
-  for (const line of lines) {
-    const args = line.trim().split(/\s+/).filter((a) => a !== '');
-    if (args.length === 0 || args[0].startsWith('#')) continue;
-    const resolved = args.map((a) => (a.startsWith('tests/') ? path.join(repoRoot, a) : a));
-    const out = await tinkCli(['import', '--store', store, ...resolved]);
-    if (out.code !== 0) throw new Error(`tink import ${line}: exit ${out.code}: ${out.stderr}`);
-  }
-}
 
 // `tink shell --store STORE -c STATEMENT --format json`, opened read-only beside the daemon:
 // the rows.
