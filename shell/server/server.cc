@@ -386,11 +386,8 @@ awaitable<void> Server::Impl::Session(Stream stream) {
     // buffer anything. The body is then unread, so the connection closes after the answer.
     if (!web::IsPublic(target->path)) {
       if (std::optional<Response> denied = api_.CheckAuth(header)) {
-        // A browser opening the web view without its cookie (or with a stale one) goes to the
-        // login page.
-        if (target->path == "/") {
-          *denied = web::Redirect("/login");
-        }
+        // The web view without a (valid) cookie: its login page.
+        if (target->path == "/") *denied = web::Redirect("/login");
         co_await Write(stream, std::move(*denied), false);
         break;
       }
