@@ -472,14 +472,26 @@ Result<EventCursor> Api::OpenCursor(const Request& req, const Target& t, bool ss
         c.q.until_ns = *ns;
         c.q.has_until = true;
       }
-    } else if (name == "follow") {
+    } else if (name == "follow" || name == "heads") {
       if (value != "1" && value != "0" && value != "true" && value != "false") {
-        return Status::InvalidArgument("parameter 'follow': 1 or 0, not '" + value + "'");
+        return Status::InvalidArgument("parameter '" + name + "': 1 or 0, not '" + value + "'");
       }
+      if (name == "heads") c.heads = value == "1" || value == "true";
     } else {
       return Status::InvalidArgument(
           "unknown parameter '" + name +
-          "' (from, to, stream, run, type, since, until, limit, follow)");
+          "' (from, to, stream, run, type, since, until, limit, follow, heads)");
+    }
+  }
+  if (c.heads) {
+    // Where the log's end is, not what is in it: for a page that only needs to know when to
+    // refresh (the web view's runs), however fast the store is written.
+    if (!sse) return Status::InvalidArgument("parameter 'heads' needs follow=1");
+    for (const char* filter : {"to", "limit", "stream", "run", "type", "since", "until"}) {
+      if (t.Param(filter) != nullptr) {
+        return Status::InvalidArgument(std::string("parameter '") + filter +
+                                       "' does not apply with heads=1 (only from)");
+      }
     }
   }
   auto last_id = req.find("Last-Event-ID");
@@ -499,6 +511,13 @@ Result<std::string> Api::ReadChunk(EventCursor* c, size_t max_bytes, bool* end) 
     return out;
   }
   if (c->q.from > head) return out;
+  if (c->heads) {
+    // One event for however far the log moved since the last one.
+    out = "id: " + std::to_string(head) +
+          "\nevent: head\ndata: {\"last_lsn\":" + std::to_string(head) + "}\n\n";
+    c->q.from = head + 1;
+    return out;
+  }
   engine::LogQuery q = c->q;
   q.to = std::min(c->q.to, head);
   bool full = false;

@@ -69,6 +69,7 @@ struct EventCursor {
   uint64_t limit = 0;     // events left to send (0: no limit)
   uint64_t sent = 0;
   bool sse = false;       // text/event-stream framing instead of JSONL
+  bool heads = false;     // follow=1&heads=1: `head` events ({"last_lsn":N}) instead of events
 };
 
 // Which handler a request goes to (server.cc's Handle switches on it).

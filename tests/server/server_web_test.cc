@@ -352,6 +352,50 @@ TEST_F(WebTest, QueryMaxRowsKeepsTheFirstRowsAndSaysTheAnswerWasCut) {
   EXPECT_TRUE(IsError(ask({{"query", "events"}, {"max_rows", "5"}}), 400, "bad_request"));
 }
 
+TEST_F(WebTest, HeadsFollowTheLogsEndWithoutItsEvents) {
+  Append(RunEvents("h1"));
+  const uint64_t first = Query("events | count")[0]["count"].get<uint64_t>();
+  SseReader heads(server_.tcp());
+  HttpResponse open =
+      heads.Open("/v1/events?follow=1&heads=1", server_.auth(), std::chrono::seconds(10));
+  ASSERT_EQ(open.status, 200) << open.Describe();
+  // At once: where the log ends.
+  std::optional<SseEvent> e = heads.Next(std::chrono::seconds(10));
+  ASSERT_TRUE(e) << heads.error();
+  EXPECT_EQ(e->event, "head");
+  EXPECT_EQ(e->id, std::to_string(first));
+  EXPECT_EQ(ParseJson(e->data), json({{"last_lsn", first}}));
+  // 100 appends: heads arrive (at most one per append), the last one names the last LSN, and
+  // nothing of the events themselves is sent.
+  for (int i = 0; i < 100; ++i) Append(Note("n", "x" + std::to_string(i)));
+  uint64_t last = 0;
+  int count = 0;
+  while (last < first + 100) {
+    std::optional<SseEvent> h = heads.Next(std::chrono::seconds(10));
+    ASSERT_TRUE(h) << heads.error() << " after " << last;
+    EXPECT_EQ(h->event, "head");
+    EXPECT_EQ(h->data.find("note"), std::string::npos);
+    const uint64_t lsn = ParseJson(h->data)["last_lsn"].get<uint64_t>();
+    EXPECT_GT(lsn, last);
+    last = lsn;
+    ++count;
+  }
+  EXPECT_EQ(last, first + 100);
+  EXPECT_LE(count, 100);
+  // Resuming after a head sends nothing until the log moves; heads takes no filter.
+  SseReader resumed(server_.tcp());
+  ASSERT_EQ(
+      resumed
+          .Open("/v1/events?follow=1&heads=1",
+                server_.auth({{"Last-Event-ID", std::to_string(last)}}), std::chrono::seconds(10))
+          .status,
+      200);
+  EXPECT_FALSE(resumed.Next(std::chrono::milliseconds(500)));
+  EXPECT_TRUE(IsError(Get("/v1/events?heads=1"), 400, "bad_request"));
+  EXPECT_TRUE(IsError(Get("/v1/events?follow=1&heads=1&run=h1"), 400, "bad_request"));
+  EXPECT_TRUE(IsError(Get("/v1/events?follow=1&heads=2"), 400, "bad_request"));
+}
+
 TEST_F(WebTest, FileIsTheCanvasContentAsOfAPoint) {
   const std::vector<uint64_t> lsns = Lsns(RunEvents("f1"));
   HttpResponse now = Get("/v1/runs/f1/file?path=src/a.txt");

@@ -1,5 +1,5 @@
 // #/runs: every run (GET /v1/runs) with filter and sortable columns, kept live by the follow
-// stream (/v1/events?follow=1): events refetch the table, debounced.
+// stream of the log's end (/v1/events?follow=1&heads=1): each head refetches the table, debounced.
 import * as api from '../lib/api.js';
 import { h, clear, fmtInt, fmtDuration, fmtTime } from '../lib/dom.js';
 
@@ -166,12 +166,14 @@ export async function render(ctx) {
     }, 500);
   };
   refetch.cancel = () => clearTimeout(pending);
-  const es = new EventSource(`/v1/events?follow=1&from=${state.lastLsn + 1}`);
+  // heads=1: only where the log ends, once per append however many events it holds (the page
+  // never receives the events themselves).
+  const es = new EventSource(`/v1/events?follow=1&heads=1&from=${state.lastLsn + 1}`);
   es.addEventListener('open', () => {
     live.textContent = 'live';
     live.classList.add('on');
   });
-  es.addEventListener('event', refetch);
+  es.addEventListener('head', refetch);
   es.addEventListener('error', () => {
     live.textContent = es.readyState === EventSource.CLOSED ? 'offline' : 'reconnecting';
     live.classList.remove('on');
