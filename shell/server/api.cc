@@ -202,8 +202,8 @@ std::optional<Response> Api::CheckAuth(const Request& req) const {
   return std::nullopt;
 }
 
-void Api::WaitForOwnWrites() {
-  (void)engine_->WaitForProjections(engine_->log().LastLsn(), kOwnWritesWait);
+void WaitForOwnWrites(engine::Engine* engine) {
+  (void)engine->WaitForProjections(engine->log().LastLsn(), kOwnWritesWait);
 }
 
 Response Api::Append(const Request& req, const Target& t) {

@@ -41,6 +41,9 @@ Response ErrorResponse(http::status status, std::string_view code, std::string_v
 // Corruption 500 corruption, IOError/Failed 500 io_error.
 Response ErrorFor(const Status& s, std::string_view bad_request_code = "bad_request");
 Response TextResponse(http::status status, std::string_view content_type, std::string body);
+// Read-your-writes for the read endpoints: waits (at most 2 s) until the projections have
+// applied every event the log holds, so what a client was acknowledged is in what it reads.
+void WaitForOwnWrites(engine::Engine* engine);
 
 // Connects the transport's "cancel this request" (client gone, time limit) to a query's
 // cancel flag, which exists only while the query runs.
@@ -106,7 +109,7 @@ class Api {
   engine::Engine& engine() { return *engine_; }
 
  private:
-  void WaitForOwnWrites();
+  void WaitForOwnWrites() { server::WaitForOwnWrites(engine_); }
 
   engine::Engine* engine_;
   const ServerOptions& options_;

@@ -54,11 +54,6 @@ bool IsRunView(std::string_view path) {
   return false;
 }
 
-void Views::WaitForOwnWrites() {
-  // As GET /v1/tasks: what was acknowledged before the request is in the projections (2 s).
-  engine_->WaitForProjections(engine_->log().LastLsn(), std::chrono::seconds(2));
-}
-
 Response Views::Handle(const Request& req, const Target& t) {
   (void)req;
   try {
@@ -90,7 +85,7 @@ void Views::Warm() {
 }
 
 Response Views::Runs(const Target& t) {
-  WaitForOwnWrites();
+  WaitForOwnWrites(engine_);
   auto reader = engine_->NewReader();
   if (!reader.ok()) return ErrorFor(reader.status());
   const std::string* only = t.Param("run");
@@ -156,7 +151,7 @@ Response Views::Timeline(const std::string& run, const Target& t) {
   w.offset = *offset;
   w.limit = *limit;
   if (t.Param("as_of") != nullptr && !t.Param("as_of")->empty()) w.as_of = *as_of;
-  WaitForOwnWrites();
+  WaitForOwnWrites(engine_);
   Result<std::shared_ptr<const query::RunDigest>> d = Digest(run);
   if (!d.ok()) return ErrorFor(d.status());
   auto reader = engine_->NewReader();
@@ -173,7 +168,7 @@ Response Views::File(const std::string& run, const Target& t) {
   }
   Result<uint64_t> as_of = Number(t, "as_of", 0);
   if (!as_of.ok()) return ErrorFor(as_of.status());
-  WaitForOwnWrites();
+  WaitForOwnWrites(engine_);
   auto reader = engine_->NewReader();
   if (!reader.ok()) return ErrorFor(reader.status());
   projections::CanvasReader canvas(**reader);
@@ -196,7 +191,7 @@ Response Views::File(const std::string& run, const Target& t) {
 }
 
 Response Views::Bundle(const std::string& run) {
-  WaitForOwnWrites();
+  WaitForOwnWrites(engine_);
   auto reader = engine_->NewReader();
   if (!reader.ok()) return ErrorFor(reader.status());
   const char* tmp = std::getenv("TMPDIR");

@@ -37,7 +37,6 @@ class Views {
   Response File(const std::string& run, const Target& t);
   Response Bundle(const std::string& run);
   Result<std::shared_ptr<const query::RunDigest>> Digest(const std::string& run);
-  void WaitForOwnWrites();
 
   engine::Engine* engine_;
   std::atomic<bool> cancel_{false};
